@@ -1,0 +1,136 @@
+"""Events of the dossier context: reference data (agencies, procedures, calendar) and dossiers.
+
+Stream ``DOSSIER`` on ``cchc.dossier.>``. Times are aware datetimes (ISO 8601 with an offset),
+dates are calendar dates in Asia/Ho_Chi_Minh.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, Field
+
+from cchc.contracts.events import Event
+
+CONTEXT = "dossier"
+
+
+class AgencyGroup(StrEnum):
+    DEPARTMENT = "department"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+
+
+class OnlineLevel(StrEnum):
+    FULL = "full"
+    PARTIAL = "partial"
+    NONE = "none"
+
+
+class Channel(StrEnum):
+    ONLINE = "online"
+    DIRECT = "direct"
+    POSTAL = "postal"
+
+
+class DayKind(StrEnum):
+    DAY_OFF = "day_off"
+    WORKING_DAY = "working_day"
+
+
+class Outcome(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Timeliness(StrEnum):
+    EARLY = "early"
+    ON_TIME = "on_time"
+    LATE = "late"
+
+
+class DossierEvent(Event, abstract=True):
+    context = CONTEXT
+
+
+class AgencyRegistered(DossierEvent):
+    code: str
+    name: str
+    group: AgencyGroup
+
+
+class ProcedurePublished(DossierEvent):
+    code: str
+    name: str
+    agency: str
+    field: str
+    processing_days: int = Field(gt=0)
+    online_level: OnlineLevel
+    published_at: AwareDatetime
+
+
+class CalendarDayDeclared(DossierEvent):
+    """A provincial or national declaration that overrides the statutory calendar."""
+
+    date: date
+    kind: DayKind
+    note: str
+
+
+class DossierReceived(DossierEvent):
+    dossier_id: str
+    agency: str
+    procedure: str
+    channel: Channel
+    received_at: AwareDatetime
+    receipt_day: date = Field(description="the day the clock counts from (day-of-receipt rule)")
+    processing_days: int = Field(gt=0)
+    due_at: AwareDatetime
+    applicant: dict[str, Any]
+
+
+class SupplementRequested(DossierEvent):
+    requested_at: AwareDatetime
+    reason: str
+
+
+class DossierSupplemented(DossierEvent):
+    supplemented_at: AwareDatetime
+    restart_day: date
+    due_at: AwareDatetime
+
+
+class DossierExtended(DossierEvent):
+    """Apology letter and new appointment; the statutory due date does not move."""
+
+    extended_at: AwareDatetime
+    new_due_at: AwareDatetime
+    reason: str
+
+
+class DossierResolved(DossierEvent):
+    resolved_at: AwareDatetime
+    outcome: Outcome
+    due_at: AwareDatetime
+    timeliness: Timeliness
+
+
+class ResultReturned(DossierEvent):
+    returned_at: AwareDatetime
+
+
+class DossierWithdrawn(DossierEvent):
+    withdrawn_at: AwareDatetime
+    reason: str
+
+
+def business_time(event: Event) -> datetime | None:
+    """The moment a dossier-context event happened in the world (None for calendar facts)."""
+    for name in (
+        "received_at", "requested_at", "supplemented_at", "extended_at",
+        "resolved_at", "returned_at", "withdrawn_at", "published_at",
+    ):
+        value = getattr(event, name, None)
+        if value is not None:
+            return value
+    return None

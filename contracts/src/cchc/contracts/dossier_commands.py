@@ -1,0 +1,121 @@
+"""Commands and queries of the dossier context: the bodies of the public API's requests.
+
+Each command model is the body the REST API accepts; the service answers with the result.
+Endpoint names are the last token of ``svc.dossier.<name>``.
+"""
+
+from datetime import date
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from cchc.contracts.dossier import AgencyGroup, Channel, DayKind, OnlineLevel, Outcome
+from cchc.contracts.subjects import TOKEN_PATTERN
+
+SERVICE = "dossier"
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegisterAgency(Command):
+    code: str = Field(pattern=TOKEN_PATTERN, description="letters, digits, '-' or '_'")
+    name: str = Field(min_length=1, max_length=300)
+    group: AgencyGroup
+
+
+class PublishProcedure(Command):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=500)
+    agency: str = Field(pattern=TOKEN_PATTERN)
+    field: str = Field(min_length=1, max_length=200)
+    processing_days: int = Field(gt=0, le=365)
+    online_level: OnlineLevel
+
+
+class DeclareCalendarDay(Command):
+    date: date
+    kind: DayKind
+    note: str = Field(min_length=1, max_length=500)
+
+
+class Applicant(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(min_length=1, max_length=300)
+
+
+class ReceiveDossier(Command):
+    procedure: str = Field(min_length=1, max_length=64)
+    channel: Channel
+    received_at: AwareDatetime
+    applicant: Applicant
+
+
+class RequestSupplement(Command):
+    requested_at: AwareDatetime
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class SupplementDossier(Command):
+    supplemented_at: AwareDatetime
+
+
+class ExtendDossier(Command):
+    extended_at: AwareDatetime
+    new_due_at: AwareDatetime
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ResolveDossier(Command):
+    resolved_at: AwareDatetime
+    outcome: Outcome
+
+
+class ReturnResult(Command):
+    returned_at: AwareDatetime
+
+
+class WithdrawDossier(Command):
+    withdrawn_at: AwareDatetime
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+COMMAND_ENDPOINTS: dict[str, type[Command]] = {
+    "register-agency": RegisterAgency,
+    "publish-procedure": PublishProcedure,
+    "declare-calendar-day": DeclareCalendarDay,
+    "receive-dossier": ReceiveDossier,
+    "request-supplement": RequestSupplement,
+    "supplement-dossier": SupplementDossier,
+    "extend-dossier": ExtendDossier,
+    "resolve-dossier": ResolveDossier,
+    "return-result": ReturnResult,
+    "withdraw-dossier": WithdrawDossier,
+}
+
+
+class DossierListQuery(BaseModel):
+    agency: str | None = None
+    status: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = None
+
+
+class DossierStatsQuery(BaseModel):
+    agency: str | None = None
+    from_: date = Field(alias="from")
+    to: date
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+QUERY_ENDPOINTS: dict[str, type[BaseModel] | None] = {
+    "get-dossier": None,
+    "list-dossiers": DossierListQuery,
+    "dossier-stats": DossierStatsQuery,
+    "list-agencies": None,
+    "list-procedures": None,
+}
+

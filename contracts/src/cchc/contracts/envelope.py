@@ -1,0 +1,69 @@
+"""The envelope every event travels in, and the hash chain over one aggregate's events."""
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+GENESIS_HASH = "0" * 64
+
+
+class EventEnvelope(BaseModel):
+    """One stored event. ``position`` is its stream sequence, known only once it is stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    type: str
+    schema_version: int = Field(ge=1)
+    context: str
+    agency: str
+    aggregate_id: str
+    aggregate_version: int = Field(ge=1)
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    actor: str
+    correlation_id: str
+    causation_id: str | None = None
+    payload: dict[str, Any]
+    prev_hash: str = GENESIS_HASH
+    hash: str = ""
+    position: int | None = None
+
+    def hashed_fields(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"hash", "position"})
+
+    def compute_hash(self) -> str:
+        return chain_hash(self.prev_hash, self.hashed_fields())
+
+    def sealed(self, prev_hash: str) -> "EventEnvelope":
+        """This envelope chained after ``prev_hash``."""
+        unsealed = self.model_copy(update={"prev_hash": prev_hash, "hash": ""})
+        return unsealed.model_copy(update={"hash": unsealed.compute_hash()})
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude={"position"}).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, position: int | None = None) -> "EventEnvelope":
+        envelope = cls.model_validate_json(data)
+        return envelope.model_copy(update={"position": position}) if position else envelope
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical_json(fields)).hexdigest()
+
+
+def verify_chain(envelopes: list[EventEnvelope]) -> tuple[bool, str, int | None]:
+    """(valid, head hash, index of the first broken link or None)."""
+    prev = GENESIS_HASH
+    for index, envelope in enumerate(envelopes):
+        if envelope.prev_hash != prev or envelope.compute_hash() != envelope.hash:
+            return False, prev, index
+        prev = envelope.hash
+    return True, prev, None

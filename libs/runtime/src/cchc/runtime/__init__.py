@@ -1,0 +1,1 @@
+"""Shared runtime of the CCHC Ledger services: event store, projections, embedded nats-server."""
