@@ -1,0 +1,73 @@
+"""Checkpoint and parked-event tables, shared by every projection in a database."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+metadata = MetaData()
+
+checkpoints = Table(
+    "projection_checkpoints",
+    metadata,
+    Column("projection", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+parked_events = Table(
+    "parked_events",
+    metadata,
+    Column("projection", String(100), primary_key=True),
+    Column("position", BigInteger, primary_key=True),
+    Column("subject", String(300), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("parked_at", DateTime(timezone=True), nullable=False),
+)
+
+
+async def read_checkpoint(conn: AsyncConnection, projection: str, lock: bool = False) -> int:
+    query = select(checkpoints.c.position).where(checkpoints.c.projection == projection)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    position = (await conn.execute(query)).scalar_one_or_none()
+    if position is None:
+        await conn.execute(insert(checkpoints).values(projection=projection, position=0))
+        return 0
+    return position
+
+
+async def write_checkpoint(conn: AsyncConnection, projection: str, position: int) -> None:
+    await conn.execute(
+        update(checkpoints).where(checkpoints.c.projection == projection).values(position=position)
+    )
+
+
+async def park(
+    conn: AsyncConnection, projection: str, position: int, subject: str, error: str
+) -> None:
+    await conn.execute(
+        insert(parked_events).values(
+            projection=projection,
+            position=position,
+            subject=subject,
+            error=error[:4000],
+            parked_at=datetime.now(UTC),
+        )
+    )
+
+
+async def forget(conn: AsyncConnection, projection: str) -> None:
+    await conn.execute(delete(checkpoints).where(checkpoints.c.projection == projection))
+    await conn.execute(delete(parked_events).where(parked_events.c.projection == projection))

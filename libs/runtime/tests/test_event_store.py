@@ -1,0 +1,102 @@
+"""The event store against a real nats-server: concurrency, de-duplication, hash chain, reads."""
+
+import asyncio
+from datetime import UTC, date, datetime
+
+import pytest
+
+from cchc.contracts.dossier import CalendarDayDeclared, DayKind
+from cchc.contracts.envelope import verify_chain
+from cchc.runtime.eventstore import AggregateHistory, ConcurrencyConflict, EventStore, Metadata
+from cchc.runtime.ids import new_id
+from cchc.runtime.streams import ensure_event_stream, event_stream_config
+
+NOW = datetime(2022, 7, 15, 9, 0, tzinfo=UTC)
+
+
+def declared(day: int) -> CalendarDayDeclared:
+    return CalendarDayDeclared(date=date(2022, 5, day), kind=DayKind.DAY_OFF, note="test")
+
+
+@pytest.fixture
+async def store(nc):
+    await ensure_event_stream(nc.jetstream(), "dossier")
+    return EventStore(nc)
+
+
+async def append(store: EventStore, history: AggregateHistory, day: int = 2, event_id=None):
+    return await store.append(
+        history, declared(day), agency="_province", occurred_at=NOW,
+        meta=Metadata(actor="tester", correlation_id="c", event_id=event_id),
+    )
+
+
+async def test_concurrent_writers_on_one_aggregate_exactly_one_wins(store):
+    aggregate = new_id()
+    history = await store.load("dossier", aggregate)
+    results = await asyncio.gather(
+        *(append(store, history, day) for day in range(1, 13)), return_exceptions=True
+    )
+    winners = [r for r in results if not isinstance(r, Exception)]
+    assert len(winners) == 1
+    assert all(isinstance(r, ConcurrencyConflict) for r in results if r not in winners)
+    assert (await store.load("dossier", aggregate)).version == 1
+
+
+async def test_a_retried_event_id_is_stored_once(store):
+    aggregate = new_id()
+    history = await store.load("dossier", aggregate)
+    first = await append(store, history, event_id="evt-1")
+    again = await append(store, history, event_id="evt-1")  # stale expectation, same id
+    assert not first.duplicate and again.duplicate
+    assert again.position == first.position
+    assert (await store.load("dossier", aggregate)).version == 1
+
+
+async def test_history_reads_back_in_order_with_a_valid_hash_chain(store):
+    aggregate = new_id()
+    history = await store.load("dossier", aggregate)
+    for day in (1, 2, 3):
+        history = history.followed_by((await append(store, history, day)).envelope)
+    loaded = await store.load("dossier", aggregate)
+    assert [e.payload["date"] for e in loaded.envelopes] == ["2022-05-01", "2022-05-02", "2022-05-03"]
+    assert [e.aggregate_version for e in loaded.envelopes] == [1, 2, 3]
+    assert loaded == await store.load("dossier", aggregate, consistent=True)
+    valid, head, broken = verify_chain(loaded.envelopes)
+    assert valid and head == loaded.head_hash and broken is None
+
+
+async def test_a_rewritten_event_breaks_the_chain(store):
+    aggregate = new_id()
+    history = await store.load("dossier", aggregate)
+    for day in (1, 2):
+        history = history.followed_by((await append(store, history, day)).envelope)
+    tampered = history.envelopes[0].model_copy(update={"payload": {"date": "2022-05-09"}})
+    valid, _, broken = verify_chain([tampered, history.envelopes[1]])
+    assert not valid and broken == 0
+
+
+async def test_read_after_pages_through_the_log(store):
+    start = await store.last_position("dossier")
+    history = AggregateHistory("dossier", new_id())
+    for day in range(1, 8):
+        history = history.followed_by((await append(store, history, day)).envelope)
+    page = await store.read_after("dossier", start, 5)
+    rest = await store.read_after("dossier", page[-1].position, 100)
+    assert [e.position for e in page + rest] == list(range(start + 1, start + 8))
+
+
+def test_the_stream_never_discards_events():
+    config = event_stream_config("dossier")
+    assert (config.max_msgs, config.max_bytes, config.max_age, config.max_msgs_per_subject) == (
+        -1, -1, 0, -1,
+    )
+    assert config.discard.value == "new" and config.deny_delete and config.deny_purge
+
+
+async def test_an_existing_stream_config_is_left_alone(nc):
+    js = nc.jetstream()
+    await ensure_event_stream(js, "planning")
+    await ensure_event_stream(js, "planning")  # a second replica starting
+    info = await js.stream_info("PLANNING")
+    assert info.config.duplicate_window == 3600
