@@ -1,0 +1,42 @@
+"""Rebuild a service's read model from the log, with a progress bar.
+
+Runs against a stopped installation (it starts its own nats-server on the data folder), or
+against a running one when ``nats.url`` answers.
+"""
+
+from pathlib import Path
+
+import nats
+from tqdm import tqdm
+
+from cchc.cli.installation import Installation
+from cchc.dossier.projections import DossierReadModel
+from cchc.runtime.natsserver import NatsServer
+from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.sqldb import create_engine
+
+PROJECTIONS = {"dossier": DossierReadModel}
+
+
+async def rebuild(data_dir: Path, service: str) -> int:
+    installation = Installation(data_dir.resolve())
+    installation.prepare()
+    server = NatsServer(store_dir=installation.nats_dir, config_file=installation.write_nats_config())
+    server.start()
+    try:
+        nc = await nats.connect(server.url)
+        engine = create_engine(installation.database_url(service))
+        runner = ProjectionRunner(nc, engine, PROJECTIONS[service]())
+        await runner.drop()
+        with tqdm(unit="event", desc=f"rebuild {service}") as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            position = await runner.catch_up(progress)
+        print(f"{service}: replayed to position {position}")
+        await nc.close()
+        await engine.dispose()
+    finally:
+        server.stop()
+    return 0

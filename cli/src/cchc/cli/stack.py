@@ -1,0 +1,77 @@
+"""The embedded stack: nats-server from the wheel, the services and the gateway in one process."""
+
+import asyncio
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from cchc.cli.installation import Installation
+from cchc.dossier.config import DossierSettings
+from cchc.dossier.main import DossierService
+from cchc.gateway.app import create_app
+from cchc.gateway.auth import issue_token
+from cchc.gateway.config import GatewaySettings
+from cchc.runtime.natsserver import NatsServer
+
+log = logging.getLogger("cchc.stack")
+
+SERVICES = ["dossier"]
+
+
+class EmbeddedStack:
+    def __init__(self, data_dir: Path, http_port: int, host: str = "127.0.0.1") -> None:
+        self.installation = Installation(data_dir.resolve())
+        self.http_port = http_port
+        self.host = host
+        self.nats: NatsServer | None = None
+        self.services: list[DossierService] = []
+        self.server: uvicorn.Server | None = None
+
+    async def start(self) -> None:
+        installation = self.installation
+        installation.prepare()
+        self.nats = NatsServer(
+            store_dir=installation.nats_dir, config_file=installation.write_nats_config()
+        ).start()
+        installation.nats_url_file.write_text(self.nats.url + "\n")
+        log.info("nats-server %s (JetStream in %s)", self.nats.url, installation.nats_dir)
+        dossier = DossierService(
+            DossierSettings(nats_url=self.nats.url, database_url=installation.database_url("dossier"))
+        )
+        await dossier.start()
+        self.services.append(dossier)
+        secret = installation.jwt_secret()
+        installation.admin_token_file.write_text(issue_token(secret, "admin", "admin") + "\n")
+        installation.admin_token_file.chmod(0o600)
+        app = create_app(GatewaySettings(nats_url=self.nats.url, jwt_secret=secret, services=SERVICES))
+        config = uvicorn.Config(app, host=self.host, port=self.http_port, log_level="info")
+        self.server = uvicorn.Server(config)
+
+    async def serve(self) -> None:
+        """Serve HTTP until Ctrl-C / SIGTERM, then stop everything in order."""
+        assert self.server is not None
+        log.info("gateway on http://%s:%d (admin token in %s)",
+                 self.host, self.http_port, self.installation.admin_token_file)
+        try:
+            await self.server.serve()
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        for service in reversed(self.services):
+            await service.stop()
+        self.services.clear()
+        if self.nats is not None:
+            self.nats.stop()
+            self.nats = None
+
+
+async def run_stack(data_dir: Path, http_port: int) -> None:
+    stack = EmbeddedStack(data_dir, http_port)
+    try:
+        await stack.start()
+    except BaseException:
+        await stack.stop()
+        raise
+    await stack.serve()

@@ -1,0 +1,12 @@
+"""Settings of the dossier service (env prefix CCHC_DOSSIER_)."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DossierSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CCHC_DOSSIER_")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "sqlite:///dossier.db"
+    stream_replicas: int = 1
+    projection_batch_size: int = 500

@@ -1,0 +1,163 @@
+"""Reads of the dossier read model, scoped to what the caller may see.
+
+Each handler waits, when asked (``min_position``), until the projection has applied that log
+position, so a client reads its own writes.
+"""
+
+import base64
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cchc.contracts.dossier_commands import DossierListQuery, DossierStatsQuery
+from cchc.contracts.messages import Principal, Reply, Request
+from cchc.dossier import statistics, tables
+from cchc.dossier.views import DossierView
+from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.rpc import ProblemError
+
+READ_YOUR_WRITES_TIMEOUT_S = 5.0
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError):
+        raise ProblemError(422, "Invalid input", "not a cursor of this list", "cursor") from None
+    if not isinstance(values, list):
+        raise ProblemError(422, "Invalid input", "not a cursor of this list", "cursor")
+    return values
+
+
+def readable_agencies(principal: Principal, agency: str | None) -> list[str] | None:
+    """The agencies a read covers: None means all of them."""
+    if agency is not None:
+        if not principal.may_read(agency):
+            raise ProblemError(403, "Forbidden", f"cannot read agency {agency}")
+        return [agency]
+    return None if principal.reads_everything else [principal.agency or ""]
+
+
+class DossierQueries:
+    def __init__(self, engine: AsyncEngine, runner: ProjectionRunner) -> None:
+        self.engine = engine
+        self.runner = runner
+
+    async def _caught_up(self, request: Request) -> None:
+        wanted = request.min_position
+        if wanted and not await self.runner.wait_for(wanted, READ_YOUR_WRITES_TIMEOUT_S):
+            raise ProblemError(
+                503, "Not caught up",
+                f"the read model is at {self.runner.position}, not yet at {wanted}",
+            )
+
+    async def get_dossier(self, request: Request) -> Reply:
+        await self._caught_up(request)
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(tables.dossiers).where(tables.dossiers.c.id == request.target))
+            ).first()
+            if row is None:
+                raise ProblemError(404, "Not found", f"no dossier {request.target}")
+            if not request.meta.principal.may_read(row.agency):
+                raise ProblemError(403, "Forbidden", f"dossier belongs to agency {row.agency}")
+            events = await conn.execute(
+                select(tables.history)
+                .where(tables.history.c.dossier_id == request.target)
+                .order_by(tables.history.c.position)
+            )
+            history = [
+                {
+                    "type": e.type, "version": e.version, "position": e.position,
+                    "occurred_at": e.occurred_at.isoformat(), "recorded_at": e.recorded_at.isoformat(),
+                    "actor": e.actor, "payload": e.payload,
+                }
+                for e in events
+            ]
+        view = DossierView.from_row(row).model_dump(mode="json")
+        return Reply(ok=True, result={**view, "applicant": row.applicant, "history": history})
+
+    async def list_dossiers(self, request: Request) -> Reply:
+        await self._caught_up(request)
+        query = DossierListQuery.model_validate(request.body)
+        agencies = readable_agencies(request.meta.principal, query.agency)
+        d = tables.dossiers.c
+        conditions = []
+        if agencies is not None:
+            conditions.append(d.agency.in_(agencies))
+        if query.status:
+            conditions.append(d.status == query.status)
+        if query.received_from:
+            conditions.append(d.received_on >= query.received_from)
+        if query.received_to:
+            conditions.append(d.received_on <= query.received_to)
+        if query.cursor:
+            at, last_id = decode_cursor(query.cursor)
+            at = datetime.fromisoformat(at)
+            conditions.append(or_(d.received_at < at, and_(d.received_at == at, d.id < last_id)))
+        statement = (
+            select(tables.dossiers).where(*conditions)
+            .order_by(d.received_at.desc(), d.id.desc()).limit(query.limit + 1)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(statement)).all()
+        page = rows[: query.limit]
+        next_cursor = (
+            encode_cursor([page[-1].received_at.isoformat(), page[-1].id])
+            if len(rows) > query.limit else None
+        )
+        items = [DossierView.from_row(r).model_dump(mode="json") for r in page]
+        return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
+
+    async def dossier_stats(self, request: Request) -> Reply:
+        await self._caught_up(request)
+        query = DossierStatsQuery.model_validate(request.body)
+        if query.from_ > query.to:
+            raise ProblemError(422, "Invalid input", "'from' is after 'to'", "from")
+        agencies = readable_agencies(request.meta.principal, query.agency)
+        async with self.engine.connect() as conn:
+            per_agency = await statistics.dossier_stats(conn, agencies, query.from_, query.to)
+        period = {"from": query.from_.isoformat(), "to": query.to.isoformat()}
+        if query.agency:
+            stats = per_agency.get(query.agency) or statistics.empty_stats()
+            return Reply(ok=True, result={"agency": query.agency, **period, **stats})
+        total = statistics.summed(list(per_agency.values()))
+        by_agency = {code: per_agency[code] for code in sorted(per_agency)}
+        return Reply(ok=True, result={"agency": None, **period, **total, "by_agency": by_agency})
+
+    async def list_agencies(self, request: Request) -> Reply:
+        await self._caught_up(request)
+        return await self._page(request, tables.agencies, tables.agencies.c.code, None)
+
+    async def list_procedures(self, request: Request) -> Reply:
+        await self._caught_up(request)
+        agency = request.body.get("agency")
+        condition = tables.procedures.c.agency == agency if agency else None
+        return await self._page(request, tables.procedures, tables.procedures.c.code, condition)
+
+    async def _page(self, request: Request, table, key, condition) -> Reply:  # type: ignore[no-untyped-def]
+        limit = int(request.body.get("limit") or 50)
+        if not 1 <= limit <= 500:
+            raise ProblemError(422, "Invalid input", "limit must be 1..500", "limit")
+        statement = select(table).order_by(key).limit(limit + 1)
+        if condition is not None:
+            statement = statement.where(condition)
+        if cursor := request.body.get("cursor"):
+            statement = statement.where(key > decode_cursor(cursor)[0])
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(statement)).all()
+        page = rows[:limit]
+        items = [_jsonable(dict(r._mapping)) for r in page]
+        next_cursor = encode_cursor([getattr(page[-1], key.name)]) if len(rows) > limit else None
+        return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, (date, datetime)) else v for k, v in row.items()}

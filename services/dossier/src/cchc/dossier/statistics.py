@@ -1,0 +1,118 @@
+"""Report-form statistics (Biểu II.06a) for a period, as of its end, straight from SQL.
+
+Every figure comes from business times on the events, so the report for a past period is the
+same whenever it is asked:
+- received: receipt day in [from, to], by channel; carried over: received before ``from`` and
+  still open at ``from``;
+- resolved: resolution date in [from, to], by timeliness; withdrawn: withdrawal date in the period;
+- in progress: received by ``to`` and open at the end of ``to``; overdue when the statutory due
+  date in force at the end of ``to`` is before ``to`` (a dossier due on ``to`` can still be
+  resolved on time that day), not due otherwise (and while the clock is stopped for a supplement).
+"""
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cchc.dossier.domain.calendar import LOCAL_TZ
+from cchc.dossier.tables import dossiers, due_periods
+
+CHANNELS = ("online", "direct", "postal")
+TIMELINESS = ("early", "on_time", "late")
+
+
+def empty_stats() -> dict[str, Any]:
+    return {
+        "received": {"total": 0, "online": 0, "direct": 0, "postal": 0, "carried_over": 0},
+        "resolved": {"total": 0, "early": 0, "on_time": 0, "late": 0},
+        "in_progress": {"total": 0, "not_due": 0, "overdue": 0},
+        "withdrawn": 0,
+        "on_time_rate": None,
+    }
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), LOCAL_TZ)
+
+
+async def dossier_stats(
+    conn: AsyncConnection, agencies: list[str] | None, start: date, end: date
+) -> dict[str, dict[str, Any]]:
+    """Statistics per agency (only agencies with any figure appear)."""
+    d = dossiers.c
+    scope = [d.agency.in_(agencies)] if agencies is not None else []
+    per_agency: dict[str, dict[str, Any]] = defaultdict(empty_stats)
+
+    received = select(d.agency, d.channel, func.count()).where(
+        d.received_on.between(start, end), *scope
+    ).group_by(d.agency, d.channel)
+    for agency, channel, count in await conn.execute(received):
+        per_agency[agency]["received"][channel] += count
+
+    carried = select(d.agency, func.count()).where(
+        d.received_on < start, or_(d.closed_on.is_(None), d.closed_on >= start), *scope
+    ).group_by(d.agency)
+    for agency, count in await conn.execute(carried):
+        per_agency[agency]["received"]["carried_over"] += count
+
+    resolved = select(d.agency, d.timeliness, func.count()).where(
+        d.resolved_on.between(start, end), *scope
+    ).group_by(d.agency, d.timeliness)
+    for agency, timeliness, count in await conn.execute(resolved):
+        per_agency[agency]["resolved"][timeliness] += count
+
+    withdrawn = select(d.agency, func.count()).where(
+        d.withdrawn_on.between(start, end), *scope
+    ).group_by(d.agency)
+    for agency, count in await conn.execute(withdrawn):
+        per_agency[agency]["withdrawn"] += count
+
+    for agency, overdue, count in await conn.execute(_open_at_end(scope, end)):
+        per_agency[agency]["in_progress"]["overdue" if overdue else "not_due"] += count
+
+    for stats in per_agency.values():
+        _add_totals(stats)
+    return dict(per_agency)
+
+
+def _open_at_end(scope: list[Any], end: date):  # type: ignore[no-untyped-def]
+    d, p = dossiers.c, due_periods.c
+    latest_period = (
+        select(func.max(p.position))
+        .where(p.dossier_id == d.id, p.valid_from < _end_of(end))
+        .scalar_subquery()
+    )
+    due_on = (
+        select(p.due_on).where(p.position == latest_period).scalar_subquery()
+    )
+    overdue = and_(due_on.is_not(None), due_on < end)
+    return (
+        select(d.agency, overdue.label("overdue"), func.count())
+        .where(d.received_on <= end, or_(d.closed_on.is_(None), d.closed_on > end), *scope)
+        .group_by(d.agency, "overdue")
+    )
+
+
+def _add_totals(stats: dict[str, Any]) -> None:
+    received, resolved, in_progress = stats["received"], stats["resolved"], stats["in_progress"]
+    received["total"] = sum(received[c] for c in CHANNELS) + received["carried_over"]
+    resolved["total"] = sum(resolved[t] for t in TIMELINESS)
+    in_progress["total"] = in_progress["not_due"] + in_progress["overdue"]
+    stats["on_time_rate"] = (
+        round((resolved["early"] + resolved["on_time"]) / resolved["total"], 4)
+        if resolved["total"] else None
+    )
+
+
+def summed(stats: list[dict[str, Any]]) -> dict[str, Any]:
+    total = empty_stats()
+    for one in stats:
+        for section in ("received", "resolved", "in_progress"):
+            for key, value in one[section].items():
+                total[section][key] += value
+        total["withdrawn"] += one["withdrawn"]
+    _add_totals(total)
+    return total

@@ -1,0 +1,102 @@
+"""The dossier service's read model: SQL tables rebuilt from the DOSSIER stream."""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from cchc.runtime.sqltypes import UtcDateTime
+
+metadata = MetaData()
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("group", String(20), nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=False),
+)
+
+procedures = Table(
+    "procedures",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("agency", String(64), nullable=False, index=True),
+    Column("field", String(200), nullable=False),
+    Column("processing_days", Integer, nullable=False),
+    Column("online_level", String(10), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=False),
+)
+
+calendar_days = Table(
+    "calendar_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+dossiers = Table(
+    "dossiers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("agency", String(64), nullable=False),
+    Column("procedure", String(64), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("received_on", Date, nullable=False),  # the day the clock counts from
+    Column("processing_days", Integer, nullable=False),
+    Column("due_at", UtcDateTime()),
+    Column("appointment_at", UtcDateTime()),
+    Column("resolved_at", UtcDateTime()),
+    Column("resolved_on", Date),
+    Column("timeliness", String(10)),
+    Column("outcome", String(10)),
+    Column("returned_at", UtcDateTime()),
+    Column("withdrawn_at", UtcDateTime()),
+    Column("withdrawn_on", Date),
+    Column("closed_on", Date),  # resolution or withdrawal date: when the dossier stopped being open
+    Column("applicant", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_dossiers_agency_received", "agency", "received_on"),
+    Index("ix_dossiers_agency_resolved", "agency", "resolved_on"),
+    Index("ix_dossiers_agency_closed", "agency", "closed_on"),
+    Index("ix_dossiers_received_at", "received_at", "id"),
+)
+
+# The statutory due date in force from each moment on (NULL while the clock is stopped), so
+# statistics for a past date see the due date of that date.
+due_periods = Table(
+    "dossier_due_periods",
+    metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("dossier_id", String(40), nullable=False),
+    Column("valid_from", UtcDateTime(), nullable=False),
+    Column("due_on", Date),
+    Index("ix_due_periods_dossier", "dossier_id", "valid_from"),
+)
+
+history = Table(
+    "dossier_history",
+    metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("dossier_id", String(40), nullable=False, index=True),
+    Column("type", String(60), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("payload", JSON, nullable=False),
+)

@@ -1,0 +1,48 @@
+"""What the API shows of a dossier, built from the aggregate (commands) or a row (queries)."""
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from cchc.dossier.domain.model import Dossier
+
+
+class DossierView(BaseModel):
+    id: str
+    agency: str
+    procedure: str
+    channel: str
+    status: str
+    received_at: datetime
+    receipt_day: date
+    due_at: datetime | None
+    appointment_at: datetime | None
+    resolved_at: datetime | None
+    returned_at: datetime | None
+    withdrawn_at: datetime | None
+    outcome: str | None
+    timeliness: str | None
+    version: int
+
+    @classmethod
+    def from_state(cls, dossier: Dossier) -> "DossierView":
+        return cls(
+            id=dossier.id, agency=dossier.agency, procedure=dossier.procedure,
+            channel=dossier.channel.value, status=dossier.status.value,
+            received_at=dossier.received_at, receipt_day=dossier.receipt_day,
+            due_at=dossier.due_at, appointment_at=dossier.appointment_at,
+            resolved_at=dossier.resolved_at, returned_at=dossier.returned_at,
+            withdrawn_at=dossier.withdrawn_at,
+            outcome=dossier.outcome.value if dossier.outcome else None,
+            timeliness=dossier.timeliness.value if dossier.timeliness else None,
+            version=dossier.version,
+        )
+
+    @classmethod
+    def from_row(cls, row: Any) -> "DossierView":
+        return cls.model_validate({**row._mapping, "receipt_day": row.received_on})
+
+
+def dossier_summary(dossier: Dossier) -> dict[str, Any]:
+    return DossierView.from_state(dossier).model_dump(mode="json")
