@@ -44,10 +44,6 @@ class Installation:
     def write_nats_config(self) -> Path:
         # Sync every write to disk before acknowledging it: an event store may not lose an
         # acknowledged event to a power cut (the default syncs every two minutes).
-        self.nats_config.write_text(
-            "jetstream {\n"
-            f'  store_dir: "{self.nats_dir}"\n'
-            "  sync_interval: always\n"
-            "}\n"
-        )
+        # The store folder is given on the command line (-sd).
+        self.nats_config.write_text("jetstream {\n  sync_interval: always\n}\n")
         return self.nats_config

@@ -20,8 +20,12 @@ SERVICES = ["dossier"]
 
 
 class EmbeddedStack:
-    def __init__(self, data_dir: Path, http_port: int, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, data_dir: Path, http_port: int, host: str = "127.0.0.1",
+        database_urls: dict[str, str] | None = None,
+    ) -> None:
         self.installation = Installation(data_dir.resolve())
+        self.database_urls = database_urls or {}
         self.http_port = http_port
         self.host = host
         self.nats: NatsServer | None = None
@@ -37,7 +41,7 @@ class EmbeddedStack:
         installation.nats_url_file.write_text(self.nats.url + "\n")
         log.info("nats-server %s (JetStream in %s)", self.nats.url, installation.nats_dir)
         dossier = DossierService(
-            DossierSettings(nats_url=self.nats.url, database_url=installation.database_url("dossier"))
+            DossierSettings(nats_url=self.nats.url, database_url=self._database_url("dossier"))
         )
         await dossier.start()
         self.services.append(dossier)
@@ -47,6 +51,9 @@ class EmbeddedStack:
         app = create_app(GatewaySettings(nats_url=self.nats.url, jwt_secret=secret, services=SERVICES))
         config = uvicorn.Config(app, host=self.host, port=self.http_port, log_level="info")
         self.server = uvicorn.Server(config)
+
+    def _database_url(self, service: str) -> str:
+        return self.database_urls.get(service) or self.installation.database_url(service)
 
     async def serve(self) -> None:
         """Serve HTTP until Ctrl-C / SIGTERM, then stop everything in order."""

@@ -78,6 +78,7 @@ class ProjectionRunner:
         projection: Projection,
         batch_size: int = 500,
         fetch_timeout: float = 1.0,
+        consumer_name: str | None = None,
     ) -> None:
         self.nc = nc
         self.js = nc.jetstream()
@@ -90,6 +91,9 @@ class ProjectionRunner:
         self._psub = None
         self._gap_allowed = False
         self._failures: dict[int, int] = {}
+        # Two runners of one projection into two databases (a rebuild beside the live one) need
+        # two consumers; by default the name follows the projection.
+        self._consumer_name = consumer_name
 
     @property
     def name(self) -> str:
@@ -97,7 +101,7 @@ class ProjectionRunner:
 
     @property
     def durable(self) -> str:
-        return f"projection-{self.name}".replace(".", "-")
+        return self._consumer_name or f"projection-{self.name}".replace(".", "-")
 
     async def setup(self) -> None:
         async with self.engine.begin() as conn:

@@ -1,0 +1,81 @@
+"""Commands and queries of the planning context: the bodies of the public API's requests.
+
+Endpoint names are the last token of ``svc.planning.<name>``.
+"""
+
+from datetime import date
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from cchc.contracts.planning import Area, FindingKind, Remediation
+from cchc.contracts.subjects import TOKEN_PATTERN
+
+SERVICE = "planning"
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IssuePlan(Command):
+    agency: str = Field(pattern=TOKEN_PATTERN)
+    year: int = Field(ge=2000, le=2100)
+    title: str = Field(min_length=1, max_length=500)
+
+
+class AddTask(Command):
+    title: str = Field(min_length=1, max_length=500)
+    area: Area
+    due_date: date
+    owner: str = Field(min_length=1, max_length=200)
+
+
+class ReportProgress(Command):
+    reported_at: AwareDatetime
+    percent: int = Field(ge=0, le=100)
+    note: str = Field(default="", max_length=2000)
+
+
+class CompleteTask(Command):
+    completed_at: AwareDatetime
+    evidence: list[str] = Field(default_factory=list, description="documents or links")
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+class CancelTask(Command):
+    cancelled_at: AwareDatetime
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class RescheduleTask(Command):
+    rescheduled_at: AwareDatetime
+    new_due_date: date
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class OpenInspection(Command):
+    agency: str = Field(pattern=TOKEN_PATTERN)
+    inspected_on: date
+    team_lead: str = Field(min_length=1, max_length=200)
+    scope: str = Field(min_length=1, max_length=2000)
+
+
+class RecordFinding(Command):
+    kind: FindingKind
+    text: str = Field(min_length=1, max_length=5000)
+    remediation: Remediation | None = None
+
+
+class PlanListQuery(BaseModel):
+    agency: str | None = None
+    year: int | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = None
+
+
+class PlanProgressQuery(BaseModel):
+    as_of: date | None = None
