@@ -1,0 +1,1 @@
+"""The dossier service: procedures catalogue, dossiers and their clock, statistics."""

@@ -1,0 +1,1 @@
+"""CCHC Ledger planning service: annual CCHC plans, their tasks, progress and inspections."""

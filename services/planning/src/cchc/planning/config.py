@@ -1,0 +1,12 @@
+"""Settings of the planning service (env prefix CCHC_PLANNING_)."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PlanningSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CCHC_PLANNING_")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "sqlite:///planning.db"
+    stream_replicas: int = 1
+    projection_batch_size: int = 500

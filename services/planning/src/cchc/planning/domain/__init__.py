@@ -1,0 +1,1 @@
+"""The planning domain: pure decide/evolve functions, no I/O, clock or environment."""

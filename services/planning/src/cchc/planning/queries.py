@@ -1,0 +1,225 @@
+"""Reads of the planning read model, scoped to what the caller may see.
+
+Each handler waits, when asked (``min_position``), until the projection has applied that log
+position, so a client reads its own writes.
+"""
+
+import base64
+import json
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from cchc.contracts.messages import Principal, Reply, Request
+from cchc.contracts.planning_commands import PlanListQuery, PlanProgressQuery
+from cchc.planning import tables
+from cchc.planning.domain.calendar import local_date
+from cchc.planning.domain.progress import TaskFacts, plan_progress
+from cchc.planning.views import (
+    FINDING_ROW_FIELDS,
+    INSPECTION_ROW_FIELDS,
+    PLAN_ROW_FIELDS,
+    TASK_ROW_FIELDS,
+    row_view,
+)
+from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.rpc import ProblemError
+
+READ_YOUR_WRITES_TIMEOUT_S = 5.0
+
+
+class TaskListQuery(BaseModel):
+    """Not in the contracts yet: the tasks of one plan, or of one agency across its plans."""
+
+    plan_id: str | None = None
+    agency: str | None = None
+    status: str | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != size:
+        raise ProblemError(422, "Invalid input", "not a cursor of this list", "cursor")
+    return values
+
+
+def readable_agencies(principal: Principal, agency: str | None) -> list[str] | None:
+    """The agencies a read covers: None means all of them."""
+    if agency is not None:
+        if not principal.may_read(agency):
+            raise ProblemError(403, "Forbidden", f"cannot read agency {agency}")
+        return [agency]
+    return None if principal.reads_everything else [principal.agency or ""]
+
+
+def today() -> date:
+    return local_date(datetime.now().astimezone())
+
+
+class PlanningQueries:
+    def __init__(self, engine: AsyncEngine, runner: ProjectionRunner) -> None:
+        self.engine = engine
+        self.runner = runner
+
+    async def _caught_up(self, request: Request) -> None:
+        wanted = request.min_position
+        if wanted and not await self.runner.wait_for(wanted, READ_YOUR_WRITES_TIMEOUT_S):
+            raise ProblemError(
+                503, "Not caught up",
+                f"the read model is at {self.runner.position}, not yet at {wanted}",
+            )
+
+    async def list_plans(self, request: Request) -> Reply:
+        await self._caught_up(request)
+        query = PlanListQuery.model_validate(request.body)
+        agencies = readable_agencies(request.meta.principal, query.agency)
+        p = tables.plans.c
+        conditions = []
+        if agencies is not None:
+            conditions.append(p.agency.in_(agencies))
+        if query.year is not None:
+            conditions.append(p.year == query.year)
+        if query.cursor:
+            agency, year = decode_cursor(query.cursor, 2)
+            conditions.append(or_(p.agency > agency, and_(p.agency == agency, p.year < year)))
+        statement = (
+            select(tables.plans).where(*conditions)
+            .order_by(p.agency, p.year.desc()).limit(query.limit + 1)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(statement)).all()
+        page = rows[: query.limit]
+        next_cursor = (
+            encode_cursor([page[-1].agency, page[-1].year]) if len(rows) > query.limit else None
+        )
+        items = [row_view(r, PLAN_ROW_FIELDS) for r in page]
+        return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
+
+    async def get_plan(self, request: Request) -> Reply:
+        await self._caught_up(request)
+        async with self.engine.connect() as conn:
+            plan = await self._readable_plan(conn, request)
+            t = tables.tasks.c
+            rows = await conn.execute(
+                select(tables.tasks).where(t.plan_id == plan.id).order_by(t.due_date, t.id)
+            )
+            tasks = [row_view(r, TASK_ROW_FIELDS) for r in rows]
+        return Reply(ok=True, result={**row_view(plan, PLAN_ROW_FIELDS), "tasks": tasks})
+
+    async def plan_progress(self, request: Request) -> Reply:
+        await self._caught_up(request)
+        query = PlanProgressQuery.model_validate(request.body)
+        as_of = query.as_of or today()
+        async with self.engine.connect() as conn:
+            plan = await self._readable_plan(conn, request)
+            facts = await task_facts(conn, plan.id, as_of)
+        progress = plan_progress(facts, as_of)
+        return Reply(
+            ok=True,
+            result={"plan_id": plan.id, "agency": plan.agency, "year": plan.year, **progress},
+        )
+
+    async def list_tasks(self, request: Request) -> Reply:
+        await self._caught_up(request)
+        query = TaskListQuery.model_validate(request.body)
+        t = tables.tasks.c
+        conditions = []
+        async with self.engine.connect() as conn:
+            if query.plan_id is not None:
+                plan = await self._readable_plan(conn, request, query.plan_id)
+                conditions.append(t.plan_id == plan.id)
+            agencies = readable_agencies(request.meta.principal, query.agency)
+            if agencies is not None:
+                conditions.append(t.agency.in_(agencies))
+            if query.status:
+                conditions.append(t.status == query.status)
+            if query.cursor:
+                due, last_id = decode_cursor(query.cursor, 2)
+                due = date.fromisoformat(due)
+                conditions.append(or_(t.due_date > due, and_(t.due_date == due, t.id > last_id)))
+            statement = (
+                select(tables.tasks).where(*conditions)
+                .order_by(t.due_date, t.id).limit(query.limit + 1)
+            )
+            rows = (await conn.execute(statement)).all()
+        page = rows[: query.limit]
+        next_cursor = (
+            encode_cursor([page[-1].due_date.isoformat(), page[-1].id])
+            if len(rows) > query.limit else None
+        )
+        items = [row_view(r, TASK_ROW_FIELDS) for r in page]
+        return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
+
+    async def get_task(self, request: Request) -> Reply:
+        await self._caught_up(request)
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(tables.tasks).where(tables.tasks.c.id == request.target))
+            ).first()
+        if row is None:
+            raise ProblemError(404, "Not found", f"no task {request.target}")
+        if not request.meta.principal.may_read(row.agency):
+            raise ProblemError(403, "Forbidden", f"task belongs to agency {row.agency}")
+        return Reply(ok=True, result=row_view(row, TASK_ROW_FIELDS))
+
+    async def get_inspection(self, request: Request) -> Reply:
+        await self._caught_up(request)
+        i, f = tables.inspections.c, tables.findings.c
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(tables.inspections).where(i.id == request.target))).first()
+            if row is None:
+                raise ProblemError(404, "Not found", f"no inspection {request.target}")
+            if not request.meta.principal.may_read(row.agency):
+                raise ProblemError(403, "Forbidden", f"inspection of agency {row.agency}")
+            findings = await conn.execute(
+                select(tables.findings).where(f.inspection_id == row.id).order_by(f.position)
+            )
+            items = [row_view(r, FINDING_ROW_FIELDS) for r in findings]
+        return Reply(ok=True, result={**row_view(row, INSPECTION_ROW_FIELDS), "findings": items})
+
+    async def _readable_plan(
+        self, conn: AsyncConnection, request: Request, plan_id: str | None = None
+    ) -> Any:
+        plan_id = plan_id or request.target
+        row = (await conn.execute(select(tables.plans).where(tables.plans.c.id == plan_id))).first()
+        if row is None:
+            raise ProblemError(404, "Not found", f"no plan {plan_id}")
+        if not request.meta.principal.may_read(row.agency):
+            raise ProblemError(403, "Forbidden", f"plan belongs to agency {row.agency}")
+        return row
+
+
+async def task_facts(conn: AsyncConnection, plan_id: str, as_of: date) -> list[TaskFacts]:
+    """The plan's tasks that existed by ``as_of``, with their due dates over time."""
+    t, d = tables.tasks.c, tables.task_due_dates.c
+    rows = (
+        await conn.execute(select(tables.tasks).where(t.plan_id == plan_id, t.added_on <= as_of))
+    ).all()
+    due_rows = await conn.execute(
+        select(d.task_id, d.valid_on, d.due_date)
+        .where(d.plan_id == plan_id, d.valid_on <= as_of)
+        .order_by(d.position)
+    )
+    due_dates: dict[str, list[tuple[date, date]]] = {}
+    for due in due_rows:
+        due_dates.setdefault(due.task_id, []).append((due.valid_on, due.due_date))
+    return [
+        TaskFacts(
+            area=row.area, added_on=row.added_on,
+            due_dates=tuple(due_dates.get(row.id) or [(row.added_on, row.due_date)]),
+            completed_on=row.completed_on, on_time=row.on_time, cancelled_on=row.cancelled_on,
+        )
+        for row in rows
+    ]
