@@ -1,6 +1,6 @@
 """Bad input is answered 4xx with the field that is wrong, and writes nothing."""
 
-from helpers import act, agency_with_procedure, publish_procedure, receive, unique
+from api_steps import act, agency_with_procedure, publish_procedure, receive, unique
 
 
 async def log_head(api) -> int:

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from helpers import act, agency_with_procedure, receive
+from api_steps import act, agency_with_procedure, receive
 
 
 async def test_receive_and_resolve_shows_in_detail_stats_and_audit(stack_api):

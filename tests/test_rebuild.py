@@ -8,7 +8,7 @@ from cchc.dossier.queries import DossierQueries
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.sqldb import create_engine
-from helpers import act, agency_with_procedure, receive
+from api_steps import act, agency_with_procedure, receive
 
 ADMIN = CommandMeta(principal=Principal(sub="t", role=Role.ADMIN), correlation_id="t")
 

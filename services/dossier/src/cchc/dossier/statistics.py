@@ -79,20 +79,24 @@ async def dossier_stats(
 
 
 def _open_at_end(scope: list[Any], end: date):  # type: ignore[no-untyped-def]
+    """Dossiers open at the end of ``end`` with the due date in force then: overdue or not."""
     d, p = dossiers.c, due_periods.c
-    latest_period = (
-        select(func.max(p.position))
-        .where(p.dossier_id == d.id, p.valid_from < _end_of(end))
+    later = due_periods.alias("later")
+    latest_position = (
+        select(func.max(later.c.position))
+        .where(later.c.dossier_id == d.id, later.c.valid_from < _end_of(end))
+        .correlate(dossiers)
         .scalar_subquery()
     )
-    due_on = (
-        select(p.due_on).where(p.position == latest_period).scalar_subquery()
-    )
-    overdue = and_(due_on.is_not(None), due_on < end)
+    overdue = and_(p.due_on.is_not(None), p.due_on < end).label("overdue")
     return (
-        select(d.agency, overdue.label("overdue"), func.count())
-        .where(d.received_on <= end, or_(d.closed_on.is_(None), d.closed_on > end), *scope)
-        .group_by(d.agency, "overdue")
+        select(d.agency, overdue, func.count())
+        .select_from(dossiers.join(due_periods, p.dossier_id == d.id))
+        .where(
+            d.received_on <= end, or_(d.closed_on.is_(None), d.closed_on > end),
+            p.position == latest_position, *scope,
+        )
+        .group_by(d.agency, overdue)
     )
 
 
