@@ -124,9 +124,10 @@ async def test_an_officer_is_denied_another_agencys_dossier(stack_api):
     admin = stack_api.admin
     mine, _ = await agency_with_procedure(admin)
     theirs, their_procedure = await agency_with_procedure(admin)
-    dossier = (await receive(admin, their_procedure, "2022-07-11T09:30:00+07:00")).json()
+    received = await receive(admin, their_procedure, "2022-07-11T09:30:00+07:00")
+    dossier = received.json()
     officer = stack_api.as_("officer", mine)
-    position = {"X-Min-Position": "0"}
+    position = {"X-Min-Position": received.headers["X-Event-Position"]}
     assert (await officer.get(f"/api/v1/dossiers/{dossier['id']}", headers=position)).status_code == 403
     denied = await act(officer, dossier["id"], "resolution",
                        {"resolved_at": "2022-07-12T10:00:00+07:00", "outcome": "approved"})

@@ -229,12 +229,16 @@ class ProjectionRunner:
         async with self._advanced:
             self._advanced.notify_all()
 
-    async def _reset_consumer(self) -> None:
-        """(Re)create the durable consumer to deliver from the checkpoint on, in order."""
-        stream = stream_name(self.projection.context)
+    async def close(self) -> None:
+        """Stop fetching (the durable consumer stays, for the next start)."""
         if self._psub is not None:
             await self._psub.unsubscribe()
             self._psub = None
+
+    async def _reset_consumer(self) -> None:
+        """(Re)create the durable consumer to deliver from the checkpoint on, in order."""
+        stream = stream_name(self.projection.context)
+        await self.close()
         try:
             await self.js.delete_consumer(stream, self.durable)
         except NotFoundError:

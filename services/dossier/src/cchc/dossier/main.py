@@ -65,8 +65,10 @@ class DossierService:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.runner is not None:
+            await self.runner.close()
         if self.nc is not None:
-            await self.nc.drain()
+            await self.nc.close()
         await self.engine.dispose()
 
 

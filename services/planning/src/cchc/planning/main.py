@@ -23,6 +23,8 @@ from cchc.runtime.streams import ensure_event_stream
 
 log = logging.getLogger("cchc.planning")
 
+STOP_GRACE_S = 5.0
+
 
 class PlanningService:
     """One running instance: answers commands and queries, keeps its read model up to date and
@@ -78,13 +80,21 @@ class PlanningService:
     async def stop(self) -> None:
         self.ready = False
         self._stop.set()
-        for subscription in self._subscriptions:
-            await subscription.unsubscribe()
-        for task in self._tasks:
-            task.cancel()
+        # Let answers in flight go out, and let each runner finish its batch (a remediation
+        # half done is healed on the next start, but a clean stop needs no healing).
+        await asyncio.gather(
+            *(subscription.drain() for subscription in self._subscriptions),
+            return_exceptions=True,
+        )
+        if self._tasks:
+            _, running = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
+            for task in running:
+                task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.nc is not None:
-            await self.nc.drain()
+            # close, not drain: draining the runners' idle pull subscriptions waits out the whole
+            # drain timeout (30 s), and everything that matters is already flushed above.
+            await self.nc.close()
         await self.engine.dispose()
 
 
