@@ -18,7 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements.lock"
-PACKAGES = ["contracts", "libs/runtime", "services/dossier", "services/gateway", "cli"]
+PACKAGES = [
+    "contracts", "libs/runtime", "services/dossier", "services/planning", "services/gateway", "cli",
+]
 STAMP = VENV / ".cchc-installed"
 
 
