@@ -126,7 +126,15 @@ class ProjectionRunner:
                 await self.step()
                 backoff = 0.1
             except (*TRANSIENT_ERRORS, NatsError) as error:
-                log.warning("projection %s: batch failed (%s); retrying", self.name, error)
+                log.warning(
+                    "projection %s: batch failed (%s: %s); retrying",
+                    self.name, type(error).__name__, error,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                await self._reset_consumer_quietly()
+            except Exception:  # noqa: BLE001 - a projection must never stop silently
+                log.exception("projection %s: unexpected failure; retrying", self.name)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 await self._reset_consumer_quietly()
@@ -148,6 +156,8 @@ class ProjectionRunner:
         try:
             msgs = await self._psub.fetch(self.batch_size, timeout=self.fetch_timeout)
         except NatsTimeout:
+            return 0
+        if not msgs:  # a pull request can end (408) with nothing delivered
             return 0
         items = [_decode(m) for m in msgs]
         try:
