@@ -3,8 +3,9 @@
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_serializer
 
+from cchc.dossier.domain.calendar import LOCAL_TZ
 from cchc.dossier.domain.model import Dossier
 
 
@@ -24,6 +25,13 @@ class DossierView(BaseModel):
     outcome: str | None
     timeliness: str | None
     version: int
+
+    @field_serializer(
+        "received_at", "due_at", "appointment_at", "resolved_at", "returned_at", "withdrawn_at"
+    )
+    def in_local_time(self, moment: datetime | None) -> str | None:
+        # Times are shown as Vietnam reads them (+07:00), whatever offset they were stored in.
+        return moment.astimezone(LOCAL_TZ).isoformat() if moment else None
 
     @classmethod
     def from_state(cls, dossier: Dossier) -> "DossierView":
