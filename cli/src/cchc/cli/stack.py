@@ -1,7 +1,10 @@
 """The embedded stack: nats-server from the wheel, the services and the gateway in one process."""
 
 import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
@@ -15,6 +18,15 @@ from cchc.gateway.config import GatewaySettings
 from cchc.runtime.natsserver import NatsServer
 
 log = logging.getLogger("cchc.stack")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal capture: it would re-raise SIGTERM after serving and kill
+    the process before the services and nats-server are stopped. The stack handles signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 SERVICES = ["dossier"]
 
@@ -50,7 +62,7 @@ class EmbeddedStack:
         installation.admin_token_file.chmod(0o600)
         app = create_app(GatewaySettings(nats_url=self.nats.url, jwt_secret=secret, services=SERVICES))
         config = uvicorn.Config(app, host=self.host, port=self.http_port, log_level="info")
-        self.server = uvicorn.Server(config)
+        self.server = _Server(config)
 
     def _database_url(self, service: str) -> str:
         return self.database_urls.get(service) or self.installation.database_url(service)
@@ -60,10 +72,17 @@ class EmbeddedStack:
         assert self.server is not None
         log.info("gateway on http://%s:%d (admin token in %s)",
                  self.host, self.http_port, self.installation.admin_token_file)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.request_stop)
         try:
             await self.server.serve()
         finally:
             await self.stop()
+
+    def request_stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
 
     async def stop(self) -> None:
         for service in reversed(self.services):

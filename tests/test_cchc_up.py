@@ -1,0 +1,85 @@
+"""Operating the embedded default: `cchc up` as a real process, stopped by SIGTERM, restarted."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from cchc.runtime.natsserver import free_port
+
+CCHC = str(Path(sys.executable).parent / "cchc")
+
+
+def get(url: str, token: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+    except OSError:
+        return 0, {}
+
+
+def post(url: str, token: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.status, json.loads(answer.read())
+
+
+def start(data_dir: Path, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [CCHC, "up", "--data-dir", str(data_dir), "--http-port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if get(f"http://127.0.0.1:{port}/health")[0] == 200:
+            return process
+        assert process.poll() is None, process.stderr.read().decode()[-3000:]
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError("cchc up did not become healthy")
+
+
+def stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=30)
+
+
+def test_cchc_up_serves_stops_on_sigterm_and_keeps_data_across_a_restart(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start(tmp_path, port)
+    try:
+        token = (tmp_path / "admin.token").read_text().strip()
+        assert get(f"{base}/api/v1/agencies")[0] == 401
+        status, _ = post(f"{base}/api/v1/agencies", token,
+                         {"code": "SNV", "name": "Sở Nội vụ", "group": "department"})
+        assert status == 201
+    finally:
+        code = stop(process)
+    assert code == 0
+    nats_pid_gone = subprocess.run(["pgrep", "-f", str(tmp_path / "jetstream")],
+                                   capture_output=True).returncode != 0
+    assert nats_pid_gone, "nats-server outlived cchc up"
+
+    process = start(tmp_path, port)
+    try:
+        token = (tmp_path / "admin.token").read_text().strip()
+        status, agencies = get(f"{base}/api/v1/agencies", token)
+        assert status == 200 and [a["code"] for a in agencies["items"]] == ["SNV"]
+        officer = subprocess.run(
+            [CCHC, "token", "--role", "officer", "--agency", "SNV", "--data-dir", str(tmp_path)],
+            capture_output=True, text=True, check=True).stdout.strip()
+        status, me = get(f"{base}/api/v1/me", officer)
+        assert status == 200 and me == {"sub": "officer", "role": "officer", "agency": "SNV"}
+    finally:
+        assert stop(process) == 0
