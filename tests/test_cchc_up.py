@@ -81,5 +81,12 @@ def test_cchc_up_serves_stops_on_sigterm_and_keeps_data_across_a_restart(tmp_pat
             capture_output=True, text=True, check=True).stdout.strip()
         status, me = get(f"{base}/api/v1/me", officer)
         assert status == 200 and me == {"sub": "officer", "role": "officer", "agency": "SNV"}
+        busy = subprocess.run([CCHC, "rebuild", "dossier", "--data-dir", str(tmp_path)],
+                              capture_output=True, text=True)
+        assert busy.returncode == 1 and "in use" in busy.stderr
     finally:
         assert stop(process) == 0
+    rebuilt = subprocess.run([CCHC, "rebuild", "dossier", "--data-dir", str(tmp_path)],
+                             capture_output=True, text=True, timeout=60)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "replayed to position 1" in rebuilt.stdout

@@ -1,8 +1,14 @@
 """An installation's data folder: JetStream data, projection databases, the signing secret."""
 
+import fcntl
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
+
+
+class InstallationBusy(Exception):
+    """Another process (a running `cchc up`) holds this data folder."""
 
 
 @dataclass(frozen=True)
@@ -47,3 +53,14 @@ class Installation:
         # The store folder is given on the command line (-sd).
         self.nats_config.write_text("jetstream {\n  sync_interval: always\n}\n")
         return self.nats_config
+
+    def lock(self) -> IO[str]:
+        """Hold the folder for this process: one stack (or one offline rebuild) at a time."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.root / ".lock", "w")  # noqa: SIM115 - held until the process ends
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise InstallationBusy(f"{self.root} is in use by a running `cchc up`") from None
+        return handle

@@ -1,15 +1,16 @@
 """Rebuild a service's read model from the log, with a progress bar.
 
-Runs against a stopped installation (it starts its own nats-server on the data folder), or
-against a running one when ``nats.url`` answers.
+Runs on a stopped installation: it starts its own nats-server on the data folder, so it refuses
+while `cchc up` holds the folder.
 """
 
+import sys
 from pathlib import Path
 
 import nats
 from tqdm import tqdm
 
-from cchc.cli.installation import Installation
+from cchc.cli.installation import Installation, InstallationBusy
 from cchc.dossier.projections import DossierReadModel
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.projection import ProjectionRunner
@@ -20,6 +21,11 @@ PROJECTIONS = {"dossier": DossierReadModel}
 
 async def rebuild(data_dir: Path, service: str) -> int:
     installation = Installation(data_dir.resolve())
+    try:
+        held = installation.lock()
+    except InstallationBusy as error:
+        print(f"cchc rebuild: {error}; stop it first", file=sys.stderr)
+        return 1
     installation.prepare()
     server = NatsServer(store_dir=installation.nats_dir, config_file=installation.write_nats_config())
     server.start()
@@ -39,4 +45,5 @@ async def rebuild(data_dir: Path, service: str) -> int:
         await engine.dispose()
     finally:
         server.stop()
+        held.close()
     return 0

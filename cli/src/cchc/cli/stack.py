@@ -46,6 +46,7 @@ class EmbeddedStack:
 
     async def start(self) -> None:
         installation = self.installation
+        self._lock = installation.lock()
         installation.prepare()
         self.nats = NatsServer(
             store_dir=installation.nats_dir, config_file=installation.write_nats_config()
@@ -91,6 +92,9 @@ class EmbeddedStack:
         if self.nats is not None:
             self.nats.stop()
             self.nats = None
+        if getattr(self, "_lock", None) is not None:
+            self._lock.close()
+            self._lock = None
 
 
 async def run_stack(data_dir: Path, http_port: int) -> None:
