@@ -21,6 +21,9 @@ class IssuePlan(Command):
     agency: str = Field(pattern=TOKEN_PATTERN)
     year: int = Field(ge=2000, le=2100)
     title: str = Field(min_length=1, max_length=500)
+    issued_at: AwareDatetime | None = Field(
+        default=None, description="when the plan was issued (default: now); for entering past years"
+    )
 
 
 class AddTask(Command):
@@ -28,6 +31,9 @@ class AddTask(Command):
     area: Area
     due_date: date
     owner: str = Field(min_length=1, max_length=200)
+    added_at: AwareDatetime | None = Field(
+        default=None, description="when the task entered the plan (default: now)"
+    )
 
 
 class ReportProgress(Command):

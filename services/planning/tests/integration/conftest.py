@@ -14,12 +14,6 @@ from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.rpc import ServiceClient
 
 ADMIN = Principal(sub="admin", role=Role.ADMIN)
-HOME_AFFAIRS = Principal(sub="snv", role=Role.HOME_AFFAIRS)
-INSPECTOR = Principal(sub="thanh-tra", role=Role.INSPECTOR)
-
-
-def officer(agency: str) -> Principal:
-    return Principal(sub=f"officer-{agency}", role=Role.OFFICER, agency=agency)
 
 
 def fresh_agency() -> str:

@@ -31,7 +31,13 @@ from cchc.planning.aggregates import CONTEXT
 from cchc.planning.domain import model
 from cchc.planning.domain.errors import Conflict, Forbidden, NotFound
 from cchc.planning.views import finding_summary, inspection_summary, plan_summary, task_summary
-from cchc.runtime.eventstore import AggregateHistory, ConcurrencyConflict, EventStore, Metadata
+from cchc.runtime.eventstore import (
+    AggregateHistory,
+    Appended,
+    ConcurrencyConflict,
+    EventStore,
+    Metadata,
+)
 from cchc.runtime.ids import derived_id, new_id
 from cchc.runtime.rpc import ProblemError
 
@@ -61,7 +67,8 @@ INSPECTION = AggregateKind("inspection", model.evolve_inspection, _inspection_an
 
 
 def events_of(history: AggregateHistory) -> list[PlanningEvent]:
-    return [decode_event(e.type, e.schema_version, e.payload) for e in history.envelopes]  # type: ignore[misc]
+    events = [decode_event(e.type, e.schema_version, e.payload) for e in history.envelopes]
+    return events  # type: ignore[return-value]
 
 
 def state_of(kind: AggregateKind, history: AggregateHistory) -> Any:
@@ -187,7 +194,8 @@ class PlanningCommandHandlers:
         self, request: Request, history: AggregateHistory, event: PlanningEvent, kind: AggregateKind
     ) -> Reply:
         try:
-            appended = await self._append(request, history, event, event.agency)  # type: ignore[attr-defined]
+            agency: str = event.agency  # type: ignore[attr-defined]  # every creation event has one
+            appended = await self._append(request, history, event, agency)
         except ConcurrencyConflict:
             # Someone created the same aggregate meanwhile: our own retry, or a real twin.
             fresh = await self.store.load(CONTEXT, history.aggregate_id, consistent=True)
@@ -198,7 +206,7 @@ class PlanningCommandHandlers:
 
     async def _append(
         self, request: Request, history: AggregateHistory, event: PlanningEvent, agency: str
-    ):  # type: ignore[no-untyped-def]
+    ) -> Appended:
         appended = await self.store.append(
             history, event, agency=agency, occurred_at=model.business_time(event),
             meta=self._metadata(request),

@@ -49,7 +49,9 @@ class PlanningService:
         self.engine = create_engine(self.settings.database_url)
         store = EventStore(self.nc)
         batch_size = self.settings.projection_batch_size
-        self.runner = ProjectionRunner(self.nc, self.engine, PlanningReadModel(), batch_size=batch_size)
+        self.runner = ProjectionRunner(
+            self.nc, self.engine, PlanningReadModel(), batch_size=batch_size
+        )
         # Each remediation appends to NATS while its batch transaction is open: small batches keep
         # that transaction (and SQLite's write lock) short.
         self.remediation = ProjectionRunner(
@@ -59,8 +61,12 @@ class PlanningService:
         await self.remediation.setup()
         commands = PlanningCommandHandlers(store)
         queries = PlanningQueries(self.engine, self.runner)
-        self._subscriptions = await serve(self.nc, SERVICE, endpoints(commands, queries, self.health))
-        self._tasks.append(asyncio.create_task(self.runner.run(self._stop), name="planning-projection"))
+        self._subscriptions = await serve(
+            self.nc, SERVICE, endpoints(commands, queries, self.health)
+        )
+        self._tasks.append(
+            asyncio.create_task(self.runner.run(self._stop), name="planning-projection")
+        )
         self._tasks.append(
             asyncio.create_task(self.remediation.run(self._stop), name="planning-remediation")
         )

@@ -23,6 +23,7 @@ from cchc.planning import aggregates
 from cchc.planning.aggregates import CONTEXT, REMEDIATION_ACTOR
 from cchc.planning.domain import model
 from cchc.planning.domain.errors import DomainError
+from cchc.planning.handlers import events_of
 from cchc.runtime.eventstore import AggregateHistory, ConcurrencyConflict, EventStore, Metadata
 from cchc.runtime.sqltypes import UtcDateTime
 
@@ -65,7 +66,8 @@ class RemediationProcess:
         task_id = aggregates.remediation_task_id(event.finding_id)
         plan_id = aggregates.plan_id(event.agency, event.inspected_on.year)
         # Replaying after a drop meets rows of the first pass: the last word replaces them.
-        await conn.execute(delete(remediations).where(remediations.c.finding_id == event.finding_id))
+        handled = remediations.c.finding_id == event.finding_id
+        await conn.execute(delete(remediations).where(handled))
         await conn.execute(
             insert(remediations).values(
                 finding_id=event.finding_id, plan_id=plan_id, task_id=task_id, outcome=outcome,
@@ -99,9 +101,11 @@ class RemediationProcess:
         log.info("remediation task %s added to plan %s", task_id, plan_id)
         return "task added"
 
-    async def _plan(self, plan_id: str, finding: FindingRecorded, cause: EventEnvelope) -> model.Plan:
+    async def _plan(
+        self, plan_id: str, finding: FindingRecorded, cause: EventEnvelope
+    ) -> model.Plan:
         history = await self.store.load(CONTEXT, plan_id)
-        plan = model.replay(model.evolve_plan, _events(history))
+        plan = model.replay(model.evolve_plan, events_of(history))
         if plan is not None:
             return plan
         year = finding.inspected_on.year
@@ -110,7 +114,7 @@ class RemediationProcess:
         await self._append_once(plan_id, event, finding.agency, finding.recorded_at, cause, "plan")
         # Whoever won a race to issue it, the plan now exists: read the one that is stored.
         plan = model.replay(
-            model.evolve_plan, _events(await self.store.load(CONTEXT, plan_id, consistent=True))
+            model.evolve_plan, events_of(await self.store.load(CONTEXT, plan_id, consistent=True))
         )
         assert plan is not None
         return plan
@@ -130,8 +134,5 @@ class RemediationProcess:
             await self.store.append(empty, event, agency=agency, occurred_at=occurred_at, meta=meta)
         except ConcurrencyConflict:
             # Created meanwhile by someone else (an officer issuing the same plan): that will do.
-            log.info("remediation %s %s: %s existed already", step, aggregate_id, step)
+            log.info("remediation: %s %s existed already", step, aggregate_id)
 
-
-def _events(history: AggregateHistory) -> list[PlanningEvent]:
-    return [decode_event(e.type, e.schema_version, e.payload) for e in history.envelopes]  # type: ignore[misc]

@@ -99,7 +99,9 @@ async def _finding_recorded(conn: AsyncConnection, envelope: EventEnvelope, even
             id=event.finding_id, inspection_id=event.inspection_id, agency=event.agency,
             kind=event.kind.value, text=event.text,
             remediation=event.remediation.model_dump(mode="json") if event.remediation else None,
-            remediation_task_id=remediation_task_id(event.finding_id) if event.remediation else None,
+            remediation_task_id=(
+                remediation_task_id(event.finding_id) if event.remediation else None
+            ),
             recorded_at=event.recorded_at, position=envelope.position,
         )
     )

@@ -178,7 +178,8 @@ class PlanningQueries:
         await self._caught_up(request)
         i, f = tables.inspections.c, tables.findings.c
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(tables.inspections).where(i.id == request.target))).first()
+            statement = select(tables.inspections).where(i.id == request.target)
+            row = (await conn.execute(statement)).first()
             if row is None:
                 raise ProblemError(404, "Not found", f"no inspection {request.target}")
             if not request.meta.principal.may_read(row.agency):

@@ -1,6 +1,6 @@
-"""What the API shows of plans, tasks, inspections and findings: from state (commands) or rows (queries).
+"""What the API shows of plans, tasks, inspections and findings.
 
-Both paths produce the same fields, so a command's answer and a later read look alike.
+Built from state (command answers) or from rows (queries); both paths give the same fields.
 """
 
 from datetime import date, datetime

@@ -1,4 +1,4 @@
-"""Plans, tasks and inspections: frozen state, decide (command -> event) and evolve (event -> state).
+"""Plans, tasks and inspections: frozen state, decide (command -> event), evolve (event -> state).
 
 Three aggregates, so that concurrency is as narrow as the facts: a plan (one per agency and year),
 a task (each its own history: two officers reporting on two tasks never collide), an inspection
@@ -100,7 +100,9 @@ class Inspection:
 # --- plans ------------------------------------------------------------------------------------
 
 
-def issue_plan(existing: Plan | None, plan_id: str, command: IssuePlan, issued_at: datetime) -> PlanIssued:
+def issue_plan(
+    existing: Plan | None, plan_id: str, command: IssuePlan, issued_at: datetime
+) -> PlanIssued:
     if existing is not None:
         raise Conflict(f"agency {command.agency} already has a plan for {command.year}")
     return PlanIssued(
@@ -260,7 +262,9 @@ def evolve_inspection(state: Inspection | None, event: PlanningEvent) -> Inspect
 # --- shared -----------------------------------------------------------------------------------
 
 
-def replay(evolve: Callable[[S | None, PlanningEvent], S | None], events: Iterable[PlanningEvent]) -> S | None:
+def replay(
+    evolve: Callable[[S | None, PlanningEvent], S | None], events: Iterable[PlanningEvent]
+) -> S | None:
     state: S | None = None
     for event in events:
         state = evolve(state, event)

@@ -71,7 +71,9 @@ def plan_progress(tasks: Iterable[TaskFacts], as_of: date) -> dict[str, Any]:
     return {
         "as_of": as_of.isoformat(),
         **counts,
-        "completion_rate": completion_rate(counts["completed"], counts["total"], counts["cancelled"]),
+        "completion_rate": completion_rate(
+            counts["completed"], counts["total"], counts["cancelled"]
+        ),
         "by_area": by_area,
     }
 
