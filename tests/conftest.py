@@ -73,12 +73,12 @@ async def stack_api(request: pytest.FixtureRequest, tmp_path_factory) -> AsyncIt
     server_url = None
     if request.param == "postgres":
         server_url = request.getfixturevalue("postgres_server_url")
-        database_urls = {"dossier": await create_database(server_url)}
+        database_urls = {s: await create_database(server_url) for s in ("dossier", "planning")}
     stack, task, base_url = await start_stack(tmp_path_factory.mktemp("stack"), database_urls)
     api = Api(base_url, stack.installation.jwt_secret())
     api.stack = stack  # type: ignore[attr-defined]
     yield api
     await api.close()
     await stop_stack(stack, task)
-    if server_url and database_urls:
-        await drop_database(server_url, database_urls["dossier"])
+    for url in (database_urls or {}).values():
+        await drop_database(server_url, url)

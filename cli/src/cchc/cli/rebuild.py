@@ -12,11 +12,12 @@ from tqdm import tqdm
 
 from cchc.cli.installation import Installation, InstallationBusy
 from cchc.dossier.projections import DossierReadModel
+from cchc.planning.projections import PlanningReadModel
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.sqldb import create_engine
 
-PROJECTIONS = {"dossier": DossierReadModel}
+PROJECTIONS = {"dossier": DossierReadModel, "planning": PlanningReadModel}
 
 
 async def rebuild(data_dir: Path, service: str) -> int:

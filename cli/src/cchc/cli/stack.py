@@ -13,6 +13,8 @@ from cchc.cli.installation import Installation
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService
 from cchc.gateway.app import create_app
+from cchc.planning.config import PlanningSettings
+from cchc.planning.main import PlanningService
 from cchc.gateway.auth import issue_token
 from cchc.gateway.config import GatewaySettings
 from cchc.runtime.natsserver import NatsServer
@@ -28,7 +30,7 @@ class _Server(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield
 
-SERVICES = ["dossier"]
+SERVICES = ["dossier", "planning"]
 
 
 class EmbeddedStack:
@@ -41,7 +43,7 @@ class EmbeddedStack:
         self.http_port = http_port
         self.host = host
         self.nats: NatsServer | None = None
-        self.services: list[DossierService] = []
+        self.services: list[DossierService | PlanningService] = []
         self.server: uvicorn.Server | None = None
 
     async def start(self) -> None:
@@ -58,6 +60,11 @@ class EmbeddedStack:
         )
         await dossier.start()
         self.services.append(dossier)
+        planning = PlanningService(
+            PlanningSettings(nats_url=self.nats.url, database_url=self._database_url("planning"))
+        )
+        await planning.start()
+        self.services.append(planning)
         secret = installation.jwt_secret()
         installation.admin_token_file.write_text(issue_token(secret, "admin", "admin") + "\n")
         installation.admin_token_file.chmod(0o600)

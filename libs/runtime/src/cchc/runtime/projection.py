@@ -41,7 +41,11 @@ MAX_ATTEMPTS_BEFORE_PARKING = 3
 
 
 class Projection(Protocol):
-    """Events in, rows out. ``apply`` runs inside the batch's transaction."""
+    """Events in, rows out, inside the batch's transaction.
+
+    ``apply`` takes one event; a projection that also has ``apply_batch(conn, envelopes)`` gets
+    the whole batch at once, in log order, to write its rows in bulk.
+    """
 
     name: str
     context: str
@@ -168,7 +172,8 @@ class ProjectionRunner:
             except Exception as error:  # noqa: BLE001 - some event in the batch fails on its own
                 log.info("projection %s: batch failed (%s); one by one", self.name, error)
                 await self._apply_one_by_one(items)
-        except _OutOfOrder:
+        except _OutOfOrder as error:
+            log.debug("projection %s: out of order (%s); resetting", self.name, error)
             await self._reset_consumer()
             return len(msgs)
         await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
@@ -188,14 +193,21 @@ class ProjectionRunner:
     async def _apply_batch(self, items: list[_Item]) -> None:
         async with self.engine.begin() as conn:
             position = await checkpoints.read_checkpoint(conn, self.name, lock=True)
+            fresh: list[EventEnvelope] = []
             for item in items:
                 if item.position <= position:
                     continue  # redelivered: already applied
                 self._check_order(item.position, position)
                 if item.envelope is None:
                     raise ValueError(item.decode_error)
-                await self.projection.apply(conn, item.envelope)
+                fresh.append(item.envelope)
                 position = item.position
+            apply_batch = getattr(self.projection, "apply_batch", None)
+            if apply_batch is not None:
+                await apply_batch(conn, fresh)
+            else:
+                for envelope in fresh:
+                    await self.projection.apply(conn, envelope)
             await checkpoints.write_checkpoint(conn, self.name, position)
         self.position = position
 

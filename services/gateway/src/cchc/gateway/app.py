@@ -11,32 +11,52 @@ from cchc.gateway import problems
 from cchc.gateway.config import GatewaySettings
 from cchc.gateway.deps import Gateway
 from cchc.gateway.idempotency import IdempotencyStore, open_bucket
-from cchc.gateway.routers import dossiers, health, log, reference
+from cchc.gateway.routers import (
+    audit,
+    dossier_stats,
+    dossiers,
+    events,
+    health,
+    me,
+    planning,
+    reference,
+)
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.rpc import ServiceClient
+
+log = logging.getLogger("cchc.gateway")
+
+DESCRIPTION = """\
+CCHC Ledger: administrative-procedure dossiers, reform plans and indexes of a province
+(theo dõi cải cách hành chính). Errors are RFC 9457 problem details; commands accept
+`Idempotency-Key` and `If-Match`; reads accept `X-Min-Position` to read their own writes.
+"""
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1, name="cchc-gateway")
-        bucket = await open_bucket(nc.jetstream(), settings.idempotency_ttl_s)
-        app.state.gateway = Gateway(
-            settings=settings, nc=nc,
-            services=ServiceClient(nc, timeout=settings.request_timeout_s),
-            events=EventStore(nc), idempotency=IdempotencyStore(bucket),
-        )
         try:
+            bucket = await open_bucket(nc.jetstream(), settings.idempotency_ttl_s)
+            app.state.gateway = Gateway(
+                settings=settings, nc=nc,
+                services=ServiceClient(nc, timeout=settings.request_timeout),
+                health_probe=ServiceClient(nc, timeout=settings.health_timeout),
+                events=EventStore(nc), idempotency=IdempotencyStore(bucket),
+            )
+            log.info("gateway connected to %s; services %s", settings.nats_url, settings.services)
             yield
         finally:
+            # Drain lets in-flight requests get their replies before the connection closes.
             await nc.drain()
 
     app = FastAPI(
-        title="CCHC Ledger API", version="1.0.0", lifespan=lifespan,
-        description="Theo dõi cải cách hành chính: hồ sơ TTHC, kế hoạch CCHC, chỉ số.",
+        title="CCHC Ledger API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
     )
     problems.install(app)
-    for module in (reference, dossiers, log, health):
+    for module in (reference, dossiers, dossier_stats, planning, events, audit, me, health):
         app.include_router(module.router)
     return app
 
@@ -45,7 +65,7 @@ def main() -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO)
-    settings = GatewaySettings()  # type: ignore[call-arg]
+    settings = GatewaySettings()  # type: ignore[call-arg] # jwt_secret comes from the env
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
 
 

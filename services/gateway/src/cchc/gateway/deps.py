@@ -1,9 +1,16 @@
-"""The gateway's dependencies, declared once and used by every router with ``Annotated``."""
+"""The gateway's dependencies, declared once and used by every router through ``Annotated``.
 
+Header rules live here: the bearer token (401), the role checks (403), and the command and query
+headers (Idempotency-Key, If-Match, X-Min-Position), whose malformed values are 400 problems.
+"""
+
+import re
+import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nats.aio.client import Client as NATS
 
 from cchc.contracts.messages import Principal, Role
@@ -15,6 +22,12 @@ from cchc.runtime.eventstore import EventStore
 from cchc.runtime.rpc import ServiceClient
 
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+# RFC 6750: a token that was sent but is unusable is named as such; a missing one is not.
+INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+MAX_KEY_LENGTH = 255
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+
+bearer = HTTPBearer(auto_error=False, description="a JWT with the claims sub, role, agency")
 
 
 @dataclass
@@ -24,6 +37,7 @@ class Gateway:
     settings: GatewaySettings
     nc: NATS
     services: ServiceClient
+    health_probe: ServiceClient
     events: EventStore
     idempotency: IdempotencyStore
 
@@ -32,35 +46,132 @@ def gateway(request: Request) -> Gateway:
     return request.app.state.gateway
 
 
+GatewayDep = Annotated[Gateway, Depends(gateway)]
+
+
 def principal(
-    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+    gw: GatewayDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal:
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise problem(401, "Unauthorized", "a bearer token is required", headers=UNAUTHORIZED)
+    if credentials is None:
+        raise problem(401, "a bearer token is required", headers=UNAUTHORIZED)
     try:
-        return principal_from_token(gateway(request).settings.jwt_secret, authorization[7:].strip())
+        return principal_from_token(gw.settings.jwt_secret, credentials.credentials)
     except InvalidToken as error:
-        raise problem(401, "Unauthorized", f"invalid token: {error}", headers=UNAUTHORIZED) from None
+        raise problem(401, f"invalid token: {error}", headers=INVALID_TOKEN) from None
 
 
-def writer(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+Caller = Annotated[Principal, Depends(principal)]
+
+
+def writer(caller: Caller) -> Principal:
     if caller.role == Role.INSPECTOR:
-        raise problem(403, "Forbidden", "inspectors read; they do not write")
+        raise problem(403, "an inspector reads everything and writes nothing")
     return caller
 
 
 def provincial_writer(caller: Annotated[Principal, Depends(writer)]) -> Principal:
     if not caller.writes_everywhere:
-        raise problem(403, "Forbidden", "only admin and home_affairs may do this")
+        raise problem(403, "only admin and home_affairs may do this")
     return caller
 
 
-GatewayDep = Annotated[Gateway, Depends(gateway)]
-Caller = Annotated[Principal, Depends(principal)]
 Writer = Annotated[Principal, Depends(writer)]
 ProvincialWriter = Annotated[Principal, Depends(provincial_writer)]
 
 
 def require_readable(caller: Principal, agency: str | None) -> None:
+    """A named agency must be readable; without one the service scopes to the caller."""
     if agency is not None and not caller.may_read(agency):
-        raise problem(403, "Forbidden", f"cannot read agency {agency}", field="agency")
+        raise problem(403, f"agency {agency} is not yours to read", field="agency")
+
+
+def require_writable(caller: Principal, agency: str) -> None:
+    if not caller.may_write(agency):
+        raise problem(403, f"agency {agency} is not yours to write", field="agency")
+
+
+def _correlation_id(value: str | None) -> str:
+    # A caller's id ties our log lines to theirs; an unusable one is replaced, not refused.
+    if value and 0 < len(value) <= 128 and value.isprintable():
+        return value
+    return str(uuid.uuid4())
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None or value.strip() == "*":
+        return None  # "*" only asks that the aggregate exist, which the command checks anyway
+    match = _ETAG.match(value)
+    if not match:
+        raise problem(400, 'If-Match must be a version in quotes, like "3"', field="If-Match")
+    return int(match.group(1))
+
+
+def parse_min_position(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.strip().isdigit():
+        raise problem(400, "X-Min-Position must be a log position (0 or more)",
+                      field="X-Min-Position")
+    return int(value)
+
+
+def parse_idempotency_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not 0 < len(value) <= MAX_KEY_LENGTH or not value.isprintable():
+        raise problem(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
+                      field="Idempotency-Key")
+    return value
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """Who sends a command and what its headers ask for."""
+
+    caller: Principal
+    method: str
+    path: str
+    correlation_id: str
+    idempotency_key: str | None
+    expected_version: int | None
+
+
+def command_call(
+    request: Request,
+    caller: Writer,
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", description="the same key and body answer the first answer again"
+    )] = None,
+    if_match: Annotated[str | None, Header(
+        alias="If-Match", description='the aggregate version the command expects, e.g. "3"'
+    )] = None,
+    correlation_id: Annotated[str | None, Header(alias="X-Correlation-Id")] = None,
+) -> CommandCall:
+    return CommandCall(
+        caller=caller, method=request.method, path=request.url.path,
+        correlation_id=_correlation_id(correlation_id),
+        idempotency_key=parse_idempotency_key(idempotency_key),
+        expected_version=parse_if_match(if_match),
+    )
+
+
+@dataclass(frozen=True)
+class QueryCall:
+    caller: Principal
+    correlation_id: str
+    min_position: int | None
+
+
+def query_call(
+    caller: Caller,
+    min_position: Annotated[str | None, Header(
+        alias="X-Min-Position", description="wait until the read model has applied this position"
+    )] = None,
+    correlation_id: Annotated[str | None, Header(alias="X-Correlation-Id")] = None,
+) -> QueryCall:
+    return QueryCall(caller=caller, correlation_id=_correlation_id(correlation_id),
+                     min_position=parse_min_position(min_position))
+
+
+CommandCallDep = Annotated[CommandCall, Depends(command_call)]
+QueryCallDep = Annotated[QueryCall, Depends(query_call)]

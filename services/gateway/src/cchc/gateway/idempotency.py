@@ -1,22 +1,36 @@
 """Idempotency-Key records: the first answer to a command, replayed for a retry.
 
-Records live in a JetStream key-value bucket (shared by every gateway replica) for a day. The
-key the service sees is derived from the caller, the route and the client's key, so the service
-derives the same event id (and new aggregate id) for a retry, and two concurrent twins still
-write once.
+Records live in a JetStream key-value bucket shared by every gateway replica, for
+``idempotency_ttl_s``. The record key is derived from the caller, the route and the client's key;
+the service receives it as ``meta.idempotency_key`` and derives the event id (and a new
+aggregate's id) from it, so two concurrent twins still write once: the log de-duplicates them and
+``kv.create`` lets only the first answer in.
 """
 
 import hashlib
 from typing import Any
 
+from nats.errors import Error as NatsError
+from nats.js.api import KeyValueConfig, StorageType
 from nats.js.client import JetStreamContext
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import (
+    BucketNotFoundError,
+    KeyDeletedError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+)
 from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from cchc.contracts.envelope import canonical_json
 
 BUCKET = "IDEMPOTENCY"
+# Headers of a command's answer worth replaying; the rest (date, length) belong to each answer.
+REPLAYED_HEADERS = ("ETag", "X-Event-Position", "Location")
+
+
+class IdempotencyUnavailable(Exception):
+    """The bucket could not be read or written (JetStream down or lost quorum)."""
 
 
 class StoredAnswer(BaseModel):
@@ -27,8 +41,9 @@ class StoredAnswer(BaseModel):
 
 
 def record_key(sub: str, method: str, path: str, client_key: str) -> str:
-    digest = hashlib.sha256("\x1f".join((sub, method, path, client_key)).encode()).hexdigest()
-    return digest
+    # Hashed: a client key may hold characters a KV key may not, and the caller's name
+    # should not be readable from the bucket.
+    return hashlib.sha256("\x1f".join((sub, method, path, client_key)).encode()).hexdigest()
 
 
 def request_hash(body: Any) -> str:
@@ -39,28 +54,33 @@ async def open_bucket(js: JetStreamContext, ttl_s: int) -> KeyValue:
     try:
         return await js.key_value(BUCKET)
     except BucketNotFoundError:
-        from nats.js.api import KeyValueConfig
-
-        return await js.create_key_value(KeyValueConfig(bucket=BUCKET, ttl=ttl_s, history=1))
+        # Creating an existing bucket with the same config succeeds, so replicas may race here.
+        return await js.create_key_value(
+            KeyValueConfig(bucket=BUCKET, ttl=ttl_s, history=1, storage=StorageType.FILE)
+        )
 
 
 class IdempotencyStore:
     def __init__(self, bucket: KeyValue) -> None:
-        self.bucket = bucket
+        self._bucket = bucket
 
     async def get(self, key: str) -> StoredAnswer | None:
         try:
-            entry = await self.bucket.get(key)
-        except KeyNotFoundError:
+            entry = await self._bucket.get(key)
+        except (KeyNotFoundError, KeyDeletedError):
             return None
-        if entry.value is None:
+        except (NatsError, TimeoutError) as error:
+            raise IdempotencyUnavailable(str(error)) from error
+        if not entry.value:
             return None
         return StoredAnswer.model_validate_json(entry.value)
 
     async def put_first(self, key: str, answer: StoredAnswer) -> StoredAnswer:
         """Store the answer unless a concurrent twin stored one first; return the stored one."""
         try:
-            await self.bucket.create(key, answer.model_dump_json().encode())
+            await self._bucket.create(key, answer.model_dump_json().encode())
         except KeyWrongLastSequenceError:
             return await self.get(key) or answer
+        except (NatsError, TimeoutError) as error:
+            raise IdempotencyUnavailable(str(error)) from error
         return answer

@@ -1,11 +1,18 @@
-"""Dossiers (hồ sơ TTHC): receipt, the commands of their life, lists, detail, statistics."""
+"""Dossiers (hồ sơ TTHC): receipt, the commands of their life, the list and the detail.
+
+The service scopes single dossiers to the caller's agency (only it knows a dossier's agency);
+the gateway checks roles and any agency named in the query.
+"""
 
 from datetime import date
+from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query
 
 from cchc.contracts.dossier_commands import (
+    SERVICE,
+    DossierListQuery,
     ExtendDossier,
     ReceiveDossier,
     RequestSupplement,
@@ -14,87 +21,101 @@ from cchc.contracts.dossier_commands import (
     SupplementDossier,
     WithdrawDossier,
 )
-from cchc.gateway.deps import Caller, GatewayDep, Writer, require_readable
-from cchc.gateway.problems import problem
-from cchc.gateway.service_calls import command, query
+from cchc.contracts.subjects import TOKEN_PATTERN
+from cchc.gateway.deps import CommandCallDep, GatewayDep, QueryCallDep, require_readable
+from cchc.gateway.forwarding import ask_query, send_command
+from cchc.gateway.problems import (
+    COMMAND_PROBLEM_RESPONSES,
+    PROBLEM_RESPONSES,
+    problem,
+    problem_responses,
+)
 
-router = APIRouter(prefix="/api/v1", tags=["dossiers"])
-SERVICE = "dossier"
+router = APIRouter(prefix="/api/v1", tags=["dossiers"], responses=PROBLEM_RESPONSES)
+COLLECTION = "/api/v1/dossiers"
 
-
-@router.post("/dossiers", status_code=201, operation_id="receive_dossier")
-async def receive_dossier(body: ReceiveDossier, http: Request, gw: GatewayDep, caller: Writer):
-    return await command(gw, http, caller, SERVICE, "receive-dossier", body.model_dump(mode="json"),
-                         created=True, location="/api/v1/dossiers")
-
-
-@router.post("/dossiers/{dossier_id}/supplement-request", operation_id="request_supplement")
-async def request_supplement(dossier_id: str, body: RequestSupplement, http: Request,
-                             gw: GatewayDep, caller: Writer):
-    return await command(gw, http, caller, SERVICE, "request-supplement",
-                         body.model_dump(mode="json"), target=dossier_id)
+# A dossier id is a subject token of the event log; anything else cannot name a dossier.
+DossierId = Annotated[str, Path(pattern=TOKEN_PATTERN, description="the dossier's id")]
 
 
-@router.post("/dossiers/{dossier_id}/supplement", operation_id="supplement_dossier")
-async def supplement_dossier(dossier_id: str, body: SupplementDossier, http: Request,
-                             gw: GatewayDep, caller: Writer):
-    return await command(gw, http, caller, SERVICE, "supplement-dossier",
-                         body.model_dump(mode="json"), target=dossier_id)
+class DossierStatus(StrEnum):
+    """The statuses of API.md, checked here so a typo is a 422 rather than an empty list."""
+
+    IN_PROGRESS = "in_progress"
+    AWAITING_SUPPLEMENT = "awaiting_supplement"
+    RESOLVED = "resolved"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
 
 
-@router.post("/dossiers/{dossier_id}/extension", operation_id="extend_dossier")
-async def extend_dossier(dossier_id: str, body: ExtendDossier, http: Request, gw: GatewayDep,
-                         caller: Writer):
-    return await command(gw, http, caller, SERVICE, "extend-dossier", body.model_dump(mode="json"),
-                         target=dossier_id)
+@router.post("/dossiers", status_code=201, operation_id="receive_dossier",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def receive_dossier(body: ReceiveDossier, gw: GatewayDep, call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "receive-dossier", body, success_status=201,
+                              location=COLLECTION)
 
 
-@router.post("/dossiers/{dossier_id}/resolution", operation_id="resolve_dossier")
-async def resolve_dossier(dossier_id: str, body: ResolveDossier, http: Request, gw: GatewayDep,
-                          caller: Writer):
-    return await command(gw, http, caller, SERVICE, "resolve-dossier", body.model_dump(mode="json"),
-                         target=dossier_id)
+@router.post("/dossiers/{dossier_id}/supplement-request", operation_id="request_supplement",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def request_supplement(dossier_id: DossierId, body: RequestSupplement, gw: GatewayDep,
+                             call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "request-supplement", body, target=dossier_id)
 
 
-@router.post("/dossiers/{dossier_id}/result-return", operation_id="return_result")
-async def return_result(dossier_id: str, body: ReturnResult, http: Request, gw: GatewayDep,
-                        caller: Writer):
-    return await command(gw, http, caller, SERVICE, "return-result", body.model_dump(mode="json"),
-                         target=dossier_id)
+@router.post("/dossiers/{dossier_id}/supplement", operation_id="supplement_dossier",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def supplement_dossier(dossier_id: DossierId, body: SupplementDossier, gw: GatewayDep,
+                             call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "supplement-dossier", body, target=dossier_id)
 
 
-@router.post("/dossiers/{dossier_id}/withdrawal", operation_id="withdraw_dossier")
-async def withdraw_dossier(dossier_id: str, body: WithdrawDossier, http: Request, gw: GatewayDep,
-                           caller: Writer):
-    return await command(gw, http, caller, SERVICE, "withdraw-dossier",
-                         body.model_dump(mode="json"), target=dossier_id)
+@router.post("/dossiers/{dossier_id}/extension", operation_id="extend_dossier",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def extend_dossier(dossier_id: DossierId, body: ExtendDossier, gw: GatewayDep,
+                         call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "extend-dossier", body, target=dossier_id)
 
 
-@router.get("/dossiers/{dossier_id}", operation_id="get_dossier")
-async def get_dossier(dossier_id: str, http: Request, gw: GatewayDep, caller: Caller):
-    return await query(gw, http, caller, SERVICE, "get-dossier", target=dossier_id)
+@router.post("/dossiers/{dossier_id}/resolution", operation_id="resolve_dossier",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def resolve_dossier(dossier_id: DossierId, body: ResolveDossier, gw: GatewayDep,
+                          call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "resolve-dossier", body, target=dossier_id)
+
+
+@router.post("/dossiers/{dossier_id}/result-return", operation_id="return_result",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def return_result(dossier_id: DossierId, body: ReturnResult, gw: GatewayDep,
+                        call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "return-result", body, target=dossier_id)
+
+
+@router.post("/dossiers/{dossier_id}/withdrawal", operation_id="withdraw_dossier",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def withdraw_dossier(dossier_id: DossierId, body: WithdrawDossier, gw: GatewayDep,
+                           call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "withdraw-dossier", body, target=dossier_id)
+
+
+@router.get("/dossiers/{dossier_id}", operation_id="get_dossier",
+            responses=problem_responses(404))
+async def get_dossier(dossier_id: DossierId, gw: GatewayDep, call: QueryCallDep):
+    return await ask_query(gw, call, SERVICE, "get-dossier", target=dossier_id)
 
 
 @router.get("/dossiers", operation_id="list_dossiers")
 async def list_dossiers(
-    http: Request, gw: GatewayDep, caller: Caller, agency: str | None = None,
-    status: str | None = None, received_from: date | None = None, received_to: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
+    gw: GatewayDep, call: QueryCallDep,
+    agency: Annotated[str | None, Query(pattern=TOKEN_PATTERN)] = None,
+    status: DossierStatus | None = None,
+    received_from: Annotated[date | None, Query(description="first day of receipt")] = None,
+    received_to: Annotated[date | None, Query(description="last day of receipt")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
 ):
-    require_readable(caller, agency)
-    body = {"agency": agency, "status": status, "limit": limit, "cursor": cursor,
-            "received_from": received_from and received_from.isoformat(),
-            "received_to": received_to and received_to.isoformat()}
-    return await query(gw, http, caller, SERVICE, "list-dossiers", body)
-
-
-@router.get("/dossier-stats", operation_id="get_dossier_stats")
-async def get_dossier_stats(
-    http: Request, gw: GatewayDep, caller: Caller,
-    start: Annotated[date, Query(alias="from")], to: date, agency: str | None = None,
-):
-    require_readable(caller, agency)
-    if start > to:
-        raise problem(422, "Invalid input", "'from' is after 'to'", field="from")
-    body = {"agency": agency, "from": start.isoformat(), "to": to.isoformat()}
-    return await query(gw, http, caller, SERVICE, "dossier-stats", body)
+    require_readable(call.caller, agency)
+    if received_from and received_to and received_from > received_to:
+        raise problem(422, "received_from is after received_to", field="received_from")
+    query = DossierListQuery(agency=agency, status=status, received_from=received_from,
+                             received_to=received_to, limit=limit, cursor=cursor)
+    return await ask_query(gw, call, SERVICE, "list-dossiers", query.model_dump(mode="json"))

@@ -1,0 +1,29 @@
+"""Dossier statistics of a period (the report form), for one agency or every readable one."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from cchc.contracts.dossier_commands import SERVICE, DossierStatsQuery
+from cchc.contracts.subjects import TOKEN_PATTERN
+from cchc.gateway.deps import GatewayDep, QueryCallDep, require_readable
+from cchc.gateway.forwarding import ask_query
+from cchc.gateway.problems import PROBLEM_RESPONSES, problem
+
+router = APIRouter(prefix="/api/v1", tags=["dossier statistics"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/dossier-stats", operation_id="get_dossier_stats")
+async def get_dossier_stats(
+    gw: GatewayDep, call: QueryCallDep,
+    start: Annotated[date, Query(alias="from", description="first day of the period")],
+    to: Annotated[date, Query(description="last day; judged as of its end")],
+    agency: Annotated[str | None, Query(pattern=TOKEN_PATTERN)] = None,
+):
+    require_readable(call.caller, agency)
+    if start > to:
+        raise problem(422, "from is after to", field="from")
+    query = DossierStatsQuery(agency=agency, from_=start, to=to)
+    return await ask_query(gw, call, SERVICE, "dossier-stats",
+                           query.model_dump(mode="json", by_alias=True))

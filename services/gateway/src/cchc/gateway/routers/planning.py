@@ -1,0 +1,159 @@
+"""Plans (kế hoạch CCHC): plans and their tasks, progress as of a date, inspections and findings.
+
+The service scopes single plans, tasks and inspections to the caller's agency (only it knows
+their agency); the gateway checks roles and any agency named in the body or the query.
+"""
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from cchc.contracts.planning_commands import (
+    SERVICE,
+    AddTask,
+    CancelTask,
+    CompleteTask,
+    IssuePlan,
+    OpenInspection,
+    PlanListQuery,
+    PlanProgressQuery,
+    RecordFinding,
+    ReportProgress,
+    RescheduleTask,
+)
+from cchc.contracts.subjects import TOKEN_PATTERN
+from cchc.gateway.deps import (
+    CommandCallDep,
+    GatewayDep,
+    QueryCallDep,
+    provincial_writer,
+    require_readable,
+    require_writable,
+)
+from cchc.gateway.forwarding import ask_query, send_command
+from cchc.gateway.problems import COMMAND_PROBLEM_RESPONSES, PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/api/v1", tags=["plans"], responses=PROBLEM_RESPONSES)
+
+# Ids are subject tokens of the event log; anything else cannot name a plan, task or inspection.
+PlanId = Annotated[str, Path(pattern=TOKEN_PATTERN, description="the plan's id")]
+TaskId = Annotated[str, Path(pattern=TOKEN_PATTERN, description="the task's id")]
+InspectionId = Annotated[str, Path(pattern=TOKEN_PATTERN, description="the inspection's id")]
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+AgencyFilter = Annotated[str | None, Query(pattern=TOKEN_PATTERN, description="agency code")]
+
+
+class TaskStatus(StrEnum):
+    """Checked here so a typo is a 422 rather than an empty list."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@router.post("/plans", status_code=201, operation_id="issue_plan",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def issue_plan(body: IssuePlan, gw: GatewayDep, call: CommandCallDep):
+    require_writable(call.caller, body.agency)
+    return await send_command(gw, call, SERVICE, "issue-plan", body, success_status=201,
+                              location="/api/v1/plans")
+
+
+@router.post("/plans/{plan_id}/tasks", status_code=201, operation_id="add_task",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def add_task(plan_id: PlanId, body: AddTask, gw: GatewayDep, call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "add-task", body, target=plan_id,
+                              success_status=201, location="/api/v1/tasks")
+
+
+@router.post("/tasks/{task_id}/progress", operation_id="report_task_progress",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def report_progress(task_id: TaskId, body: ReportProgress, gw: GatewayDep,
+                          call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "report-progress", body, target=task_id)
+
+
+@router.post("/tasks/{task_id}/completion", operation_id="complete_task",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def complete_task(task_id: TaskId, body: CompleteTask, gw: GatewayDep,
+                        call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "complete-task", body, target=task_id)
+
+
+@router.post("/tasks/{task_id}/cancellation", operation_id="cancel_task",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def cancel_task(task_id: TaskId, body: CancelTask, gw: GatewayDep, call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "cancel-task", body, target=task_id)
+
+
+@router.post("/tasks/{task_id}/reschedule", operation_id="reschedule_task",
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def reschedule_task(task_id: TaskId, body: RescheduleTask, gw: GatewayDep,
+                          call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "reschedule-task", body, target=task_id)
+
+
+@router.get("/plans", operation_id="list_plans")
+async def list_plans(gw: GatewayDep, call: QueryCallDep, agency: AgencyFilter = None,
+                     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                     limit: Limit = 50, cursor: Cursor = None):
+    require_readable(call.caller, agency)
+    query = PlanListQuery(agency=agency, year=year, limit=limit, cursor=cursor)
+    return await ask_query(gw, call, SERVICE, "list-plans", query.model_dump(mode="json"))
+
+
+@router.get("/plans/{plan_id}", operation_id="get_plan")
+async def get_plan(plan_id: PlanId, gw: GatewayDep, call: QueryCallDep):
+    return await ask_query(gw, call, SERVICE, "get-plan", target=plan_id)
+
+
+@router.get("/plans/{plan_id}/progress", operation_id="get_plan_progress")
+async def get_plan_progress(
+    plan_id: PlanId, gw: GatewayDep, call: QueryCallDep,
+    as_of: Annotated[date | None, Query(description="a day in Asia/Ho_Chi_Minh; default today")]
+    = None,
+):
+    query = PlanProgressQuery(as_of=as_of)
+    return await ask_query(gw, call, SERVICE, "plan-progress", query.model_dump(mode="json"),
+                           target=plan_id)
+
+
+@router.get("/tasks", operation_id="list_tasks")
+async def list_tasks(gw: GatewayDep, call: QueryCallDep,
+                     plan_id: Annotated[str | None, Query(pattern=TOKEN_PATTERN)] = None,
+                     agency: AgencyFilter = None, status: TaskStatus | None = None,
+                     limit: Limit = 50, cursor: Cursor = None):
+    require_readable(call.caller, agency)
+    body = {"plan_id": plan_id, "agency": agency, "status": status and status.value,
+            "limit": limit, "cursor": cursor}
+    return await ask_query(gw, call, SERVICE, "list-tasks", body)
+
+
+@router.get("/tasks/{task_id}", operation_id="get_task")
+async def get_task(task_id: TaskId, gw: GatewayDep, call: QueryCallDep):
+    return await ask_query(gw, call, SERVICE, "get-task", target=task_id)
+
+
+@router.post("/inspections", status_code=201, operation_id="open_inspection",
+             dependencies=[Depends(provincial_writer)], responses=COMMAND_PROBLEM_RESPONSES)
+async def open_inspection(body: OpenInspection, gw: GatewayDep, call: CommandCallDep):
+    return await send_command(gw, call, SERVICE, "open-inspection", body, success_status=201,
+                              location="/api/v1/inspections")
+
+
+@router.post("/inspections/{inspection_id}/findings", status_code=201,
+             operation_id="record_finding", dependencies=[Depends(provincial_writer)],
+             responses=COMMAND_PROBLEM_RESPONSES)
+async def record_finding(inspection_id: InspectionId, body: RecordFinding, gw: GatewayDep,
+                         call: CommandCallDep):
+    # The ETag is the inspection's version; a finding has no address of its own.
+    return await send_command(gw, call, SERVICE, "record-finding", body, target=inspection_id,
+                              success_status=201)
+
+
+@router.get("/inspections/{inspection_id}", operation_id="get_inspection")
+async def get_inspection(inspection_id: InspectionId, gw: GatewayDep, call: QueryCallDep):
+    return await ask_query(gw, call, SERVICE, "get-inspection", target=inspection_id)

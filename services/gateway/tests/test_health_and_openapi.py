@@ -1,0 +1,72 @@
+"""Health reflects whether every service answers; the OpenAPI document lists the API.md paths."""
+
+from cchc.runtime.rpc import serve
+
+
+async def test_health_is_ok_when_every_service_answers(client, stand_in):
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "nats": "ok", "services": {"dossier": "ok"}}
+    assert stand_in.requests_to("health")
+
+
+async def test_health_is_503_when_a_service_is_missing(client):
+    response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["services"] == {"dossier": "down"}
+
+
+async def test_health_is_503_when_a_service_reports_not_ok(client, nc):
+    from cchc.contracts.messages import Problem, Reply
+
+    async def unwell(_request):
+        return Reply(ok=False, problem=Problem(title="database down", status=503))
+
+    subscriptions = await serve(nc, "dossier", {"health": unwell})
+    try:
+        assert (await client.get("/health")).status_code == 503
+    finally:
+        for subscription in subscriptions:
+            await subscription.unsubscribe()
+
+
+async def test_openapi_lists_the_dossier_paths_of_api_md(client):
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["info"]["title"] == "CCHC Ledger API"
+    operations = {
+        (method.upper(), path.replace("{dossier_id}", "{id}")): operation["operationId"]
+        for path, item in document["paths"].items() for method, operation in item.items()
+    }
+    expected = {
+        ("POST", "/api/v1/agencies"): "register_agency",
+        ("GET", "/api/v1/agencies"): "list_agencies",
+        ("POST", "/api/v1/procedures"): "publish_procedure",
+        ("GET", "/api/v1/procedures"): "list_procedures",
+        ("POST", "/api/v1/calendar/days"): "declare_calendar_day",
+        ("POST", "/api/v1/dossiers"): "receive_dossier",
+        ("POST", "/api/v1/dossiers/{id}/supplement-request"): "request_supplement",
+        ("POST", "/api/v1/dossiers/{id}/supplement"): "supplement_dossier",
+        ("POST", "/api/v1/dossiers/{id}/extension"): "extend_dossier",
+        ("POST", "/api/v1/dossiers/{id}/resolution"): "resolve_dossier",
+        ("POST", "/api/v1/dossiers/{id}/result-return"): "return_result",
+        ("POST", "/api/v1/dossiers/{id}/withdrawal"): "withdraw_dossier",
+        ("GET", "/api/v1/dossiers/{id}"): "get_dossier",
+        ("GET", "/api/v1/dossiers"): "list_dossiers",
+        ("GET", "/api/v1/dossier-stats"): "get_dossier_stats",
+        ("GET", "/api/v1/events"): "list_events",
+        ("GET", "/api/v1/audit/dossiers/{id}"): "audit_dossier",
+    }
+    assert expected.items() <= operations.items()
+    receive = document["paths"]["/api/v1/dossiers"]["post"]
+    assert {p["name"] for p in receive["parameters"]} >= {"Idempotency-Key", "If-Match"}
+    assert receive["responses"]["422"]["content"].keys() == {"application/problem+json"}
+    assert "bearerAuth" in document["components"]["securitySchemes"] or \
+        "HTTPBearer" in document["components"]["securitySchemes"]
+
+
+async def test_docs_are_served(client):
+    response = await client.get("/docs")
+    assert response.status_code == 200 and "text/html" in response.headers["content-type"]
