@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats

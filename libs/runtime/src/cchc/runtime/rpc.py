@@ -1,8 +1,9 @@
 """Request/reply between the gateway and the services over NATS core (queue groups scale them).
 
 A service registers one handler per endpoint on ``svc.<service>.<endpoint>``; the gateway calls
-them with a ``Request`` and gets a ``Reply``. A handler's domain error becomes a problem reply
-(its own status); anything unexpected becomes a 500 problem with a log line, never a hang.
+them with a ``Request`` and gets a ``Reply``. A handler's ``ProblemError`` or domain error becomes
+a problem reply (its own status); anything unexpected becomes a 500 problem with a log line,
+never a hang.
 """
 
 import logging
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 
 from cchc.contracts.messages import FieldError, Problem, Reply, Request
 from cchc.contracts.subjects import service_subject
+from cchc.runtime.domain_errors import DomainError
 
 log = logging.getLogger("cchc.rpc")
 
@@ -65,6 +67,9 @@ def _responder(subject: str, handler: Handler) -> Callable[[Msg], Awaitable[None
             reply = await handler(request)
         except ProblemError as error:
             reply = Reply(ok=False, problem=error.problem)
+        except DomainError as error:
+            problem = ProblemError(error.status, error.title, error.message, error.field).problem
+            reply = Reply(ok=False, problem=problem)
         except ValidationError as error:
             reply = Reply(ok=False, problem=validation_problem(error))
         except Exception:  # noqa: BLE001 - answer instead of leaving the caller to time out

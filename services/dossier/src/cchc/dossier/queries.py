@@ -4,8 +4,6 @@ Each handler waits, when asked (``min_position``), until the projection has appl
 position, so a client reads its own writes.
 """
 
-import base64
-import json
 from datetime import date, datetime
 from typing import Any
 
@@ -16,24 +14,13 @@ from cchc.contracts.dossier_commands import DossierListQuery, DossierStatsQuery
 from cchc.contracts.messages import Principal, Reply, Request
 from cchc.dossier import statistics, tables
 from cchc.dossier.views import DossierView
+from cchc.runtime.pagination import decode_cursor, encode_cursor
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.rpc import ProblemError
 
 READ_YOUR_WRITES_TIMEOUT_S = 5.0
 
 
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
-
-
-def decode_cursor(cursor: str) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError):
-        raise ProblemError(422, "Invalid input", "not a cursor of this list", "cursor") from None
-    if not isinstance(values, list):
-        raise ProblemError(422, "Invalid input", "not a cursor of this list", "cursor")
-    return values
 
 
 def readable_agencies(principal: Principal, agency: str | None) -> list[str] | None:
@@ -99,7 +86,7 @@ class DossierQueries:
         if query.received_to:
             conditions.append(d.received_on <= query.received_to)
         if query.cursor:
-            at, last_id = decode_cursor(query.cursor)
+            at, last_id = decode_cursor(query.cursor, 2)
             at = datetime.fromisoformat(at)
             conditions.append(or_(d.received_at < at, and_(d.received_at == at, d.id < last_id)))
         statement = (
@@ -150,7 +137,7 @@ class DossierQueries:
         if condition is not None:
             statement = statement.where(condition)
         if cursor := request.body.get("cursor"):
-            statement = statement.where(key > decode_cursor(cursor)[0])
+            statement = statement.where(key > decode_cursor(cursor, 1)[0])
         async with self.engine.connect() as conn:
             rows = (await conn.execute(statement)).all()
         page = rows[:limit]

@@ -3,22 +3,11 @@
 from collections.abc import Awaitable, Callable
 
 from cchc.contracts.messages import Reply, Request
-from cchc.dossier.domain.errors import DomainError
 from cchc.dossier.handlers import DossierCommandHandlers
 from cchc.dossier.queries import DossierQueries
-from cchc.runtime.rpc import Handler, ProblemError
+from cchc.runtime.rpc import Handler
 
 SERVICE = "dossier"
-
-
-def translating_domain_errors(handler: Callable[[Request], Awaitable[Reply]]) -> Handler:
-    async def handle(request: Request) -> Reply:
-        try:
-            return await handler(request)
-        except DomainError as error:
-            raise ProblemError(error.status, error.title, error.message, error.field) from error
-
-    return handle
 
 
 def endpoints(
@@ -42,4 +31,4 @@ def endpoints(
         "list-procedures": queries.list_procedures,
         "health": health,
     }
-    return {name: translating_domain_errors(handler) for name, handler in table.items()}
+    return table

@@ -4,8 +4,6 @@ Each handler waits, when asked (``min_position``), until the projection has appl
 position, so a client reads its own writes.
 """
 
-import base64
-import json
 from datetime import date, datetime
 from typing import Any
 
@@ -25,6 +23,7 @@ from cchc.planning.views import (
     TASK_ROW_FIELDS,
     row_view,
 )
+from cchc.runtime.pagination import decode_cursor, encode_cursor
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.rpc import ProblemError
 
@@ -41,18 +40,6 @@ class TaskListQuery(BaseModel):
     cursor: str | None = None
 
 
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
-
-
-def decode_cursor(cursor: str, size: int) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError):
-        values = None
-    if not isinstance(values, list) or len(values) != size:
-        raise ProblemError(422, "Invalid input", "not a cursor of this list", "cursor")
-    return values
 
 
 def readable_agencies(principal: Principal, agency: str | None) -> list[str] | None:

@@ -4,22 +4,11 @@ from collections.abc import Awaitable, Callable
 
 from cchc.contracts.messages import Reply, Request
 from cchc.contracts.planning_commands import SERVICE
-from cchc.planning.domain.errors import DomainError
 from cchc.planning.handlers import PlanningCommandHandlers
 from cchc.planning.queries import PlanningQueries
-from cchc.runtime.rpc import Handler, ProblemError
+from cchc.runtime.rpc import Handler
 
 __all__ = ["SERVICE", "endpoints"]
-
-
-def translating_domain_errors(handler: Callable[[Request], Awaitable[Reply]]) -> Handler:
-    async def handle(request: Request) -> Reply:
-        try:
-            return await handler(request)
-        except DomainError as error:
-            raise ProblemError(error.status, error.title, error.message, error.field) from error
-
-    return handle
 
 
 def endpoints(
@@ -42,4 +31,4 @@ def endpoints(
         "get-inspection": queries.get_inspection,
         "health": health,
     }
-    return {name: translating_domain_errors(handler) for name, handler in table.items()}
+    return table
