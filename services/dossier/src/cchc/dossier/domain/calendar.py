@@ -8,13 +8,12 @@ province's own declarations win. The office day ends at 17:00 in Asia/Ho_Chi_Min
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
 from cchc.contracts.dossier import DayKind, Timeliness
+from cchc.contracts.localtime import LOCAL_TZ, local_date
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OFFICE_CLOSES = time(17, 0)
 # Far enough for any statutory time limit; stops a calendar declared all off from looping.
 MAX_SEARCH_DAYS = 3660
@@ -24,10 +23,6 @@ def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment!r}: times need an offset")
     return moment
-
-
-def local_date(moment: datetime) -> date:
-    return _aware(moment).astimezone(LOCAL_TZ).date()
 
 
 def closing_time(day: date) -> datetime:

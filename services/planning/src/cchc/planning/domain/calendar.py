@@ -1,14 +1,5 @@
 """Local calendar dates: every date of the domain is a day in Asia/Ho_Chi_Minh."""
 
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from cchc.contracts.localtime import LOCAL_TZ, local_date, start_of_day
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_TZ).date()
-
-
-def start_of_day(day: date) -> datetime:
-    return datetime.combine(day, time(0), LOCAL_TZ)
+__all__ = ["LOCAL_TZ", "local_date", "start_of_day"]
