@@ -1,0 +1,82 @@
+"""Container health probe: exit 0 when this image's service is ready, 1 otherwise.
+
+    python /opt/cchc/bin/probe.py            # the service named by $CCHC_SERVICE
+    python /opt/cchc/bin/probe.py dossier    # or a named one
+
+The gateway is asked over HTTP (GET /health on its own port). A service has no HTTP port, so its
+``health`` endpoint is asked over NATS with the service's own settings (CCHC_<SERVICE>_NATS_URL,
+credentials in the URL). That endpoint is served by the service's queue group: the answer says the
+pod reaches NATS and that a replica of the service is ready, not that this very replica is (see
+deploy/README.md, "Probes").
+"""
+
+import asyncio
+import json
+import os
+import sys
+import urllib.request
+import uuid
+
+# Each step's limit; the whole probe stays under 2 x this, inside the orchestrators' 5 s timeout.
+TIMEOUT_S = 2.0
+
+
+def gateway_ready() -> bool:
+    port = os.environ.get("CCHC_GATEWAY_PORT", "8000")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=TIMEOUT_S) as answer:
+            return answer.status == 200
+    except OSError:  # URLError and HTTPError (503) are OSErrors
+        return False
+
+
+async def service_ready(service: str) -> bool:
+    import nats
+
+    from cchc.contracts.messages import CommandMeta, Principal, Reply, Request, Role
+    from cchc.contracts.subjects import service_subject
+
+    url = os.environ.get(f"CCHC_{service.upper()}_NATS_URL", "nats://127.0.0.1:4222")
+    meta = CommandMeta(
+        principal=Principal(sub=f"{service}-probe", role=Role.INSPECTOR),
+        correlation_id=str(uuid.uuid4()),
+    )
+    async def quiet(error: Exception) -> None:  # the exit code is the answer, not a traceback
+        pass
+
+    try:
+        nc = await nats.connect(
+            url, connect_timeout=TIMEOUT_S, allow_reconnect=False, error_cb=quiet,
+            name=f"cchc-{service}-probe",
+        )
+    except Exception:  # noqa: BLE001 - unreachable, refused or not authorised: not ready
+        return False
+    try:
+        msg = await nc.request(
+            service_subject(service, "health"),
+            Request(meta=meta, body={}).model_dump_json().encode(),
+            timeout=TIMEOUT_S,
+        )
+        return Reply.model_validate(json.loads(msg.data)).ok
+    except Exception:  # noqa: BLE001 - no responders, timeout, malformed answer
+        return False
+    finally:
+        await nc.close()
+
+
+def main(argv: list[str]) -> int:
+    service = argv[0] if argv else os.environ.get("CCHC_SERVICE", "")
+    if not service:
+        print("probe: no service named (argument or CCHC_SERVICE)", file=sys.stderr)
+        return 2
+    if service == "gateway":
+        return 0 if gateway_ready() else 1
+    try:  # bounded as a whole: a probe must answer before its own timeout
+        ready = asyncio.run(asyncio.wait_for(service_ready(service), 2 * TIMEOUT_S))
+    except TimeoutError:
+        ready = False
+    return 0 if ready else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

