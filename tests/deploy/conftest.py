@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from cchc.runtime.natsserver import NatsServer
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import nats
 import pytest
-
 from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService

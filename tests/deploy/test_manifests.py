@@ -15,13 +15,11 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
-from pydantic_settings import BaseSettings
-
 from cchc.dossier.config import DossierSettings
 from cchc.gateway.config import GatewaySettings
 from cchc.planning.config import PlanningSettings
 from cchc.runtime.natsserver import find_binary
-
+from pydantic_settings import BaseSettings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SETTINGS: dict[str, type[BaseSettings]] = {

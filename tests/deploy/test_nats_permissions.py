@@ -10,20 +10,18 @@ import asyncio
 import os
 import sys
 import uuid
-from pathlib import Path
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import nats
 import pytest
-from nats.aio.client import Client as NATS
-from nats.js.api import ConsumerConfig
-
 from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService
 from cchc.runtime.rpc import ServiceClient
 from cchc.runtime.streams import ensure_event_stream
-
+from nats.aio.client import Client as NATS
+from nats.js.api import ConsumerConfig
 
 ADMIN = Principal(sub="admin", role=Role.ADMIN)
 PROBE = Path(__file__).resolve().parents[2] / "deploy" / "docker" / "probe.py"

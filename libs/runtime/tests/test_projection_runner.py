@@ -166,3 +166,36 @@ async def test_drop_and_rebuild_gives_the_same_rows(nc, db_url):
     assert await applied(engine, projection) == before
     assert seen and seen[-1][0] == seen[-1][1]
     await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_two_replicas_of_a_projection_apply_every_event_once_even_when_the_active_one_dies(
+    nc, postgres_url
+):
+    """Replicas share one database: one holds the lease and applies, the other stands by and
+    takes over when the first dies; no event is applied twice and none is skipped."""
+    name = f"p{new_id()[:8]}"
+    engines = [create_engine(postgres_url), create_engine(postgres_url)]
+    projection = CountingProjection(name)
+    runners = [ProjectionRunner(nc, engine, CountingProjection(name), batch_size=5,
+                                consumer_name=f"shared-{name}") for engine in engines]
+    stops = [asyncio.Event(), asyncio.Event()]
+    tasks = [asyncio.create_task(r.run(s)) for r, s in zip(runners, stops, strict=True)]
+    positions = await publish_events(nc, 20)
+    assert await runners[0].wait_for(positions[-1], 15)
+    active = next(i for i, r in enumerate(runners) if r.lease and r.lease.held)
+    standby = 1 - active
+    assert not runners[standby].lease.held
+    # The active replica dies: its task is cancelled and its database session ends.
+    tasks[active].cancel()
+    await asyncio.gather(tasks[active], return_exceptions=True)
+    await engines[active].dispose()
+    positions += await publish_events(nc, 20)
+    assert await runners[standby].wait_for(positions[-1], 20)
+    assert runners[standby].lease.held
+    stops[standby].set()
+    await asyncio.wait_for(tasks[standby], 10)
+    rows = await applied(engines[standby], projection)
+    assert set(rows) >= set(positions)
+    assert set(rows.values()) == {1}
+    await engines[standby].dispose()

@@ -48,6 +48,12 @@ async def read_checkpoint(conn: AsyncConnection, projection: str, lock: bool = F
     return position
 
 
+async def read_checkpoint_only(conn: AsyncConnection, projection: str) -> int:
+    """The checkpoint as it is, without creating it (for readers)."""
+    query = select(checkpoints.c.position).where(checkpoints.c.projection == projection)
+    return (await conn.execute(query)).scalar_one_or_none() or 0
+
+
 async def write_checkpoint(conn: AsyncConnection, projection: str, position: int) -> None:
     await conn.execute(
         update(checkpoints).where(checkpoints.c.projection == projection).values(position=position)

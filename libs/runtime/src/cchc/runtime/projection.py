@@ -10,6 +10,7 @@ for a passing reason (database unavailable) is retried whole; an event that fail
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.subjects import context_subjects, stream_name
 from cchc.runtime import checkpoints
+from cchc.runtime.leadership import ProjectionLease
 
 log = logging.getLogger("cchc.projection")
 
@@ -38,6 +40,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncio.TimeoutError,
 )
 MAX_ATTEMPTS_BEFORE_PARKING = 3
+LEASE_CHECK_S = 2.0  # how often the active runner makes sure it still holds the lease
+STANDBY_POLL_S = 0.02  # how often a standby replica's read-your-writes wait looks
 
 
 class Projection(Protocol):
@@ -98,6 +102,7 @@ class ProjectionRunner:
         # Two runners of one projection into two databases (a rebuild beside the live one) need
         # two consumers; by default the name follows the projection.
         self._consumer_name = consumer_name
+        self.lease: ProjectionLease | None = None
 
     @property
     def name(self) -> str:
@@ -122,10 +127,35 @@ class ProjectionRunner:
         self.position = 0
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Apply events as they come until ``stop``; only while this replica holds the lease."""
+        self.lease = ProjectionLease(self.engine, self.name)
+        try:
+            while not stop.is_set():
+                if not await self.lease.acquire(stop):
+                    break
+                try:
+                    await self._run_while_leading(stop)
+                except (*TRANSIENT_ERRORS, NatsError) as error:
+                    log.warning("projection %s: cannot start (%s: %s); retrying",
+                                self.name, type(error).__name__, error)
+                    await asyncio.sleep(1.0)
+                finally:
+                    await self.close()
+        finally:
+            await self.lease.release()
+
+    async def _run_while_leading(self, stop: asyncio.Event) -> None:
+        assert self.lease is not None
         await self.setup()
         await self._reset_consumer()
         backoff = 0.1
+        checked = time.monotonic()
         while not stop.is_set():
+            if time.monotonic() - checked > LEASE_CHECK_S:
+                if not await self.lease.still_held():
+                    log.warning("projection %s: lost the lease; standing by", self.name)
+                    return
+                checked = time.monotonic()
             try:
                 await self.step()
                 backoff = 0.1
@@ -181,14 +211,31 @@ class ProjectionRunner:
         return len(msgs)
 
     async def wait_for(self, position: int, timeout: float) -> bool:
-        async with self._advanced:
-            try:
-                await asyncio.wait_for(
-                    self._advanced.wait_for(lambda: self.position >= position), timeout
-                )
-            except TimeoutError:
+        """Wait until the projection has applied ``position``. The active replica is told at
+        once; a standby replica (another holds the lease) reads the shared checkpoint."""
+        deadline = time.monotonic() + timeout
+        while self.position < position:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 return False
+            if self.lease is not None and self.lease.held:
+                async with self._advanced:
+                    try:
+                        await asyncio.wait_for(self._advanced.wait(), min(remaining, 0.5))
+                    except TimeoutError:
+                        pass
+            else:
+                self.position = max(self.position, await self._shared_checkpoint())
+                if self.position < position:
+                    await asyncio.sleep(min(remaining, STANDBY_POLL_S))
         return True
+
+    async def _shared_checkpoint(self) -> int:
+        try:
+            async with self.engine.connect() as conn:
+                return await checkpoints.read_checkpoint_only(conn, self.name)
+        except exc.DBAPIError:  # no table yet: nothing applied yet
+            return 0
 
     async def _apply_batch(self, items: list[_Item]) -> None:
         async with self.engine.begin() as conn:
