@@ -163,3 +163,73 @@ async def test_acknowledged_dossiers_survive_the_loss_of_a_node(cluster, tmp_pat
         await caller.close()
         await service.stop()
     assert time.monotonic() - started < TEST_BUDGET_S
+
+
+@pytest.mark.postgres
+async def test_two_replicas_of_the_dossier_service_apply_every_event_once(cluster, postgres_url):
+    """Two replicas share the queue group (commands, queries) and one PostgreSQL read model;
+    one holds the projection's lease. The active one stops part-way; the other takes over.
+    Afterwards every acknowledged dossier is in the read model exactly once, nothing parked."""
+    from sqlalchemy import func, select
+
+    from cchc.dossier import tables
+    from cchc.runtime import checkpoints
+    from cchc.runtime.sqldb import create_engine
+
+    started = time.monotonic()
+    deadline = started + TEST_BUDGET_S - 15
+    urls = [server.url for server in cluster]
+    await wait_for_meta_leader(urls[0])
+    replicas = [
+        DossierService(DossierSettings(nats_url=url, database_url=postgres_url, stream_replicas=3))
+        for url in urls[:2]
+    ]
+    for replica in replicas:
+        await replica.start()
+    caller = await nats.connect(urls[2], max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    stopped: list[DossierService] = []
+    try:
+        client = ServiceClient(caller, timeout=5)
+        agency, code = f"A{uuid.uuid4().hex[:6]}", f"1.{uuid.uuid4().hex[:6]}.H26"
+        for endpoint, body in [
+            ("register-agency", {"code": agency, "name": "Sở A", "group": "department"}),
+            ("publish-procedure", {"code": code, "name": "TTHC", "agency": agency, "field": "f",
+                                   "processing_days": 3, "online_level": "partial"}),
+        ]:
+            reply = await call_until_answered(client, endpoint, request(body), deadline)
+            assert reply is not None and reply.ok, reply
+        acknowledged: dict[str, int] = {}
+        for number in range(30):
+            if number == 12:
+                active = next(r for r in replicas if r.runner.lease and r.runner.lease.held)
+                await active.stop()  # its session ends: the lease passes to the other replica
+                stopped.append(active)
+            body = {"procedure": code, "channel": "direct",
+                    "received_at": "2022-07-11T09:00:00+07:00", "applicant": {"name": f"N{number}"}}
+            reply = await call_until_answered(
+                client, "receive-dossier", request(body, key=f"twin-{uuid.uuid4()}"), deadline)
+            assert reply is not None and reply.ok, reply
+            acknowledged[reply.result["id"]] = reply.position
+        newest = max(acknowledged.values())
+        survivor = next(r for r in replicas if r not in stopped)
+        assert await survivor.runner.wait_for(newest, 20)
+        engine = create_engine(postgres_url)
+        async with engine.connect() as conn:
+            rows = (await conn.execute(
+                select(tables.dossiers.c.id, tables.dossiers.c.version)
+                .where(tables.dossiers.c.agency == agency))).all()
+            history = (await conn.execute(
+                select(func.count()).select_from(tables.history)
+                .where(tables.history.c.dossier_id.in_(list(acknowledged))))).scalar()
+            parked = (await conn.execute(
+                select(func.count()).select_from(checkpoints.parked_events))).scalar()
+        await engine.dispose()
+        assert {row.id for row in rows} == set(acknowledged)
+        assert all(row.version == 1 for row in rows) and history == len(acknowledged)
+        assert parked == 0
+    finally:
+        await caller.close()
+        for replica in replicas:
+            if replica not in stopped:
+                await replica.stop()
+    assert time.monotonic() - started < TEST_BUDGET_S
