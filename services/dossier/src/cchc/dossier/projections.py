@@ -97,8 +97,9 @@ def _calendar_day_declared(rows: RowChanges, envelope: EventEnvelope, event: Any
 
 
 def _received(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
-    rows.new_dossiers[event.dossier_id] = {
-        "id": event.dossier_id, "agency": event.agency, "procedure": event.procedure,
+    # Keyed by the envelope's aggregate id, like every later change and due period of it.
+    rows.new_dossiers[envelope.aggregate_id] = {
+        "id": envelope.aggregate_id, "agency": event.agency, "procedure": event.procedure,
         "channel": event.channel.value, "status": "in_progress", "received_at": event.received_at,
         "received_on": event.receipt_day, "processing_days": event.processing_days,
         "due_at": event.due_at, "appointment_at": event.due_at, "resolved_at": None,
