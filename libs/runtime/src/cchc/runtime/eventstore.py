@@ -17,8 +17,9 @@ from nats.js.errors import BadRequestError
 
 from cchc.contracts.envelope import GENESIS_HASH, EventEnvelope
 from cchc.contracts.events import Event
+from cchc.contracts.messages import CommandMeta
 from cchc.contracts.subjects import aggregate_subjects, event_subject, stream_name
-from cchc.runtime.ids import new_id
+from cchc.runtime.ids import derived_id, new_id
 
 CONFLICT_CODES = (10071, 10164)
 EOB_STATUS = "204"
@@ -77,6 +78,17 @@ class Metadata:
     correlation_id: str
     causation_id: str | None = None
     event_id: str | None = None
+
+
+def command_metadata(meta: CommandMeta) -> Metadata:
+    """The envelope metadata of a command's event: a command under an idempotency key gets an
+    event id derived from it, so a retry is recognised (by id) instead of written twice."""
+    key = meta.idempotency_key
+    return Metadata(
+        actor=meta.principal.sub,
+        correlation_id=meta.correlation_id,
+        event_id=derived_id("event", key) if key else None,
+    )
 
 
 class EventStore:

@@ -32,8 +32,14 @@ from cchc.dossier.domain.calendar import WorkingCalendar
 from cchc.dossier.domain.model import Dossier
 from cchc.dossier.domain.reference import Agency, Procedure
 from cchc.dossier.views import dossier_summary
-from cchc.runtime.eventstore import AggregateHistory, ConcurrencyConflict, EventStore, Metadata
-from cchc.runtime.ids import derived_id, new_id
+from cchc.runtime.eventstore import (
+    AggregateHistory,
+    ConcurrencyConflict,
+    EventStore,
+    Metadata,
+    command_metadata,
+)
+from cchc.runtime.ids import new_id
 from cchc.runtime.rpc import ProblemError
 
 MAX_ATTEMPTS = 3
@@ -215,15 +221,10 @@ class DossierCommandHandlers:
         return state
 
     def _event_id(self, request: Request) -> str | None:
-        key = request.meta.idempotency_key
-        return derived_id("event", key) if key else None
+        return command_metadata(request.meta).event_id
 
     def _metadata(self, request: Request) -> Metadata:
-        return Metadata(
-            actor=request.meta.principal.sub,
-            correlation_id=request.meta.correlation_id,
-            event_id=self._event_id(request),
-        )
+        return command_metadata(request.meta)
 
     def _earlier_answer(self, request: Request, history: AggregateHistory) -> Reply | None:
         """The reply to an earlier delivery of this same command, if it was stored."""

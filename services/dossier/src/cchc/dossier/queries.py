@@ -11,25 +11,17 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.contracts.dossier_commands import DossierListQuery, DossierStatsQuery
-from cchc.contracts.messages import Principal, Reply, Request
+from cchc.contracts.messages import Reply, Request
 from cchc.dossier import statistics, tables
 from cchc.dossier.views import DossierView
 from cchc.runtime.pagination import decode_cursor, encode_cursor
 from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.reads import caught_up, readable_agencies
 from cchc.runtime.rpc import ProblemError
 
-READ_YOUR_WRITES_TIMEOUT_S = 5.0
 
 
 
-
-def readable_agencies(principal: Principal, agency: str | None) -> list[str] | None:
-    """The agencies a read covers: None means all of them."""
-    if agency is not None:
-        if not principal.may_read(agency):
-            raise ProblemError(403, "Forbidden", f"cannot read agency {agency}")
-        return [agency]
-    return None if principal.reads_everything else [principal.agency or ""]
 
 
 class DossierQueries:
@@ -37,16 +29,8 @@ class DossierQueries:
         self.engine = engine
         self.runner = runner
 
-    async def _caught_up(self, request: Request) -> None:
-        wanted = request.min_position
-        if wanted and not await self.runner.wait_for(wanted, READ_YOUR_WRITES_TIMEOUT_S):
-            raise ProblemError(
-                503, "Not caught up",
-                f"the read model is at {self.runner.position}, not yet at {wanted}",
-            )
-
     async def get_dossier(self, request: Request) -> Reply:
-        await self._caught_up(request)
+        await caught_up(self.runner, request)
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(select(tables.dossiers).where(tables.dossiers.c.id == request.target))
@@ -72,7 +56,7 @@ class DossierQueries:
         return Reply(ok=True, result={**view, "applicant": row.applicant, "history": history})
 
     async def list_dossiers(self, request: Request) -> Reply:
-        await self._caught_up(request)
+        await caught_up(self.runner, request)
         query = DossierListQuery.model_validate(request.body)
         agencies = readable_agencies(request.meta.principal, query.agency)
         d = tables.dossiers.c
@@ -104,7 +88,7 @@ class DossierQueries:
         return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
 
     async def dossier_stats(self, request: Request) -> Reply:
-        await self._caught_up(request)
+        await caught_up(self.runner, request)
         query = DossierStatsQuery.model_validate(request.body)
         if query.from_ > query.to:
             raise ProblemError(422, "Invalid input", "'from' is after 'to'", "from")
@@ -120,11 +104,11 @@ class DossierQueries:
         return Reply(ok=True, result={"agency": None, **period, **total, "by_agency": by_agency})
 
     async def list_agencies(self, request: Request) -> Reply:
-        await self._caught_up(request)
+        await caught_up(self.runner, request)
         return await self._page(request, tables.agencies, tables.agencies.c.code, None)
 
     async def list_procedures(self, request: Request) -> Reply:
-        await self._caught_up(request)
+        await caught_up(self.runner, request)
         agency = request.body.get("agency")
         condition = tables.procedures.c.agency == agency if agency else None
         return await self._page(request, tables.procedures, tables.procedures.c.code, condition)

@@ -37,8 +37,9 @@ from cchc.runtime.eventstore import (
     ConcurrencyConflict,
     EventStore,
     Metadata,
+    command_metadata,
 )
-from cchc.runtime.ids import derived_id, new_id
+from cchc.runtime.ids import new_id
 from cchc.runtime.rpc import ProblemError
 
 MAX_ATTEMPTS = 3
@@ -217,15 +218,10 @@ class PlanningCommandHandlers:
         return appended
 
     def _event_id(self, request: Request) -> str | None:
-        key = request.meta.idempotency_key
-        return derived_id("event", key) if key else None
+        return command_metadata(request.meta).event_id
 
     def _metadata(self, request: Request) -> Metadata:
-        return Metadata(
-            actor=request.meta.principal.sub,
-            correlation_id=request.meta.correlation_id,
-            event_id=self._event_id(request),
-        )
+        return command_metadata(request.meta)
 
     def _earlier_answer(
         self, request: Request, history: AggregateHistory, kind: AggregateKind

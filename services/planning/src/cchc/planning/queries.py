@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from cchc.contracts.messages import Principal, Reply, Request
+from cchc.contracts.messages import Reply, Request
 from cchc.contracts.planning_commands import PlanListQuery, PlanProgressQuery
 from cchc.planning import tables
 from cchc.planning.domain.calendar import local_date
@@ -25,9 +25,9 @@ from cchc.planning.views import (
 )
 from cchc.runtime.pagination import decode_cursor, encode_cursor
 from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.reads import caught_up, readable_agencies
 from cchc.runtime.rpc import ProblemError
 
-READ_YOUR_WRITES_TIMEOUT_S = 5.0
 
 
 class TaskListQuery(BaseModel):
@@ -42,14 +42,6 @@ class TaskListQuery(BaseModel):
 
 
 
-def readable_agencies(principal: Principal, agency: str | None) -> list[str] | None:
-    """The agencies a read covers: None means all of them."""
-    if agency is not None:
-        if not principal.may_read(agency):
-            raise ProblemError(403, "Forbidden", f"cannot read agency {agency}")
-        return [agency]
-    return None if principal.reads_everything else [principal.agency or ""]
-
 
 def today() -> date:
     return local_date(datetime.now().astimezone())
@@ -60,16 +52,8 @@ class PlanningQueries:
         self.engine = engine
         self.runner = runner
 
-    async def _caught_up(self, request: Request) -> None:
-        wanted = request.min_position
-        if wanted and not await self.runner.wait_for(wanted, READ_YOUR_WRITES_TIMEOUT_S):
-            raise ProblemError(
-                503, "Not caught up",
-                f"the read model is at {self.runner.position}, not yet at {wanted}",
-            )
-
     async def list_plans(self, request: Request) -> Reply:
-        await self._caught_up(request)
+        await caught_up(self.runner, request)
         query = PlanListQuery.model_validate(request.body)
         agencies = readable_agencies(request.meta.principal, query.agency)
         p = tables.plans.c
@@ -95,7 +79,7 @@ class PlanningQueries:
         return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
 
     async def get_plan(self, request: Request) -> Reply:
-        await self._caught_up(request)
+        await caught_up(self.runner, request)
         async with self.engine.connect() as conn:
             plan = await self._readable_plan(conn, request)
             t = tables.tasks.c
@@ -106,7 +90,7 @@ class PlanningQueries:
         return Reply(ok=True, result={**row_view(plan, PLAN_ROW_FIELDS), "tasks": tasks})
 
     async def plan_progress(self, request: Request) -> Reply:
-        await self._caught_up(request)
+        await caught_up(self.runner, request)
         query = PlanProgressQuery.model_validate(request.body)
         as_of = query.as_of or today()
         async with self.engine.connect() as conn:
@@ -119,7 +103,7 @@ class PlanningQueries:
         )
 
     async def list_tasks(self, request: Request) -> Reply:
-        await self._caught_up(request)
+        await caught_up(self.runner, request)
         query = TaskListQuery.model_validate(request.body)
         t = tables.tasks.c
         conditions = []
@@ -150,7 +134,7 @@ class PlanningQueries:
         return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
 
     async def get_task(self, request: Request) -> Reply:
-        await self._caught_up(request)
+        await caught_up(self.runner, request)
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(select(tables.tasks).where(tables.tasks.c.id == request.target))
@@ -162,7 +146,7 @@ class PlanningQueries:
         return Reply(ok=True, result=row_view(row, TASK_ROW_FIELDS))
 
     async def get_inspection(self, request: Request) -> Reply:
-        await self._caught_up(request)
+        await caught_up(self.runner, request)
         i, f = tables.inspections.c, tables.findings.c
         async with self.engine.connect() as conn:
             statement = select(tables.inspections).where(i.id == request.target)
