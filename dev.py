@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements.lock"
 PACKAGES = [
-    "contracts", "libs/runtime", "services/dossier", "services/planning", "services/gateway", "cli",
+    "contracts", "libs/runtime", "services/dossier", "services/planning", "services/scoring",
+    "services/gateway", "cli",
 ]
 STAMP = VENV / ".cchc-installed"
 

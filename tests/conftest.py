@@ -73,7 +73,7 @@ async def stack_api(request: pytest.FixtureRequest, tmp_path_factory) -> AsyncIt
     server_url = None
     if request.param == "postgres":
         server_url = request.getfixturevalue("postgres_server_url")
-        database_urls = {s: await create_database(server_url) for s in ("dossier", "planning")}
+        database_urls = {s: await create_database(server_url) for s in ("dossier", "planning", "scoring")}
     stack, task, base_url = await start_stack(tmp_path_factory.mktemp("stack"), database_urls)
     api = Api(base_url, stack.installation.jwt_secret())
     api.stack = stack  # type: ignore[attr-defined]

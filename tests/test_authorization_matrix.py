@@ -11,9 +11,26 @@ PROVINCIAL = {"admin", "home_affairs"}
 READERS_OF_OWN = {"admin", "home_affairs", "inspector", "officer_own"}
 
 
+FRAMEWORK_CRITERIA = [
+    {"code": "1.1", "title": "Ban hành kế hoạch CCHC", "area": "direction", "max_points": 1,
+     "method": "manual"},
+    {"code": "1.2", "title": "Mức độ hoàn thành kế hoạch", "area": "direction", "max_points": 2,
+     "method": "auto", "metric": "plan.completion_rate",
+     "bands": [{"min_rate": 0.9, "points": 2}, {"min_rate": 0.7, "points": 1}]},
+    {"code": "8.1", "title": "Sự hài lòng", "area": "satisfaction", "max_points": 2,
+     "method": "survey"},
+]
+
+
+def framework_body(code: str) -> dict:
+    return {"code": code, "index": "PAR", "year": 2022, "group": "department", "max_score": 5,
+            "criteria": FRAMEWORK_CRITERIA}
+
+
 @pytest.fixture(scope="module")
 async def world(stack_api):
-    """An agency with a procedure, a dossier, a plan with a task, an inspection."""
+    """An agency with a procedure, a dossier, a plan with a task, an inspection, an index
+    framework with an assessment of the agency."""
     admin = stack_api.admin
     agency, procedure = await agency_with_procedure(admin)
     dossier = (await receive(admin, procedure, "2022-07-11T09:30:00+07:00")).json()
@@ -24,50 +41,117 @@ async def world(stack_api):
     inspection = (await admin.post("/api/v1/inspections", json={
         "agency": agency, "inspected_on": "2022-07-15", "team_lead": "Trưởng đoàn",
         "scope": "CCHC"})).json()
-    return {"agency": agency, "procedure": procedure, "dossier": dossier["id"],
-            "plan": plan["id"], "task": task["id"], "inspection": inspection["id"]}
+    framework = f"PAR-{agency}"
+    answer = await admin.post("/api/v1/index-frameworks", json=framework_body(framework))
+    assert answer.status_code == 201, answer.text
+    assessment = (await admin.post("/api/v1/assessments", json={
+        "framework": framework, "agency": agency})).json()
+    return {"agency": agency, "procedure": procedure, "dossier_id": dossier["id"],
+            "plan_id": plan["id"], "task_id": task["id"], "inspection_id": inspection["id"],
+            "code": framework, "assessment_id": assessment["id"]}
+
+
+# Routes outside the matrix, with the reason.
+UNGUARDED = {("GET", "/health")}  # the probe of orchestrators: no token, no data
 
 
 def routes(w):
-    a, d, p, t, i = w["agency"], w["dossier"], w["plan"], w["task"], w["inspection"]
+    """(method, path template as in the OpenAPI document, query, body, roles that may)."""
+    a = w["agency"]
     at = "2022-07-12T10:00:00+07:00"
     return [
-        ("GET", "/api/v1/agencies", None, EVERYONE),
-        ("GET", f"/api/v1/procedures?agency={a}", None, READERS_OF_OWN),
-        ("GET", f"/api/v1/dossiers?agency={a}", None, READERS_OF_OWN),
-        ("GET", f"/api/v1/dossiers/{d}", None, READERS_OF_OWN),
-        ("GET", f"/api/v1/dossier-stats?agency={a}&from=2022-01-01&to=2022-12-31", None,
-         READERS_OF_OWN),
-        ("GET", f"/api/v1/audit/dossiers/{d}", None, READERS_OF_OWN),
-        ("GET", "/api/v1/events?after=0&limit=1", None, EVERYONE),
-        ("GET", f"/api/v1/plans?agency={a}", None, READERS_OF_OWN),
-        ("GET", f"/api/v1/plans/{p}/progress?as_of=2022-07-15", None, READERS_OF_OWN),
-        ("GET", f"/api/v1/inspections/{i}", None, READERS_OF_OWN),
-        ("POST", "/api/v1/calendar/days", {"date": "2031-01-02", "kind": "day_off", "note": "n"},
+        ("GET", "/api/v1/me", "", None, EVERYONE),
+        ("GET", "/api/v1/agencies", "", None, EVERYONE),
+        ("POST", "/api/v1/agencies", "", {"code": "{unique}", "name": "x", "group": "commune"},
          PROVINCIAL),
-        ("POST", "/api/v1/procedures", {"code": "{unique}", "name": "x", "agency": a, "field": "f",
-                                        "processing_days": 3, "online_level": "none"}, WRITERS),
-        ("POST", "/api/v1/dossiers", {"procedure": w["procedure"], "channel": "direct",
-                                      "received_at": at, "applicant": {"name": "B"}}, WRITERS),
-        ("POST", f"/api/v1/dossiers/{d}/extension", {
-            "extended_at": at, "new_due_at": "{later}", "reason": "r"}, WRITERS),
-        ("POST", "/api/v1/plans", {"agency": a, "year": "{year}", "title": "t"}, WRITERS),
-        ("POST", f"/api/v1/plans/{p}/tasks", {"title": "t", "area": "institutions",
-                                              "due_date": "2022-12-31", "owner": "o"}, WRITERS),
-        ("POST", f"/api/v1/tasks/{t}/progress", {"reported_at": at, "percent": 10, "note": "n"},
+        ("GET", "/api/v1/procedures", f"agency={a}", None, READERS_OF_OWN),
+        ("POST", "/api/v1/procedures", "", {"code": "{unique}", "name": "x", "agency": a,
+                                            "field": "f", "processing_days": 3,
+                                            "online_level": "none"}, WRITERS),
+        ("POST", "/api/v1/calendar/days", "", {"date": "2031-01-02", "kind": "day_off",
+                                               "note": "n"}, PROVINCIAL),
+        ("GET", "/api/v1/dossiers", f"agency={a}", None, READERS_OF_OWN),
+        ("POST", "/api/v1/dossiers", "", {"procedure": w["procedure"], "channel": "direct",
+                                          "received_at": at, "applicant": {"name": "B"}},
          WRITERS),
-        ("POST", "/api/v1/inspections", {"agency": a, "inspected_on": "2022-07-15",
-                                         "team_lead": "x", "scope": "y"}, PROVINCIAL),
-        ("POST", f"/api/v1/inspections/{i}/findings", {"kind": "achievement", "text": "tốt"},
-         PROVINCIAL),
-        ("POST", "/api/v1/agencies", {"code": "{unique}", "name": "x", "group": "commune"},
-         PROVINCIAL),
+        ("GET", "/api/v1/dossiers/{dossier_id}", "", None, READERS_OF_OWN),
+        ("POST", "/api/v1/dossiers/{dossier_id}/extension", "", {
+            "extended_at": at, "new_due_at": "{later}", "reason": "r"}, WRITERS),
+        ("POST", "/api/v1/dossiers/{dossier_id}/supplement-request", "", {
+            "requested_at": at, "reason": "thiếu giấy tờ"}, WRITERS),
+        ("POST", "/api/v1/dossiers/{dossier_id}/supplement", "", {"supplemented_at": at},
+         WRITERS),
+        ("POST", "/api/v1/dossiers/{dossier_id}/resolution", "", {
+            "resolved_at": "2031-01-01T10:00:00+07:00", "outcome": "approved"}, WRITERS),
+        ("POST", "/api/v1/dossiers/{dossier_id}/result-return", "", {
+            "returned_at": "2031-01-02T10:00:00+07:00"}, WRITERS),
+        ("POST", "/api/v1/dossiers/{dossier_id}/withdrawal", "", {
+            "withdrawn_at": "2031-01-03T10:00:00+07:00", "reason": "r"}, WRITERS),
+        ("GET", "/api/v1/dossier-stats", f"agency={a}&from=2022-01-01&to=2022-12-31", None,
+         READERS_OF_OWN),
+        ("GET", "/api/v1/audit/dossiers/{dossier_id}", "", None, READERS_OF_OWN),
+        ("GET", "/api/v1/events", "after=0&limit=1", None, EVERYONE),
+        ("GET", "/api/v1/plans", f"agency={a}", None, READERS_OF_OWN),
+        ("POST", "/api/v1/plans", "", {"agency": a, "year": "{year}", "title": "t"}, WRITERS),
+        ("GET", "/api/v1/plans/{plan_id}", "", None, READERS_OF_OWN),
+        ("GET", "/api/v1/plans/{plan_id}/progress", "as_of=2022-07-15", None, READERS_OF_OWN),
+        ("POST", "/api/v1/plans/{plan_id}/tasks", "", {"title": "t", "area": "institutions",
+                                                       "due_date": "2022-12-31", "owner": "o"},
+         WRITERS),
+        ("GET", "/api/v1/tasks", "plan_id={plan_id}", None, READERS_OF_OWN),
+        ("GET", "/api/v1/tasks/{task_id}", "", None, READERS_OF_OWN),
+        ("POST", "/api/v1/tasks/{task_id}/progress", "", {"reported_at": at, "percent": 10,
+                                                          "note": "n"}, WRITERS),
+        ("POST", "/api/v1/tasks/{task_id}/reschedule", "", {
+            "rescheduled_at": at, "new_due_date": "2022-12-30", "reason": "r"}, WRITERS),
+        ("POST", "/api/v1/tasks/{task_id}/completion", "", {
+            "completed_at": "2031-01-01T10:00:00+07:00", "evidence": "e"}, WRITERS),
+        ("POST", "/api/v1/tasks/{task_id}/cancellation", "", {
+            "cancelled_at": "2031-01-02T10:00:00+07:00", "reason": "r"}, WRITERS),
+        ("POST", "/api/v1/inspections", "", {"agency": a, "inspected_on": "2022-07-15",
+                                             "team_lead": "x", "scope": "y"}, PROVINCIAL),
+        ("GET", "/api/v1/inspections/{inspection_id}", "", None, READERS_OF_OWN),
+        ("POST", "/api/v1/inspections/{inspection_id}/findings", "", {
+            "kind": "achievement", "text": "tốt"}, PROVINCIAL),
+        ("GET", "/api/v1/index-frameworks", "", None, EVERYONE),
+        ("POST", "/api/v1/index-frameworks", "", "{framework}", PROVINCIAL),
+        ("GET", "/api/v1/index-framework-templates", "", None, EVERYONE),
+        ("GET", "/api/v1/index-frameworks/{code}", "", None, EVERYONE),
+        ("GET", "/api/v1/assessments", f"agency={a}", None, READERS_OF_OWN),
+        ("POST", "/api/v1/assessments", "", {"framework": w["code"], "agency": a}, WRITERS),
+        ("GET", "/api/v1/assessments/{assessment_id}", "", None, READERS_OF_OWN),
+        ("POST", "/api/v1/assessments/{assessment_id}/self-scores", "", {
+            "scores": {"1.1": 1}, "evidence": {"1.1": ["https://so.example.vn/kh.pdf"]}},
+         WRITERS),
+        ("POST", "/api/v1/assessments/{assessment_id}/appraisal", "", {
+            "scores": {"1.1": 0.5}, "notes": "n"}, PROVINCIAL),
+        ("POST", "/api/v1/assessments/{assessment_id}/survey", "", {
+            "criterion": "8.1", "respondents": 10, "satisfied": 9}, PROVINCIAL),
+        ("POST", "/api/v1/assessments/{assessment_id}/finish", "", {}, PROVINCIAL),
+        ("GET", "/api/v1/index-results", f"agency={a}", None, READERS_OF_OWN),
+        ("POST", "/api/v1/index-results", "", {"index": "SIPAS", "year": "{year}", "agency": a,
+                                               "score": 90.5}, PROVINCIAL),
+        ("GET", "/api/v1/rankings", "index=PAR&year=2022", None, EVERYONE),
+        ("GET", "/api/v1/reports/agency", f"agency={a}&year=2022&as_of=2022-07-15", None,
+         READERS_OF_OWN),
     ]
+
+
+def test_the_matrix_covers_every_route_of_the_api(stack_api):
+    app = stack_api.stack.server.config.app
+    published = {(method.upper(), path) for path, operations in app.openapi()["paths"].items()
+                 for method in operations}
+    in_matrix = {(method, path) for method, path, *_ in routes({"agency": "A", "procedure": "P",
+                                                                "code": "C"})}
+    assert published - UNGUARDED - in_matrix == set(), "routes without a row in the matrix"
+    assert in_matrix - published == set(), "rows for routes the API does not have"
 
 
 def filled(body, counter: int):
     if body is None:
         return None
+    if body == "{framework}":
+        return framework_body(f"F{counter:06d}")
     values = {"{unique}": f"U{counter:06d}", "{year}": 2040 + counter % 50,
               "{later}": f"2022-{8 + counter % 4:02d}-{1 + counter % 28:02d}T17:00:00+07:00"}
     return {k: values.get(v, v) if isinstance(v, str | int) and v in values else v
@@ -87,7 +171,8 @@ async def test_every_route_for_every_role(stack_api, world):
 
     failures = []
     counter = uuid.uuid4().int % 10**5
-    for method, path, body, allowed in routes(world):
+    for method, template, query, body, allowed in routes(world):
+        path = template.format(**world) + (f"?{query.format(**world)}" if query else "")
         for role in ROLES:
             counter += 1
             client = client_for(stack_api, role, world["agency"])

@@ -53,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
     token.set_defaults(run=_token)
 
     rebuild = commands.add_parser("rebuild", help="drop a service's projections and replay the log")
-    rebuild.add_argument("service", choices=["dossier", "planning"])
+    rebuild.add_argument("service", choices=["dossier", "planning", "scoring"])
     rebuild.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     rebuild.set_defaults(run=_rebuild)
     return root

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import nats
+from nats.aio.client import Client as NATS
+from sqlalchemy.ext.asyncio import AsyncEngine
 from tqdm import tqdm
 
 from cchc.cli.installation import Installation, InstallationBusy
@@ -16,8 +18,18 @@ from cchc.planning.projections import PlanningReadModel
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.sqldb import create_engine
+from cchc.scoring.main import projection_runners as scoring_runners
 
-PROJECTIONS = {"dossier": DossierReadModel, "planning": PlanningReadModel}
+
+def _runners(service: str, nc: NATS, engine: AsyncEngine) -> list[ProjectionRunner]:
+    if service == "dossier":
+        return [ProjectionRunner(nc, engine, DossierReadModel())]
+    if service == "planning":
+        return [ProjectionRunner(nc, engine, PlanningReadModel())]
+    return list(scoring_runners(nc, engine))
+
+
+SERVICES = ["dossier", "planning", "scoring"]
 
 
 async def rebuild(data_dir: Path, service: str) -> int:
@@ -33,15 +45,15 @@ async def rebuild(data_dir: Path, service: str) -> int:
     try:
         nc = await nats.connect(server.url)
         engine = create_engine(installation.database_url(service))
-        runner = ProjectionRunner(nc, engine, PROJECTIONS[service]())
-        await runner.drop()
-        with tqdm(unit="event", desc=f"rebuild {service}") as bar:
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
+        for runner in _runners(service, nc, engine):
+            await runner.drop()
+            with tqdm(unit="event", desc=f"rebuild {runner.name}") as bar:
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
 
-            position = await runner.catch_up(progress)
-        print(f"{service}: replayed to position {position}")
+                position = await runner.catch_up(progress)
+            print(f"{runner.name}: replayed to position {position}")
         await nc.close()
         await engine.dispose()
     finally:

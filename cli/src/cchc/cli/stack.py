@@ -18,6 +18,8 @@ from cchc.planning.main import PlanningService
 from cchc.gateway.auth import issue_token
 from cchc.gateway.config import GatewaySettings
 from cchc.runtime.natsserver import NatsServer
+from cchc.scoring.config import ScoringSettings
+from cchc.scoring.main import ScoringService
 
 log = logging.getLogger("cchc.stack")
 
@@ -30,7 +32,7 @@ class _Server(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield
 
-SERVICES = ["dossier", "planning"]
+SERVICES = ["dossier", "planning", "scoring"]
 
 
 class EmbeddedStack:
@@ -43,7 +45,7 @@ class EmbeddedStack:
         self.http_port = http_port
         self.host = host
         self.nats: NatsServer | None = None
-        self.services: list[DossierService | PlanningService] = []
+        self.services: list[DossierService | PlanningService | ScoringService] = []
         self.server: uvicorn.Server | None = None
 
     async def start(self) -> None:
@@ -65,6 +67,11 @@ class EmbeddedStack:
         )
         await planning.start()
         self.services.append(planning)
+        scoring = ScoringService(
+            ScoringSettings(nats_url=self.nats.url, database_url=self._database_url("scoring"))
+        )
+        await scoring.start()
+        self.services.append(scoring)
         secret = installation.jwt_secret()
         installation.admin_token_file.write_text(issue_token(secret, "admin", "admin") + "\n")
         installation.admin_token_file.chmod(0o600)

@@ -17,9 +17,11 @@ from cchc.gateway.routers import (
     dossiers,
     events,
     health,
+    indexes,
     me,
     planning,
     reference,
+    reports,
 )
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.rpc import ServiceClient
@@ -56,7 +58,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
     )
     problems.install(app)
-    for module in (reference, dossiers, dossier_stats, planning, events, audit, me, health):
+    for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
+                   health):
         app.include_router(module.router)
     return app
 

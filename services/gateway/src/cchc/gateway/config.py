@@ -9,7 +9,7 @@ class GatewaySettings(BaseSettings):
 
     nats_url: str = "nats://127.0.0.1:4222"
     jwt_secret: str = Field(min_length=1)
-    services: list[str] = ["dossier", "planning"]
+    services: list[str] = ["dossier", "planning", "scoring"]
     request_timeout: float = Field(default=10.0, gt=0, description="seconds a service may take")
     # A health probe must answer well before a load balancer's own timeout.
     health_timeout: float = Field(default=2.0, gt=0)

@@ -1,0 +1,122 @@
+"""Reports: an agency's CCHC report as of a date, composed from the services over NATS.
+
+Dossier statistics from 1 January of the year to ``as_of`` and the published procedures come
+from the dossier service, the plan's progress as of that date from the planning service, the
+latest published year of each index (with its rank) from the scoring service. ``Accept:
+text/html`` gets the same report as a Vietnamese page.
+"""
+
+import asyncio
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from cchc.contracts.localtime import local_date
+from cchc.contracts.messages import CommandMeta, Problem, Request
+from cchc.contracts.subjects import TOKEN_PATTERN
+from cchc.gateway.deps import Gateway, GatewayDep, QueryCall, QueryCallDep, require_readable
+from cchc.gateway.problems import PROBLEM_RESPONSES, ProblemException, problem
+from cchc.gateway.report_page import render_agency_report
+from cchc.runtime.rpc import ServiceUnavailable
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import HTMLResponse, JSONResponse
+
+router = APIRouter(prefix="/api/v1", tags=["reports"], responses=PROBLEM_RESPONSES)
+
+PAGE_SIZE = 500
+HTML_RESPONSE = {200: {"content": {"text/html": {}}, "description": "the report (JSON or HTML)"}}
+
+
+async def _result(
+    gw: Gateway, call: QueryCall, service: str, endpoint: str, body: dict[str, Any] | None = None,
+    target: str | None = None,
+) -> dict[str, Any]:
+    """One service's answer, or its problem raised as the report's own."""
+    meta = CommandMeta(principal=call.caller, correlation_id=call.correlation_id)
+    try:
+        reply = await gw.services.call(service, endpoint,
+                                       Request(meta=meta, body=body or {}, target=target))
+    except ServiceUnavailable:
+        raise problem(503, f"the {service} service did not answer; try again",
+                      headers={"Retry-After": "2"}) from None
+    if not reply.ok or reply.result is None:
+        raise ProblemException(reply.problem or Problem(title="Bad gateway", status=502))
+    return reply.result
+
+
+async def _procedures_published(gw: Gateway, call: QueryCall, agency: str) -> int:
+    # The catalogue carries no business date of publication: the count is the catalogue now.
+    count, cursor = 0, None
+    while True:
+        page = await _result(gw, call, "dossier", "list-procedures",
+                             {"agency": agency, "limit": PAGE_SIZE, "cursor": cursor})
+        count += len(page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return count
+
+
+async def _plan(gw: Gateway, call: QueryCall, agency: str, year: int, as_of: date) -> dict:
+    plans = await _result(gw, call, "planning", "list-plans", {"agency": agency, "year": year})
+    if not plans["items"]:
+        return {"plan_id": None, "total": 0, "completed": 0, "cancelled": 0, "overdue": 0,
+                "completion_rate": None}
+    plan_id = plans["items"][0]["id"]  # one plan per agency and year
+    progress = await _result(gw, call, "planning", "plan-progress", {"as_of": as_of.isoformat()},
+                             target=plan_id)
+    return {"plan_id": plan_id, **{k: progress[k] for k in (
+        "total", "completed", "completed_on_time", "completed_late", "in_progress", "overdue",
+        "cancelled", "completion_rate")}}
+
+
+def _wants_html(accept: str | None) -> bool:
+    """HTML when the client ranks text/html above JSON (a browser does; no header is JSON)."""
+    html = json = 0.0
+    for part in (accept or "").split(","):
+        media, *params = [p.strip() for p in part.split(";")]
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        if media in ("text/html", "application/xhtml+xml"):
+            html = max(html, quality)
+        elif media in ("application/json", "application/*"):
+            json = max(json, quality)
+    return html > json
+
+
+@router.get("/reports/agency", operation_id="get_agency_report", responses=HTML_RESPONSE)
+async def agency_report(
+    gw: GatewayDep, call: QueryCallDep,
+    agency: Annotated[str, Query(pattern=TOKEN_PATTERN, description="agency code")],
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    as_of: Annotated[date | None, Query(description="a day in Asia/Ho_Chi_Minh; default today")]
+    = None,
+    accept: Annotated[str | None, Header()] = None,
+):
+    require_readable(call.caller, agency)
+    as_of = as_of or local_date(datetime.now(UTC))
+    start = date(year, 1, 1)
+    if as_of < start:
+        raise problem(422, f"as_of is before 1 January {year}", field="as_of")
+    end = min(as_of, date(year, 12, 31))  # a later date reports the whole year
+    stats, procedures, plan, indexes = await asyncio.gather(
+        _result(gw, call, "dossier", "dossier-stats",
+                {"agency": agency, "from": start.isoformat(), "to": end.isoformat()}),
+        _procedures_published(gw, call, agency),
+        _plan(gw, call, agency, year, as_of),
+        _result(gw, call, "scoring", "agency-indexes",
+                {"agency": agency, "as_of": as_of.isoformat()}),
+    )
+    report = {
+        "agency": agency, "agency_name": indexes.get("agency_name"), "year": year,
+        "as_of": as_of.isoformat(), "plan": plan, "dossiers": stats,
+        "procedures_published": procedures,
+        "indexes": [{k: item[k] for k in ("index", "year", "score", "rank", "of", "group")}
+                    for item in indexes["items"]],
+    }
+    if _wants_html(accept):
+        return HTMLResponse(render_agency_report(report))
+    return JSONResponse(report)

@@ -1,0 +1,12 @@
+"""Settings of the scoring service (env prefix CCHC_SCORING_)."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ScoringSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CCHC_SCORING_")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "sqlite:///scoring.db"
+    stream_replicas: int = 1
+    projection_batch_size: int = 500

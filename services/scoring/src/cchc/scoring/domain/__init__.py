@@ -1,0 +1,1 @@
+"""The pure scoring domain: frameworks, rules, assessments, rankings (no I/O, no clock)."""

@@ -1,0 +1,189 @@
+"""The scoring read model (SCORING stream) and the service's own metric projections (DOSSIER and
+PLANNING streams). Each runs under its own ProjectionRunner, consumer and checkpoint.
+
+SQL Core statements only, inside the runner's batch transaction: the same code on SQLite and
+PostgreSQL, and a rebuild replays fast.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from cchc.contracts.envelope import EventEnvelope
+from cchc.contracts.events import decode_event
+from cchc.contracts.localtime import local_date
+from cchc.scoring import tables
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+Applier = Callable[[AsyncConnection, EventEnvelope, Any], Awaitable[None]]
+
+
+class _Projection:
+    appliers: ClassVar[dict[str, Applier]]
+
+    async def apply(self, conn: AsyncConnection, envelope: EventEnvelope) -> None:
+        applier = self.appliers.get(envelope.type)
+        if applier is None:
+            return  # a type this projection does not read
+        event = decode_event(envelope.type, envelope.schema_version, envelope.payload)
+        await applier(conn, envelope, event)
+
+
+# --- the scoring read model -------------------------------------------------------------------
+
+
+async def _framework_defined(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    await conn.execute(insert(tables.frameworks).values(
+        code=event.code, index=event.index.value, year=event.year, group=event.group,
+        title=event.title, max_score=event.max_score, template=event.template,
+        definition=event.model_dump(mode="json"), version=envelope.aggregate_version,
+        position=envelope.position,
+    ))
+
+
+async def _assessment_opened(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    await conn.execute(insert(tables.assessments).values(
+        id=event.assessment_id, framework=event.framework, agency=event.agency,
+        index=event.index.value, year=event.year, group=event.group, status="open",
+        opened_at=event.opened_at, self_scores={}, evidence={}, appraised={},
+        appraisal_notes=[], surveys={}, version=envelope.aggregate_version,
+        position=envelope.position,
+    ))
+
+
+async def _assessment_row(conn: AsyncConnection, envelope: EventEnvelope) -> Any:
+    a = tables.assessments.c
+    return (await conn.execute(select(tables.assessments).where(a.id == envelope.aggregate_id))).one()
+
+
+async def _self_scores(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    row = await _assessment_row(conn, envelope)
+    await _set_assessment(conn, envelope, self_scores={**row.self_scores, **event.scores},
+                          evidence={**row.evidence, **event.evidence})
+
+
+async def _appraisal(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    row = await _assessment_row(conn, envelope)
+    notes = [*row.appraisal_notes, event.notes] if event.notes else row.appraisal_notes
+    await _set_assessment(conn, envelope, appraised={**row.appraised, **event.scores},
+                          appraisal_notes=notes)
+
+
+async def _survey(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    row = await _assessment_row(conn, envelope)
+    surveys = {**row.surveys, event.criterion: event.model_dump(mode="json")}
+    await _set_assessment(conn, envelope, surveys=surveys)
+
+
+async def _finished(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    row = await _assessment_row(conn, envelope)
+    await _set_assessment(conn, envelope, status="finished", finished_at=event.finished_at,
+                          result=event.model_dump(mode="json"))
+    await conn.execute(insert(tables.index_results).values(
+        position=envelope.position, index=row.index, year=row.year, agency=row.agency,
+        group=row.group, score=event.score, source="assessment", assessment_id=row.id,
+        published_on=local_date(event.finished_at),
+    ))
+
+
+async def _index_result(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    await conn.execute(insert(tables.index_results).values(
+        position=envelope.position, index=event.index.value, year=event.year,
+        agency=event.agency, group=event.group, score=event.score, source="index-result",
+        published_on=event.published_on,
+    ))
+
+
+async def _set_assessment(conn: AsyncConnection, envelope: EventEnvelope, **values: Any) -> None:
+    await conn.execute(
+        update(tables.assessments).where(tables.assessments.c.id == envelope.aggregate_id)
+        .values(version=envelope.aggregate_version, position=envelope.position, **values)
+    )
+
+
+class ScoringReadModel(_Projection):
+    name = "scoring-read-v1"
+    context = "scoring"
+    metadata = tables.metadata
+    appliers: ClassVar[dict[str, Applier]] = {
+        "FrameworkDefined": _framework_defined,
+        "AssessmentOpened": _assessment_opened,
+        "SelfScoresSubmitted": _self_scores,
+        "AppraisalRecorded": _appraisal,
+        "SurveyRecorded": _survey,
+        "AssessmentFinished": _finished,
+        "IndexResultRecorded": _index_result,
+    }
+
+
+# --- metrics from the DOSSIER stream ----------------------------------------------------------
+
+
+async def _agency_registered(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    await conn.execute(insert(tables.agencies).values(
+        code=event.code, name=event.name, group=event.group.value,
+    ))
+
+
+async def _procedure_published(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    await conn.execute(insert(tables.metric_procedures).values(
+        code=event.code, agency=event.agency, online_level=event.online_level.value,
+    ))
+
+
+async def _dossier_received(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    # The receipt day (day-of-receipt rule) decides the year, as in the report form.
+    await conn.execute(insert(tables.metric_dossiers).values(
+        id=event.dossier_id, agency=event.agency, received_year=event.receipt_day.year,
+        channel=event.channel.value,
+    ))
+
+
+async def _dossier_resolved(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    await conn.execute(
+        update(tables.metric_dossiers).where(tables.metric_dossiers.c.id == envelope.aggregate_id)
+        .values(resolved_year=local_date(event.resolved_at).year,
+                timeliness=event.timeliness.value)
+    )
+
+
+class DossierMetrics(_Projection):
+    name = "scoring-dossier-metrics-v1"
+    context = "dossier"
+    metadata = tables.dossier_metrics_metadata
+    appliers: ClassVar[dict[str, Applier]] = {
+        "AgencyRegistered": _agency_registered,
+        "ProcedurePublished": _procedure_published,
+        "DossierReceived": _dossier_received,
+        "DossierResolved": _dossier_resolved,
+    }
+
+
+# --- metrics from the PLANNING stream ---------------------------------------------------------
+
+
+async def _task_added(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    await conn.execute(insert(tables.metric_tasks).values(
+        id=event.task_id, agency=event.agency, year=event.year, status="open",
+    ))
+
+
+def _set_task_status(status: str) -> Applier:
+    async def apply(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+        await conn.execute(
+            update(tables.metric_tasks).where(tables.metric_tasks.c.id == envelope.aggregate_id)
+            .values(status=status)
+        )
+
+    return apply
+
+
+class PlanningMetrics(_Projection):
+    name = "scoring-planning-metrics-v1"
+    context = "planning"
+    metadata = tables.planning_metrics_metadata
+    appliers: ClassVar[dict[str, Applier]] = {
+        "TaskAdded": _task_added,
+        "TaskCompleted": _set_task_status("completed"),
+        "TaskCancelled": _set_task_status("cancelled"),
+    }

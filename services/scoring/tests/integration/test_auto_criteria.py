@@ -1,0 +1,86 @@
+"""Auto criteria follow the dossier and planning events the scoring service projects itself,
+and are frozen, with their explanation, when the assessment is finished."""
+
+from datetime import date
+
+
+def finals(assessment: dict) -> dict[str, float]:
+    return {c["code"]: c["final"] for c in assessment["criteria"]}
+
+
+async def test_auto_scores_follow_new_events_until_the_assessment_is_finished(call, log, agency, framework_body):
+    code = f"PAR-{agency}"
+    await call.ok("define-framework", framework_body(code))
+    opened = await call.ok("open-assessment", {"framework": code, "agency": agency})
+    assessment_id = opened.result["id"]
+
+    last_write = opened.position
+
+    async def read(**positions: int) -> dict:
+        reply = await call.ok("get-assessment", positions, target=assessment_id,
+                              min_position=last_write)
+        return reply.result
+
+    nothing = await read()
+    assert finals(nothing) == {"1.1": 0, "1.2": 0, "3.3": 0, "7.3": 0, "3.1": 0, "7.2": 0, "8.1": 0}
+    plan = next(c for c in nothing["criteria"] if c["code"] == "1.2")
+    assert plan["explanation"] == {"metric": "plan.completion_rate", "value": None,
+                                   "rule": "no data", "points": 0.0}
+
+    # Plan 2022: 3 of 4 tasks completed (one more cancelled, out of the denominator): 75 % -> 1.
+    for status in ("completed", "completed", "completed", "open", "cancelled"):
+        position = await log.task(agency, 2022, status)
+    await log.task(agency, 2021, "open")  # another year's plan does not count
+    now = await read(planning_position=position)
+    assert finals(now)["1.2"] == 1
+    plan = next(c for c in now["criteria"] if c["code"] == "1.2")
+    assert plan["auto"] == 1 and plan["explanation"]["value"] == 0.75
+    assert plan["explanation"]["band"] == {"min_rate": 0.7, "points": 1}
+
+    position = await log.task(agency, 2022, "completed")  # 4 of 5 -> 80 %, still band 0.7
+    assert finals(await read(planning_position=position))["1.2"] == 1
+
+    # Dossiers 2022: 4 received (1 online), 2 resolved early or on time -> on-time 100 %.
+    await log.agency(agency)
+    await log.procedure(agency, "full")
+    await log.procedure(agency, "partial")
+    await log.dossier(agency, date(2022, 3, 1), "online", "early")
+    await log.dossier(agency, date(2022, 3, 2), "direct", "on_time")
+    await log.dossier(agency, date(2022, 3, 3), "direct")
+    await log.dossier(agency, date(2021, 12, 1), "online", "early")  # 2021: not this year
+    position = await log.dossier(agency, date(2022, 3, 4), "postal")
+    now = await read(dossier_position=position)
+    assert finals(now)["3.3"] == 4  # 2/2 on time
+    assert finals(now)["7.3"] == 1.5  # 1/4 online: 0.25 × 3 / 0.5
+    assert finals(now)["3.1"] == 1  # 2 procedures published
+    assert finals(now)["7.2"] == 2.5  # 1/2 fully online: 0.5 × 4 / 0.8
+    assert now["score"] == 1 + 4 + 1.5 + 1 + 2.5
+
+    position = await log.dossier(agency, date(2022, 4, 1), "online", "late")  # on time 2/3
+    now = await read(dossier_position=position)
+    assert finals(now)["3.3"] == 0
+    assert next(c for c in now["criteria"] if c["code"] == "3.3")["explanation"]["rule"] == (
+        "below every band"
+    )
+
+    finished = await call.ok("finish-assessment", {}, target=assessment_id)
+    last_write = finished.position
+    assert finished.result["status"] == "finished" and finished.result["score"] == now["score"]
+    position = await log.dossier(agency, date(2022, 4, 2), "online", "early")
+    frozen = await read(dossier_position=position)
+    assert frozen["status"] == "finished"
+    assert finals(frozen) == finals(now)
+    assert next(c for c in frozen["criteria"] if c["code"] == "7.3")["explanation"]["value"] == 0.4  # 2 of 5 online at the finish
+
+
+async def test_a_read_waits_for_the_metric_positions_it_names(call, log, agency, framework_body):
+    code = f"PAR-{agency}"
+    await call.ok("define-framework", framework_body(code))
+    opened = await call.ok("open-assessment", {"framework": code, "agency": agency})
+    position = await log.task(agency, 2022, "completed")
+    reply = await call.ok("get-assessment", {"planning_position": position},
+                          target=opened.result["id"], min_position=opened.position)
+    assert finals(reply.result)["1.2"] == 2
+    far = await call("get-assessment", {"planning_position": position + 10_000},
+                     target=opened.result["id"], min_position=opened.position)
+    assert far.problem.status == 503
