@@ -90,3 +90,12 @@ def test_cchc_up_serves_stops_on_sigterm_and_keeps_data_across_a_restart(tmp_pat
                              capture_output=True, text=True, timeout=60)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "replayed to position 1" in rebuilt.stdout
+    # The scoring service keeps three projections: its read model and its metrics of the
+    # dossier and planning streams; a rebuild replays each of them.
+    rebuilt = subprocess.run([CCHC, "rebuild", "scoring", "--data-dir", str(tmp_path)],
+                             capture_output=True, text=True, timeout=60)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    for line in ("scoring-read-v1: replayed to position 0",
+                 "scoring-dossier-metrics-v1: replayed to position 1",
+                 "scoring-planning-metrics-v1: replayed to position 0"):
+        assert line in rebuilt.stdout, rebuilt.stdout
