@@ -1,10 +1,13 @@
 """Fixtures of the deployment tests: the deploy/ files, and nats-server configured from them."""
 
+import asyncio
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import nats
 import pytest
+from nats.aio.client import Client as NATS
 from cchc.runtime.natsserver import NatsServer
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -46,3 +49,45 @@ def secured_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServe
         server = NatsServer(store_dir=folder / "js", config_file=config).start()
     yield server
     server.stop()
+
+
+class Connection:
+    """A NATS connection as one user, keeping the server's permission errors it was sent."""
+
+    def __init__(self) -> None:
+        self.nc: NATS | None = None
+        self.errors: list[str] = []
+
+    async def open(self, url: str) -> "Connection":
+        async def on_error(error: Exception) -> None:
+            self.errors.append(str(error).lower())
+
+        self.nc = await nats.connect(url, error_cb=on_error, allow_reconnect=False)
+        return self
+
+    async def violation(self, subject: str, timeout: float = 2.0) -> str | None:
+        """The permissions violation the server reported for ``subject``, if any (waits a bit)."""
+        assert self.nc is not None
+        await self.nc.flush()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            for error in self.errors:
+                if "permissions violation" in error and f'"{subject.lower()}"' in error:
+                    return error
+            await asyncio.sleep(0.05)
+        return None
+
+
+@pytest.fixture
+async def connect(secured_nats, nats_user_url) -> AsyncIterator[Callable[[str], Awaitable[Connection]]]:
+    opened: list[Connection] = []
+
+    async def as_user(user: str) -> Connection:
+        connection = await Connection().open(nats_user_url(secured_nats, user))
+        opened.append(connection)
+        return connection
+
+    yield as_user
+    for connection in opened:
+        if connection.nc is not None and not connection.nc.is_closed:
+            await connection.nc.close()

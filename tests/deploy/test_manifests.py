@@ -18,12 +18,14 @@ import yaml
 from cchc.dossier.config import DossierSettings
 from cchc.gateway.config import GatewaySettings
 from cchc.planning.config import PlanningSettings
+from cchc.scoring.config import ScoringSettings
 from cchc.runtime.natsserver import find_binary
 from pydantic_settings import BaseSettings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SETTINGS: dict[str, type[BaseSettings]] = {
-    "dossier": DossierSettings, "planning": PlanningSettings, "gateway": GatewaySettings,
+    "dossier": DossierSettings, "planning": PlanningSettings, "scoring": ScoringSettings,
+    "gateway": GatewaySettings,
 }
 KUBERNETES_VERSION = "1.30.0"
 
@@ -40,7 +42,7 @@ def compose() -> dict:
 
 def test_compose_runs_nats_postgres_the_services_and_the_gateway():
     services = compose()["services"]
-    assert {"nats", "postgres", "dossier", "planning", "gateway"} <= set(services)
+    assert {"nats", "postgres", "dossier", "planning", "scoring", "gateway"} <= set(services)
     assert services["postgres"]["image"].startswith("postgres:16")
     for name, service in services.items():
         assert "healthcheck" in service or name in SETTINGS, f"{name} has no health check"
@@ -137,7 +139,7 @@ def test_each_overlay_renders_to_resources_valid_for_kubernetes(overlay):
         kubernetes_validate.validate(resource, KUBERNETES_VERSION, strict=True)
     kinds = {(r["kind"], r["metadata"]["name"]) for r in resources}
     assert {("StatefulSet", "nats"), ("Deployment", "dossier"), ("Deployment", "planning"),
-            ("Deployment", "gateway")} <= kinds
+            ("Deployment", "scoring"), ("Deployment", "gateway")} <= kinds
 
 
 def test_production_scales_the_services_and_runs_three_nats_nodes():
@@ -153,7 +155,7 @@ def test_production_scales_the_services_and_runs_three_nats_nodes():
         assert given <= settings_variables(name), given - settings_variables(name)
         secret = container["envFrom"][0]["secretRef"]["name"]
         assert secret == f"cchc-{name}"
-    for name in ("dossier", "planning"):
+    for name in ("dossier", "planning", "scoring"):
         env = resources[("Deployment", name)]["spec"]["template"]["spec"]["containers"][0]["env"]
         assert {"name": f"CCHC_{name.upper()}_STREAM_REPLICAS", "value": "3"} in env
 

@@ -10,7 +10,6 @@ import asyncio
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import nats
@@ -20,53 +19,10 @@ from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService
 from cchc.runtime.rpc import ServiceClient
 from cchc.runtime.streams import ensure_event_stream
-from nats.aio.client import Client as NATS
 from nats.js.api import ConsumerConfig
 
 ADMIN = Principal(sub="admin", role=Role.ADMIN)
 PROBE = Path(__file__).resolve().parents[2] / "deploy" / "docker" / "probe.py"
-
-
-class Connection:
-    """A NATS connection as one user, keeping the server's permission errors it was sent."""
-
-    def __init__(self) -> None:
-        self.nc: NATS | None = None
-        self.errors: list[str] = []
-
-    async def open(self, url: str) -> "Connection":
-        async def on_error(error: Exception) -> None:
-            self.errors.append(str(error).lower())
-
-        self.nc = await nats.connect(url, error_cb=on_error, allow_reconnect=False)
-        return self
-
-    async def violation(self, subject: str, timeout: float = 2.0) -> str | None:
-        """The permissions violation the server reported for ``subject``, if any (waits a bit)."""
-        assert self.nc is not None
-        await self.nc.flush()
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            for error in self.errors:
-                if "permissions violation" in error and f'"{subject.lower()}"' in error:
-                    return error
-            await asyncio.sleep(0.05)
-        return None
-
-
-@pytest.fixture
-async def connect(secured_nats, nats_user_url) -> AsyncIterator[Callable[[str], Awaitable[Connection]]]:
-    opened: list[Connection] = []
-
-    async def as_user(user: str) -> Connection:
-        connection = await Connection().open(nats_user_url(secured_nats, user))
-        opened.append(connection)
-        return connection
-
-    yield as_user
-    for connection in opened:
-        if connection.nc is not None and not connection.nc.is_closed:
-            await connection.nc.close()
 
 
 @pytest.fixture
