@@ -11,7 +11,6 @@ resolved before or on time, 2 in progress and not yet due, none overdue. Facts d
 from datetime import date, timedelta
 
 import holidays
-import pytest
 from api_steps import unique
 
 AS_OF = "2022-07-15"
