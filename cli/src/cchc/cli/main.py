@@ -1,4 +1,4 @@
-"""``cchc up | token | rebuild``."""
+"""``cchc up | token | rebuild | demo``."""
 
 import argparse
 import asyncio
@@ -34,6 +34,18 @@ def _rebuild(args: argparse.Namespace) -> int:
     return asyncio.run(rebuild(args.data_dir, args.service))
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from cchc.cli.demo import run_demo
+    from cchc.cli.installation import Installation
+
+    token_file = Installation(args.data_dir.resolve()).admin_token_file
+    if not token_file.exists():
+        print(f"cchc demo: no {token_file}; start the installation first (`cchc up`)",
+              file=sys.stderr)
+        return 1
+    return asyncio.run(run_demo(args.url, token_file.read_text().strip(), args.dossiers))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="cchc", description="CCHC Ledger, embedded default.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -56,6 +68,14 @@ def parser() -> argparse.ArgumentParser:
     rebuild.add_argument("service", choices=["dossier", "planning", "scoring"])
     rebuild.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     rebuild.set_defaults(run=_rebuild)
+
+    demo = commands.add_parser(
+        "demo", help="load a demo province (20 departments, a year of dossiers, plans, indexes) "
+                     "into the running installation")
+    demo.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    demo.add_argument("--url", default="http://127.0.0.1:8000", help="the gateway")
+    demo.add_argument("--dossiers", type=int, default=60, help="dossiers per agency")
+    demo.set_defaults(run=_demo)
     return root
 
 
