@@ -1,0 +1,219 @@
+"""Every benchmark of issue 7 in one run, printed as one table (not part of the test suite).
+
+    .venv/bin/python bench/run.py                       # a million dossiers: ~20-30 minutes
+    .venv/bin/python bench/run.py --dossiers 50000      # a quick look
+
+1. Append: events per second through EventStore.append (optimistic concurrency, de-duplication,
+   hash chain) next to raw nats-py JetStream publish on the same server in the same run,
+   1 and 32 concurrent writers; nats-server with sync_interval: always, as deployed.
+2. The data set: ``--dossiers`` dossier histories (received; every third resolved) appended
+   through the event store into a second nats-server (default sync: only how fast the data set
+   is made depends on it).
+3. Rebuild: the dossier read model replayed from that log into SQLite and into PostgreSQL, each
+   in a process of its own: events per second and peak resident memory.
+4. API: the dossier service and the gateway in one process on that log and the rebuilt SQLite
+   read model; the load generator in another process on loopback: receive-dossier and
+   dossier-stats (the year 2022, every agency) requests per second with p50 / p99 latency; and
+   command to projection: from a command's acknowledgement to the batch holding its event
+   applied (p50 / p99).
+"""
+
+import argparse
+import asyncio
+import json
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import nats
+from tqdm import tqdm
+
+from cchc.gateway.auth import issue_token
+from cchc.runtime.eventstore import EventStore
+from cchc.runtime.natsserver import NatsServer, free_port
+from cchc.runtime.streams import ensure_event_stream, event_stream_config
+from cchc.runtime.testing import create_database, drop_database
+
+sys.path.insert(0, str(Path(__file__).parent))
+from dataset import append_dossiers, dossier_events  # noqa: E402
+
+HERE = Path(__file__).parent
+Row = tuple[str, str, str, str]  # measure, n, rate, latency or memory
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+async def raw_publish(js, count: int, writers: int, payload: bytes) -> int:  # type: ignore[no-untyped-def]
+    remaining = [count]
+
+    async def writer() -> None:
+        while remaining[0] > 0:
+            remaining[0] -= 1
+            await js.publish(f"bench.{remaining[0]}", payload, stream="BENCH")
+
+    await asyncio.gather(*(writer() for _ in range(writers)))
+    return count
+
+
+async def append_benchmark(tmp: Path, events: int) -> list[Row]:
+    conf = tmp / "sync-always.conf"
+    conf.write_text("jetstream { sync_interval: always }\n")
+    server = NatsServer(store_dir=tmp / "append-js", config_file=conf).start()
+    rows: list[Row] = []
+    try:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await ensure_event_stream(js, "dossier")
+        twin = event_stream_config("dossier")  # same settings, its own subjects
+        twin.name, twin.subjects = "BENCH", ["bench.>"]
+        await js.add_stream(twin)
+        payload = next(dossier_events(0)).model_dump_json().encode() * 2
+        store = EventStore(nc)
+        offset = 0
+        for writers in (1, 32):
+            started = time.perf_counter()
+            await raw_publish(js, events, writers, payload)
+            raw = events / (time.perf_counter() - started)
+            started = time.perf_counter()
+            dossiers = range(offset, offset + events // 2)
+            written = await append_dossiers(store, dossiers, writers)
+            offset += events
+            appended = written / (time.perf_counter() - started)
+            rows.append((f"raw nats-py publish, {writers} writer(s)", str(events), f"{raw:.0f}/s",
+                         ""))
+            rows.append((f"EventStore.append, {writers} writer(s)", str(written),
+                         f"{appended:.0f}/s", f"{appended / raw:.0%} of raw"))
+        await nc.close()
+    finally:
+        server.stop()
+    return rows
+
+
+async def make_data_set(server: NatsServer, dossiers: int) -> int:
+    nc = await nats.connect(server.url)
+    await ensure_event_stream(nc.jetstream(), "dossier")
+    with tqdm(total=dossiers, unit="dossier", desc="data set") as bar:
+        events = await append_dossiers(EventStore(nc), range(dossiers), 64, resolved_every=3,
+                                       progress=bar.update)
+    await nc.close()
+    return events
+
+
+def rebuild(server: NatsServer, database_url: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, str(HERE / "rebuild_worker.py"), server.url, database_url],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def load(base: str, token: str, scenario: str, requests: int, concurrency: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, str(HERE / "load.py"), base, token, scenario, str(requests),
+         str(concurrency)], capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def latency_row(name: str, result: dict) -> Row:
+    samples = result["latencies_ms"]
+    errors = {k: v for k, v in result["statuses"].items() if not k.startswith("2")}
+    note = f"p50 {statistics.median(samples):.1f} ms, p99 {percentile(samples, 0.99):.1f} ms"
+    if errors:
+        note += f", errors {errors}"
+    return (name, str(result["requests"]), f"{result['requests'] / result['seconds']:.0f}/s",
+            note)
+
+
+async def api_benchmark(tmp: Path, server: NatsServer, database_url: str) -> list[Row]:
+    port, secret = free_port(), secrets.token_urlsafe(32)
+    applied_file = tmp / "applied.json"
+    worker = subprocess.Popen([sys.executable, str(HERE / "serve_worker.py"), server.url,
+                               database_url, str(port), secret, str(applied_file)])
+    base = f"http://127.0.0.1:{port}"
+    token = issue_token(secret, "bench", "admin")
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30,
+                                     headers={"Authorization": f"Bearer {token}"}) as api:
+            for _ in range(600):
+                try:
+                    if (await api.get("/health")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.5)
+            await api.post("/api/v1/agencies", json={"code": "BENCH", "name": "Sở Thử nghiệm",
+                                                     "group": "department"})
+            answer = await api.post("/api/v1/procedures", json={
+                "code": "BENCH.1", "name": "Thủ tục thử", "agency": "BENCH", "field": "f",
+                "processing_days": 5, "online_level": "full"})
+            assert answer.status_code in (201, 409), answer.text
+        stats_1 = load(base, token, "stats", 200, 1)
+        stats_8 = load(base, token, "stats", 200, 8)
+        receive_1 = load(base, token, "receive", 500, 1)
+        receive_16 = load(base, token, "receive", 2000, 16)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(60)
+    applied = sorted(json.loads(applied_file.read_text()))
+    to_projection = []
+    for position, acknowledged_at in receive_1["acknowledged"] + receive_16["acknowledged"]:
+        done = next((t for p, t in applied if p >= position), None)
+        if done is not None:
+            to_projection.append(max(done - acknowledged_at, 0) * 1000)
+    e2e = {"requests": len(to_projection), "seconds": 1.0, "statuses": {},
+           "latencies_ms": to_projection}
+    e2e_row = latency_row("command ack -> projection applied", e2e)
+    return [
+        latency_row("dossier-stats, 1 client", stats_1),
+        latency_row("dossier-stats, 8 clients", stats_8),
+        latency_row("receive-dossier, 1 client", receive_1),
+        latency_row("receive-dossier, 16 clients", receive_16),
+        (e2e_row[0], e2e_row[1], "", e2e_row[3]),
+    ]
+
+
+async def main(args: argparse.Namespace) -> None:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        print("append ...", flush=True)
+        rows += await append_benchmark(tmp, args.append_events)
+        server = NatsServer(store_dir=tmp / "data-js").start()
+        try:
+            events = await make_data_set(server, args.dossiers)
+            sqlite_url = f"sqlite:///{tmp / 'dossier.db'}"
+            for kind in ("sqlite", "postgres"):
+                print(f"rebuild into {kind} ...", flush=True)
+                url = sqlite_url if kind == "sqlite" else await create_database(args.postgres)
+                result = rebuild(server, url)
+                rows.append((f"rebuild into {kind}", str(result["events"]),
+                             f"{result['events'] / result['seconds']:.0f}/s",
+                             f"peak {result['peak_mib']:.0f} MiB"))
+                if kind == "postgres":
+                    await drop_database(args.postgres, url)
+            print(f"API at {args.dossiers} dossiers ({events} events) ...", flush=True)
+            rows += await api_benchmark(tmp, server, sqlite_url)
+        finally:
+            server.stop()
+    print(f"\n{args.dossiers} dossiers, {events} dossier events\n")
+    print(f"{'measure':<40} {'n':>9} {'rate':>9}  latency / memory / ratio")
+    for name, n, rate, note in rows:
+        print(f"{name:<40} {n:>9} {rate:>9}  {note}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dossiers", type=int, default=1_000_000)
+    parser.add_argument("--append-events", type=int, default=20_000)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,60 @@
+"""The system under load: the dossier service and the gateway, on an existing NATS server and
+read model, in their own process (the load generator is another).
+
+    python bench/serve_worker.py NATS_URL DATABASE_URL PORT SECRET APPLIED_JSON
+
+Serves until SIGTERM, then writes APPLIED_JSON: [[position, wall-clock time], ...] for every
+batch the projection applied, to measure command-to-projection latency against the load
+generator's acknowledgement times (same machine, same clock).
+"""
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from collections.abc import Iterator
+
+import uvicorn
+
+from cchc.dossier.config import DossierSettings
+from cchc.dossier.main import DossierService
+from cchc.gateway.app import create_app
+from cchc.gateway.config import GatewaySettings
+from cchc.runtime.projection import ProjectionRunner
+
+applied: list[tuple[int, float]] = []
+_notify = ProjectionRunner._notify
+
+
+async def _recording_notify(self: ProjectionRunner) -> None:
+    applied.append((self.position, time.time()))
+    await _notify(self)
+
+
+ProjectionRunner._notify = _recording_notify  # type: ignore[method-assign]
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # the worker handles SIGTERM itself
+        yield
+
+
+async def main(nats_url: str, database_url: str, port: int, secret: str, out: str) -> None:
+    service = DossierService(DossierSettings(nats_url=nats_url, database_url=database_url))
+    await service.start()
+    app = create_app(GatewaySettings(nats_url=nats_url, jwt_secret=secret, services=["dossier"],
+                                     port=port))
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGTERM, lambda: setattr(server, "should_exit", True))
+    await server.serve()
+    await service.stop()
+    with open(out, "w") as file:
+        json.dump(applied, file)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]))
