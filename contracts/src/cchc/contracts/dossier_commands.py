@@ -99,6 +99,9 @@ class DossierListQuery(BaseModel):
     status: str | None = None
     received_from: date | None = None
     received_to: date | None = None
+    q: str | None = Field(default=None, max_length=100, description=(
+        "text in the id, the procedure code or the applicant's details; accents and case "
+        "are ignored (\"nguyen\" finds \"Nguyễn\")"))
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = None
 

@@ -125,6 +125,51 @@ async def test_queries_wait_for_the_projection_and_page(service, client):
     assert mine.ok and mine.result["items"] == []
 
 
+async def test_text_search_ignores_accents_and_case_and_pages(service, client, monkeypatch):
+    from cchc.dossier import queries
+
+    agency, code = await setup_procedure(client)
+    names = ["Nguyễn Văn Đức", "Trần Thị Bình", "Công ty TNHH Đức Phát", "Lê Văn Cường",
+             "NGUYỄN THỊ ĐÀO"]
+    ids, position = [], 0
+    for hour, name in enumerate(names, start=8):
+        reply = await client.call("dossier", "receive-dossier", request({
+            "procedure": code, "channel": "online",
+            "received_at": f"2022-07-11T{hour:02d}:00:00+07:00",
+            "applicant": {"name": name, "phone": f"09{hour:08d}"}}))
+        ids.append(reply.result["id"])
+        position = reply.position
+
+    async def search(q, limit=50, cursor=None):
+        page = await client.call("dossier", "list-dossiers", request(
+            {"agency": agency, "q": q, "limit": limit, "cursor": cursor}, min_position=position))
+        assert page.ok, page.problem
+        return page.result
+
+    def found(result):
+        return sorted(item["applicant"]["name"] for item in result["items"])
+
+    assert found(await search("duc")) == ["Công ty TNHH Đức Phát", "Nguyễn Văn Đức"]
+    assert found(await search("  NGUYEN ")) == ["NGUYỄN THỊ ĐÀO", "Nguyễn Văn Đức"]
+    assert found(await search("Bình")) == ["Trần Thị Bình"]
+    assert found(await search("0900000011")) == ["Lê Văn Cường"]  # any applicant detail
+    assert found(await search(code.upper())) == sorted(names)  # the procedure code
+    assert [i["id"] for i in (await search(ids[2][-12:]))["items"]] == [ids[2]]
+    assert (await search("không có ai"))["items"] == []
+
+    # Paged: two matches per page, newest first, then a short page when the scan budget ends.
+    first = await search("van", limit=1)
+    assert found(first) == ["Lê Văn Cường"] and first["next_cursor"]
+    second = await search("van", limit=1, cursor=first["next_cursor"])
+    assert found(second) == ["Nguyễn Văn Đức"] and second["next_cursor"] is None
+    monkeypatch.setattr(queries, "SEARCH_BATCH", 2)
+    monkeypatch.setattr(queries, "SEARCH_SCAN", 2)
+    short = await search("duc")  # the two newest do not match: an empty page that goes on
+    assert short["items"] == [] and short["next_cursor"]
+    rest = await search("duc", cursor=short["next_cursor"])
+    assert found(rest) == ["Công ty TNHH Đức Phát"] and rest["next_cursor"]
+
+
 async def test_concurrent_receipts_under_one_idempotency_key_write_once(service, client):
     _, code = await setup_procedure(client)
     body = {"procedure": code, "channel": "online", "received_at": "2022-07-11T09:00:00+07:00",

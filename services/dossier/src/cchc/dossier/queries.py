@@ -4,6 +4,7 @@ Each handler waits, when asked (``min_position``), until the projection has appl
 position, so a client reads its own writes.
 """
 
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
@@ -69,22 +70,23 @@ class DossierQueries:
             conditions.append(d.received_on >= query.received_from)
         if query.received_to:
             conditions.append(d.received_on <= query.received_to)
+        after = None
         if query.cursor:
             at, last_id = decode_cursor(query.cursor, 2)
-            at = datetime.fromisoformat(at)
-            conditions.append(or_(d.received_at < at, and_(d.received_at == at, d.id < last_id)))
-        statement = (
-            select(tables.dossiers).where(*conditions)
-            .order_by(d.received_at.desc(), d.id.desc()).limit(query.limit + 1)
-        )
+            after = (datetime.fromisoformat(at), last_id)
+        needle = folded(query.q.strip()) if query.q else ""
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(statement)).all()
+            if needle:
+                rows, after = await _search(conn, conditions, after, needle, query.limit)
+            else:
+                rows = (await conn.execute(_newest_first(conditions, after, query.limit + 1))).all()
+                after = None
         page = rows[: query.limit]
-        next_cursor = (
-            encode_cursor([page[-1].received_at.isoformat(), page[-1].id])
-            if len(rows) > query.limit else None
-        )
-        items = [DossierView.from_row(r).model_dump(mode="json") for r in page]
+        if len(rows) > query.limit:
+            after = (page[-1].received_at, page[-1].id)
+        next_cursor = encode_cursor([after[0].isoformat(), after[1]]) if after else None
+        items = [{**DossierView.from_row(r).model_dump(mode="json"), "applicant": r.applicant}
+                 for r in page]
         return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
 
     async def dossier_stats(self, request: Request) -> Reply:
@@ -128,6 +130,61 @@ class DossierQueries:
         items = [_jsonable(dict(r._mapping)) for r in page]
         next_cursor = encode_cursor([getattr(page[-1], key.name)]) if len(rows) > limit else None
         return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
+
+
+# A text search reads the matching page in batches and filters in Python (accent-insensitive
+# matching that SQLite and PostgreSQL would do differently). It looks at most SEARCH_SCAN rows per
+# page: a page may then come back short, with a cursor to go on from.
+SEARCH_BATCH = 500
+SEARCH_SCAN = 20_000
+
+
+def folded(text: str) -> str:
+    """Lower case without Vietnamese diacritics: "Nguyễn Văn Đức" -> "nguyen van duc"."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    bare = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return bare.casefold()
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return [str(value)] if value is not None else []
+
+
+def _matches(row: Any, needle: str) -> bool:
+    return any(needle in folded(text) for text in (row.id, row.procedure, *_texts(row.applicant)))
+
+
+def _newest_first(conditions: list, after: tuple[datetime, str] | None, limit: int):  # type: ignore[no-untyped-def]
+    d = tables.dossiers.c
+    if after is not None:
+        at, last_id = after
+        conditions = [*conditions,
+                      or_(d.received_at < at, and_(d.received_at == at, d.id < last_id))]
+    return (select(tables.dossiers).where(*conditions)
+            .order_by(d.received_at.desc(), d.id.desc()).limit(limit))
+
+
+async def _search(conn: Any, conditions: list, after: tuple[datetime, str] | None, needle: str,
+                  limit: int) -> tuple[list, tuple[datetime, str] | None]:
+    """Up to limit + 1 matching rows, and where the scan stopped if it stopped before the end."""
+    matched: list = []
+    scanned = 0
+    while scanned < SEARCH_SCAN:
+        rows = (await conn.execute(_newest_first(conditions, after, SEARCH_BATCH))).all()
+        scanned += len(rows)
+        for row in rows:
+            after = (row.received_at, row.id)
+            if _matches(row, needle):
+                matched.append(row)
+                if len(matched) > limit:
+                    return matched, None
+        if len(rows) < SEARCH_BATCH:
+            return matched, None
+    return matched, after
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
