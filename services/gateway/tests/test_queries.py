@@ -9,12 +9,12 @@ async def test_list_dossiers_sends_the_list_query_with_default_limit(client, sta
     stand_in.answer("list-dossiers", PAGE)
     response = await client.get("/api/v1/dossiers", headers=as_role("inspector"), params={
         "agency": "SO-XD", "status": "in_progress", "received_from": "2024-01-01",
-        "received_to": "2024-03-31", "cursor": "c1"})
+        "received_to": "2024-03-31", "q": "nguyễn", "cursor": "c1"})
     assert response.status_code == 200 and response.json() == PAGE.result
     [request] = stand_in.requests_to("list-dossiers")
     assert request.body == {"agency": "SO-XD", "status": "in_progress",
                             "received_from": "2024-01-01", "received_to": "2024-03-31",
-                            "limit": 50, "cursor": "c1"}
+                            "q": "nguyễn", "limit": 50, "cursor": "c1"}
     assert "etag" not in response.headers
 
 

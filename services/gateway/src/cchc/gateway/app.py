@@ -13,6 +13,7 @@ from cchc.gateway.deps import Gateway
 from cchc.gateway.idempotency import IdempotencyStore, open_bucket
 from cchc.gateway.routers import (
     audit,
+    dashboard,
     dossier_stats,
     dossiers,
     events,
@@ -59,7 +60,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     problems.install(app)
     for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
-                   health):
+                   health, dashboard):
         app.include_router(module.router)
     return app
 

@@ -1,0 +1,429 @@
+"""The officials' dashboard in a real headless Chromium (Debian's), against the whole stack.
+
+Signs in with tokens minted for each role, reads the figures the page shows, takes screenshots
+(checked for size and content), receives and resolves a dossier through the page's forms, and
+checks that an officer sees its own agency only. Without /usr/bin/chromium the browser tests
+skip, unless CI is set: there they fail.
+"""
+
+import os
+import struct
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api_steps import unique
+from cchc.gateway.auth import issue_token
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+AS_OF = "2022-07-15"
+WAIT_MS = 15_000
+
+# The page is the same whatever database is behind the API: SQLite only.
+pytestmark = pytest.mark.parametrize("stack_api", ["sqlite"], indirect=True)
+
+
+def chromium_or_skip() -> None:
+    missing = None
+    if not os.access(CHROMIUM, os.X_OK):
+        missing = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    else:
+        try:
+            import playwright.async_api  # noqa: F401
+        except ImportError:
+            missing = "playwright is not installed (it is in requirements.lock)"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"the dashboard tests need a browser: {missing}")
+        pytest.skip(f"the dashboard tests need a browser: {missing}")
+
+
+@pytest.fixture(scope="module")
+async def browser():
+    chromium_or_skip()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser):
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    yield page
+    await context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def token(api, role: str, agency: str | None = None) -> str:
+    return issue_token(api.secret, f"{role}-{agency or 'all'}", role, agency)
+
+
+async def ok(answer: httpx.Response, status: int = 200) -> dict:
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+@pytest.fixture(scope="module")
+async def world(stack_api) -> dict:
+    """Agency A with dossiers of 2022 (one early, one late, one overdue on 15/7), a plan of three tasks
+    with one done, published PAR results and a PAR assessment with an auto criterion; agency B
+    with a dossier of its own that A's officer must never see."""
+    admin = stack_api.admin
+    a, b = unique("STP"), unique("SYT")
+    await ok(await admin.post("/api/v1/agencies", json={
+        "code": a, "name": "Sở Tư pháp", "group": "department"}), 201)
+    await ok(await admin.post("/api/v1/agencies", json={
+        "code": b, "name": "Sở Y tế", "group": "department"}), 201)
+    procedures = {}
+    for agency, name in ((a, "Cấp phiếu lý lịch tư pháp"), (b, "Cấp chứng chỉ hành nghề")):
+        code = f"1.{unique('')}.000.00.00.{agency}"
+        await ok(await admin.post("/api/v1/procedures", json={
+            "code": code, "name": name, "agency": agency, "field": "Tư pháp",
+            "processing_days": 3, "online_level": "full"}), 201)
+        procedures[agency] = code
+
+    async def receive(agency: str, at: str, name: str) -> dict:
+        return await ok(await admin.post("/api/v1/dossiers", json={
+            "procedure": procedures[agency], "channel": "online", "received_at": at,
+            "applicant": {"name": name, "phone": "0912345678"}}), 201)
+
+    async def resolve(dossier: dict, at: str) -> None:
+        await ok(await admin.post(f"/api/v1/dossiers/{dossier['id']}/resolution",
+                                  json={"resolved_at": at, "outcome": "approved"}))
+
+    early = await receive(a, "2022-03-10T09:00:00+07:00", "Nguyễn Văn An")
+    await resolve(early, "2022-03-11T10:00:00+07:00")
+    late = await receive(a, "2022-05-09T09:00:00+07:00", "Trần Thị Bình")
+    await resolve(late, "2022-05-30T10:00:00+07:00")
+    await receive(a, "2022-07-11T09:00:00+07:00", "Công ty TNHH Đức Phát")
+    await receive(b, "2022-07-11T10:00:00+07:00", "Phạm Thị Bí Mật")
+
+    plan = await ok(await admin.post("/api/v1/plans", json={
+        "agency": a, "year": 2022, "title": "Kế hoạch cải cách hành chính năm 2022",
+        "issued_at": "2022-01-05T08:00:00+07:00"}), 201)
+    tasks = []
+    for area, title in (("procedures", "Rà soát, đơn giản hóa TTHC"),
+                        ("digital_government", "Số hóa hồ sơ, kết quả giải quyết TTHC"),
+                        ("civil_service", "Đánh giá, xếp loại công chức")):
+        tasks.append(await ok(await admin.post(f"/api/v1/plans/{plan['id']}/tasks", json={
+            "title": title, "area": area, "due_date": "2022-12-31", "owner": "Văn phòng Sở",
+            "added_at": "2022-01-10T08:00:00+07:00"}), 201))
+    await ok(await admin.post(f"/api/v1/tasks/{tasks[0]['id']}/completion", json={
+        "completed_at": "2022-06-20T10:00:00+07:00", "evidence": "Báo cáo số 12/BC-STP"}))
+
+    for agency, score in ((a, 93.8), (b, 95.1)):
+        await ok(await admin.post("/api/v1/index-results", json={
+            "index": "PAR", "year": 2021, "agency": agency, "score": score,
+            "group": "department", "published_on": "2022-04-20"}), 201)
+    framework = f"PAR-{a}"
+    await ok(await admin.post("/api/v1/index-frameworks", json={
+        "code": framework, "index": "PAR", "year": 2022, "group": "department", "max_score": 3,
+        "criteria": [
+            {"code": "1.1", "title": "Ban hành kế hoạch CCHC", "area": "direction",
+             "max_points": 1, "method": "manual"},
+            {"code": "1.2", "title": "Mức độ hoàn thành kế hoạch CCHC", "area": "direction",
+             "max_points": 2, "method": "auto", "metric": "plan.completion_rate",
+             "bands": [{"min_rate": 0.9, "points": 2}, {"min_rate": 0.7, "points": 1}]},
+        ]}), 201)
+    await ok(await admin.post("/api/v1/assessments", json={"framework": framework, "agency": a}),
+             201)
+    return {"a": a, "b": b}
+
+
+async def sign_in(page, base_url: str, bearer: str) -> None:
+    await page.goto(f"{base_url}/")
+    assert page.url == f"{base_url}/dashboard/"
+    await page.fill("#token", bearer)
+    await page.click("#sign-in-form button[type=submit]")
+    await page.wait_for_selector("#app", state="visible")
+    await page.wait_for_selector("body[data-ready]", state="attached")
+
+
+async def show(page, *, agency: str | None = None, as_of: str = AS_OF) -> None:
+    """Choose the agency and date the way an official does, and wait for every panel."""
+    before = await page.get_attribute("body", "data-ready")
+    if agency is not None:
+        await page.select_option("#agency", agency)
+        await page.wait_for_function(
+            "b => document.body.dataset.ready !== b", arg=before)
+        before = await page.get_attribute("body", "data-ready")
+    if await page.input_value("#as-of") != as_of:
+        await page.fill("#as-of", as_of)
+        await page.wait_for_function("b => document.body.dataset.ready !== b", arg=before)
+
+
+async def kpis(page) -> dict[str, str]:
+    return await page.eval_on_selector_all(
+        "[data-kpi]", "nodes => Object.fromEntries(nodes.map(n => [n.dataset.kpi, n.textContent]))")
+
+
+def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Width, height and the pixels of an 8-bit RGB or RGBA PNG (what Chromium writes)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    offset, idat, header = 8, b"", None
+    while offset < len(data):
+        (length,), kind = struct.unpack(">I", data[offset:offset + 4]), data[offset + 4:offset + 8]
+        body = data[offset + 8:offset + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        offset += 12 + length
+    assert header is not None
+    width, height, depth, colour, *_ = header
+    assert depth == 8 and colour in (2, 6), f"unexpected PNG format {depth=} {colour=}"
+    bpp = 3 if colour == 2 else 4
+    raw, stride = zlib.decompress(idat), width * bpp
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            left = line[i - bpp] if i >= bpp else 0
+            up, corner = previous[i], previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                predictor = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+                line[i] = (line[i] + predictor) & 0xFF
+        rows.append(bytes(line))
+        previous = line
+    pixels = [row[x:x + 3] for row in rows for x in range(0, stride, bpp)]
+    return width, height, pixels
+
+
+def assert_sensible_screenshot(path: Path, width: int, min_height: int) -> None:
+    data = path.read_bytes()
+    assert len(data) > 20_000, f"{path} is suspiciously small ({len(data)} bytes)"
+    got_width, height, pixels = png_pixels(data)
+    assert got_width == width and height >= min_height, (got_width, height)
+    colours = Counter(pixels)
+    assert len(colours) > 100, f"only {len(colours)} colours: a blank page?"
+    commonest = colours.most_common(1)[0][1] / len(pixels)
+    assert commonest < 0.85, f"one colour covers {commonest:.0%} of the page"
+    # The brand red of the top bar and the text's dark ink are both there.
+    assert any(r > 150 and g < 80 and b < 80 for r, g, b in colours), "no red top bar"
+    assert any(r < 60 and g < 60 and b < 80 for r, g, b in colours), "no dark text"
+
+
+async def test_the_gateway_serves_the_dashboard(stack_api):
+    async with httpx.AsyncClient(base_url=stack_api.base_url) as client:
+        root = await client.get("/")
+        assert root.status_code == 307 and root.headers["location"] == "/dashboard/"
+        page = await client.get("/dashboard/")
+        assert page.headers["content-type"].startswith("text/html")
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert '<html lang="vi">' in page.text and "Đăng nhập" in page.text
+        script = await client.get("/dashboard/app.js")
+        assert script.headers["content-type"].startswith("text/javascript")
+        assert (await client.get("/dashboard/style.css")).status_code == 200
+        for name in ("nothing.js", "..%2Fapp.py", "app.py", "__init__.py"):
+            assert (await client.get(f"/dashboard/{name}")).status_code == 404, name
+        # Nothing the page uses comes from another host: no build step, no CDN.
+        for text in (page.text, script.text):
+            assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+            assert "https://" not in text
+
+
+async def test_admin_sees_every_panel_in_vietnamese(stack_api, world, page, tmp_path):
+    base = stack_api.base_url
+    await page.goto(f"{base}/")
+    for wrong in ("không-phải-mã", "abc.def.ghi", token(stack_api, "admin")[:-4] + "AAAA"):
+        await page.fill("#token", wrong)
+        await page.click("#sign-in-form button[type=submit]")
+        await page.wait_for_selector("#sign-in-error:has-text('Mã truy cập không hợp lệ')")
+        assert await page.is_hidden("#app")
+        await page.evaluate("document.getElementById('sign-in-error').textContent = ''")
+
+    await sign_in(page, base, token(stack_api, "admin"))
+    for heading in ("Hồ sơ", "Tỷ lệ đúng hạn theo tháng", "Tiến độ kế hoạch",
+                    "Chỉ số và xếp hạng", "Báo cáo", "Danh sách hồ sơ"):
+        assert await page.get_by_role("heading", name=heading, exact=True).is_visible(), heading
+    assert await page.is_visible("#agency")
+    options = await page.eval_on_selector_all("#agency option", "os => os.map(o => o.value)")
+    assert options[0] == "" and {world["a"], world["b"]} <= set(options)
+    assert "Quản trị hệ thống" in await page.inner_text("#who")
+    # The whole province first: a table by agency with both.
+    await show(page)
+    by_agency = await page.inner_text("#by-agency")
+    assert "Sở Tư pháp" in by_agency and "Sở Y tế" in by_agency
+
+    await show(page, agency=world["a"])
+    assert await kpis(page) == {
+        "received": "3", "resolved": "2", "early": "1", "on_time": "0", "late": "1",
+        "in_progress": "1", "overdue": "1", "on_time_rate": "50%"}  # due 14/7: overdue
+    assert "Sở Tư pháp: từ ngày 1/1/2022 đến hết ngày 15/7/2022" in await page.inner_text("#period")
+    # March (early: 100%) and May (late: 0%) have resolved dossiers; the other months none.
+    bars = await page.eval_on_selector_all("#rate-chart svg rect",
+                                           "rs => rs.map(r => r.querySelector('title').textContent)")
+    assert bars == ["Tháng 3: 100% (1 hồ sơ đã giải quyết)", "Tháng 5: 0% (1 hồ sơ đã giải quyết)"]
+    assert await page.locator("#by-agency table").count() == 0
+
+    plan = await page.inner_text("#plan-body")
+    assert "Hoàn thành 1/3 nhiệm vụ" in plan
+    for area in ("Cải cách thủ tục hành chính", "Chính phủ điện tử, chính phủ số",
+                 "Cải cách chế độ công vụ"):
+        assert area in plan
+
+    indexes = await page.inner_text("#index-body")
+    assert "Chỉ số CCHC năm 2021: 93,8 — xếp thứ 2/2" in indexes
+    assert "Sở Y tế" in indexes  # the published ranking names every ranked agency
+    criteria = await page.inner_text("#criteria")
+    assert "1.2. Mức độ hoàn thành kế hoạch CCHC" in criteria
+    # The auto criterion's explanation: 1 of 3 tasks done, below every band, no points.
+    assert "Tỷ lệ hoàn thành kế hoạch = 33,3%; dưới mọi mức → 0 điểm." in criteria
+
+    report = page.frame_locator("#report-frame")
+    await report.locator("text=Báo cáo kết quả thực hiện công tác cải cách hành chính năm 2022"
+                         ).wait_for()
+    report_text = await report.locator("body").inner_text()
+    assert "Sở Tư pháp" in report_text and "Số liệu tính đến ngày 15/7/2022" in report_text
+    assert "tiếp nhận 3 hồ sơ" in report_text
+
+    rows = page.locator("#dossier-list tbody tr")
+    assert await rows.count() == 3
+    await page.fill("#search", "duc phat")
+    await page.click("#search-form button[type=submit]")
+    await page.wait_for_function(
+        "() => document.querySelectorAll('#dossier-list tbody tr').length === 1")
+    assert "Công ty TNHH Đức Phát" in await rows.first.inner_text()
+    await rows.first.click()
+    await page.wait_for_selector("#dossier-detail", state="visible")
+    assert "Chuỗi băm hợp lệ" in await page.inner_text("#audit-status")
+    assert "Tiếp nhận hồ sơ" in await page.inner_text("#history")
+    assert await page.is_visible("#resolve-form")  # admin writes everywhere
+    await page.fill("#search", "")
+    await page.click("#search-form button[type=submit]")
+    await page.wait_for_function(
+        "() => document.querySelectorAll('#dossier-list tbody tr').length === 3")
+
+    shot = tmp_path / "dashboard.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    assert_sensible_screenshot(shot, 1280, 900)
+
+    # A phone: one column, nothing wider than the screen, the figures still there.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.evaluate("() => window.scrollTo(0, 0)")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    columns = await page.eval_on_selector(
+        ".grid", "g => getComputedStyle(g).gridTemplateColumns.split(' ').length")
+    assert columns == 1
+    phone = tmp_path / "dashboard-phone.png"
+    await page.screenshot(path=str(phone), full_page=False)
+    assert_sensible_screenshot(phone, 390, 844)
+    print(f"screenshots: {shot} {phone}")
+
+
+async def test_receiving_and_resolving_through_the_forms_moves_the_figures(stack_api, page):
+    admin = stack_api.admin
+    agency = unique("SCT")
+    await ok(await admin.post("/api/v1/agencies", json={
+        "code": agency, "name": "Sở Công Thương", "group": "department"}), 201)
+    procedure = f"2.{unique('')}.000.00.00.{agency}"
+    await ok(await admin.post("/api/v1/procedures", json={
+        "code": procedure, "name": "Cấp giấy phép kinh doanh bán lẻ rượu", "agency": agency,
+        "field": "Lưu thông hàng hóa", "processing_days": 3, "online_level": "partial"}), 201)
+
+    await sign_in(page, stack_api.base_url, token(stack_api, "officer", agency))
+    await show(page)
+    before = await kpis(page)
+    assert (before["received"], before["resolved"], before["in_progress"]) == ("0", "0", "0")
+
+    # Receipt on Tuesday 12/7/2022 at 9:00; 3 working days: due Friday 15/7 at 17:00.
+    await page.select_option("#receive-procedure", procedure)
+    await page.select_option("#receive-channel", "direct")
+    await page.fill("#receive-at", "2022-07-12T09:00")
+    await page.fill("#receive-applicant", "Lê Thị Hoa")
+    await page.click("#receive-form button[type=submit]")
+    await page.wait_for_selector("#receive-notice:has-text('Đã tiếp nhận hồ sơ')")
+    assert "hạn giải quyết 17:00 15/7/2022" in await page.inner_text("#receive-notice")
+    await page.wait_for_selector("[data-kpi=received]:text-is('1')")
+    received = await kpis(page)
+    assert (received["received"], received["resolved"], received["in_progress"]) == ("1", "0", "1")
+    assert "Lê Thị Hoa" in await page.inner_text("#dossier-list tbody")
+
+    # The new dossier is open: resolve it on 13/7, before its due date.
+    await page.wait_for_selector("#resolve-form", state="visible")
+    assert "Đang giải quyết" in await page.inner_text("#detail-body")
+    await page.fill("#resolve-at", "2022-07-13T10:00")
+    await page.select_option("#resolve-outcome", "approved")
+    await page.click("#resolve-form button[type=submit]")
+    await page.wait_for_selector("[data-kpi=resolved]:text-is('1')")
+    resolved = await kpis(page)
+    assert resolved == {"received": "1", "resolved": "1", "early": "1", "on_time": "0",
+                        "late": "0", "in_progress": "0", "overdue": "0", "on_time_rate": "100%"}
+    await page.wait_for_selector("#detail-body :text('Đã giải quyết')")
+    assert await page.is_hidden("#resolve-box")
+    history = await page.inner_text("#history")
+    assert "Tiếp nhận hồ sơ" in history and "Giải quyết hồ sơ" in history
+    assert "2 sự kiện" in await page.inner_text("#audit-status")
+
+    # What the page showed is what the API says.
+    stats = await ok(await admin.get("/api/v1/dossier-stats", params={
+        "agency": agency, "from": "2022-01-01", "to": AS_OF}))
+    assert stats["received"]["total"] == 1 and stats["received"]["direct"] == 1
+    assert stats["resolved"] == {"total": 1, "early": 1, "on_time": 0, "late": 0}
+
+
+async def test_an_officer_sees_its_own_agency_only(stack_api, world, page):
+    a, b = world["a"], world["b"]
+    requests: list[str] = []
+    statuses: list[int] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("response", lambda response: statuses.append(response.status))
+    await sign_in(page, stack_api.base_url, token(stack_api, "officer", a))
+    await show(page)
+
+    assert await page.is_hidden("#agency-field")
+    assert await page.inner_text("#own-agency") == "Sở Tư pháp"
+    assert (await kpis(page))["received"] == "3"
+    assert await page.locator("#by-agency table").count() == 0
+    listing = await page.inner_text("#dossier-list")
+    assert "Nguyễn Văn An" in listing and "Phạm Thị Bí Mật" not in listing
+    await page.fill("#search", "bi mat")
+    await page.click("#search-form button[type=submit]")
+    await page.wait_for_selector("#dossier-list :text('Không có hồ sơ phù hợp.')")
+    # Its own report, and the receive form of its own agency.
+    await page.frame_locator("#report-frame").locator("text=Sở Tư pháp").first.wait_for()
+    assert await page.is_visible("#receive-form")
+
+    # The page never asked for another agency's data, and was never refused.
+    api_calls = [url for url in requests if "/api/v1/" in url]
+    assert api_calls and all(f"agency={b}" not in url for url in api_calls)
+    assert all(f"agency={a}" in url for url in api_calls
+               if "agency=" in url), api_calls
+    assert 403 not in statuses
+
+
+async def test_an_inspector_reads_everything_and_gets_no_forms(stack_api, world, page):
+    await sign_in(page, stack_api.base_url, token(stack_api, "inspector"))
+    await show(page, agency=world["a"])
+    assert (await kpis(page))["received"] == "3"
+    assert await page.is_hidden("#receive-box")
+    await page.locator("#dossier-list tbody tr").first.click()
+    await page.wait_for_selector("#dossier-detail", state="visible")
+    assert await page.is_hidden("#resolve-box")
+    await page.click("#sign-out")
+    assert await page.is_visible("#sign-in")
+    assert await page.evaluate("sessionStorage.getItem('cchc.token')") is None
