@@ -3,7 +3,7 @@
 Signs in with tokens minted for each role, reads the figures the page shows, takes screenshots
 (checked for size and content), receives and resolves a dossier through the page's forms, and
 checks that an officer sees its own agency only. Without /usr/bin/chromium the browser tests
-skip, unless CI is set: there they fail.
+skip, unless CI is set: there they fail. CCHC_SCREENSHOT_DIR=<folder> keeps the screenshots.
 """
 
 import os
@@ -332,7 +332,10 @@ async def test_admin_sees_every_panel_in_vietnamese(stack_api, world, page, tmp_
     phone = tmp_path / "dashboard-phone.png"
     await page.screenshot(path=str(phone), full_page=False)
     assert_sensible_screenshot(phone, 390, 844)
-    print(f"screenshots: {shot} {phone}")
+    if keep := os.environ.get("CCHC_SCREENSHOT_DIR"):  # pytest's tmp_path is cleaned up later
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for path in (shot, phone):
+            (Path(keep) / path.name).write_bytes(path.read_bytes())
 
 
 async def test_receiving_and_resolving_through_the_forms_moves_the_figures(stack_api, page):
