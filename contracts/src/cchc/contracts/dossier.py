@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, Field
 
-from cchc.contracts.events import Event
+from cchc.contracts.events import Event, upcaster
 
 CONTEXT = "dossier"
 
@@ -109,10 +109,25 @@ class DossierExtended(DossierEvent):
 
 
 class DossierResolved(DossierEvent):
+    """The decision on a dossier (approved or rejected), judged early, on time or late.
+
+    v2 added ``reason``: what the applicant is told (a rejection must give one); a v1 event
+    reads as an empty reason.
+    """
+
+    schema_version = 2
+
     resolved_at: AwareDatetime
     outcome: Outcome
     due_at: AwareDatetime
     timeliness: Timeliness
+    reason: str = Field(default="", max_length=2000)
+
+
+@upcaster("DossierResolved", from_version=1)
+def _resolved_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # A v1 resolution carried no reason: it reads as an empty one.
+    return {**payload, "reason": payload.get("reason", "")}
 
 
 class ResultReturned(DossierEvent):

@@ -58,6 +58,11 @@ def known_event_types(context: str | None = None) -> list[str]:
     return sorted(name for name, cls in _EVENTS.items() if context in (None, cls.context))
 
 
+def upcaster_versions(event_type: str) -> list[int]:
+    """The older schema versions of a type that readers upcast (each has its upcaster)."""
+    return sorted(version for (name, version) in _UPCASTERS if name == event_type)
+
+
 def upcast_payload(event_type: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
     current = event_model(event_type).schema_version
     if version > current:
