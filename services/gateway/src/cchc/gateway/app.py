@@ -12,6 +12,7 @@ from cchc.gateway.config import GatewaySettings
 from cchc.gateway.deps import Gateway
 from cchc.gateway.idempotency import IdempotencyStore, open_bucket
 from cchc.gateway.routers import (
+    asyncapi,
     audit,
     dashboard,
     dossier_stats,
@@ -60,7 +61,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     problems.install(app)
     for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
-                   health, dashboard):
+                   health, dashboard, asyncapi):
         app.include_router(module.router)
     return app
 

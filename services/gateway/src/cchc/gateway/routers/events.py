@@ -3,25 +3,44 @@
 Read straight from JetStream through the runtime's event store, not through a service: the log
 is the source of truth and needs no projection. An officer's read is filtered by subject to its
 own agency's events, so others' events never leave the server.
+
+With ``Accept: text/event-stream`` the same feed is a live Server-Sent Events stream (for
+dashboards): each envelope after ``after`` (or after the ``Last-Event-ID`` a reconnecting
+EventSource sends) as one ``message`` event whose ``id`` is its log position, then each new one
+as it is appended. The gateway's NATS user reads the streams but subscribes to no event subject,
+so the stream polls the log; it ends after ``STREAM_MAX_S`` and the client reconnects from its
+last id (which also re-checks its token).
 """
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
 from nats.errors import Error as NatsError
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel
 
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.subjects import CONTEXTS, agency_subjects, stream_name
-from cchc.gateway.deps import Caller, GatewayDep
-from cchc.gateway.problems import PROBLEM_RESPONSES
+from cchc.gateway.deps import Caller, Gateway, GatewayDep
+from cchc.gateway.problems import PROBLEM_RESPONSES, problem
 from cchc.runtime.eventstore import EventStoreError
+
+log = logging.getLogger("cchc.gateway.events")
 
 router = APIRouter(prefix="/api/v1", tags=["event log"], responses=PROBLEM_RESPONSES)
 
 Context = StrEnum("Context", {name: name for name in CONTEXTS})  # type: ignore[misc]
+
+EVENT_STREAM = "text/event-stream"
+STREAM_POLL_S = 0.5  # how often a live stream looks for new events
+STREAM_HEARTBEAT_S = 15.0  # a comment line when nothing was sent for this long (proxies)
+STREAM_MAX_S = 300.0  # then the stream ends; EventSource reconnects with Last-Event-ID
+STREAM_RETRY_MS = 1000  # the reconnection delay the stream advises
 
 
 class EventPage(BaseModel):
@@ -29,28 +48,82 @@ class EventPage(BaseModel):
     next_cursor: int | None = None
 
 
-@router.get("/events", operation_id="list_events", response_model=EventPage)
+STREAM_RESPONSE = {200: {
+    "description": "A page of envelopes; with `Accept: text/event-stream`, a live stream of "
+                   "them (Server-Sent Events, `id` = log position, `data` = the envelope).",
+    "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
+}}
+
+
+@router.get("/events", operation_id="list_events", response_model=EventPage,
+            responses=STREAM_RESPONSE)
 async def list_events(
     gw: GatewayDep, caller: Caller,
     after: Annotated[int, Query(ge=0, description="answer the events after this position")] = 0,
     cursor: Annotated[int | None, Query(ge=0, description="same as after: a next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     context: Context = Context("dossier"),
-) -> EventPage:
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+    last_event_id: Annotated[str | None, Header(
+        alias="Last-Event-ID", description="stream only: resume after this position")] = None,
+) -> EventPage | StreamingResponse:
     subjects = None if caller.reads_everything else agency_subjects(context, caller.agency or "")
     start = after if cursor is None else cursor
-    try:
-        envelopes = await gw.events.read_after(context.value, start, limit, subjects)
-    except (NatsError, EventStoreError, TimeoutError):
-        if await _stream_exists(gw, context.value):
-            raise
-        envelopes = []  # nothing has been written in this context yet
+    if accept is not None and EVENT_STREAM in accept.lower():
+        if last_event_id is not None and last_event_id.strip():
+            if not last_event_id.strip().isdigit():
+                raise problem(400, "Last-Event-ID must be a log position (0 or more)",
+                              field="Last-Event-ID")
+            start = int(last_event_id)
+        return StreamingResponse(
+            _live(gw, context.value, start, limit, subjects), media_type=EVENT_STREAM,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    envelopes = await _read(gw, context.value, start, limit, subjects)
     # The last position, not "more pages exist": a feed reader polls on from it either way.
     next_cursor = envelopes[-1].position if envelopes else None
     return EventPage(items=envelopes, next_cursor=next_cursor)
 
 
-async def _stream_exists(gw: GatewayDep, context: str) -> bool:
+async def _read(
+    gw: Gateway, context: str, after: int, limit: int, subjects: str | None
+) -> list[EventEnvelope]:
+    try:
+        return await gw.events.read_after(context, after, limit, subjects)
+    except (NatsError, EventStoreError, TimeoutError):
+        if await _stream_exists(gw, context):
+            raise
+        return []  # nothing has been written in this context yet
+
+
+async def _live(
+    gw: Gateway, context: str, after: int, limit: int, subjects: str | None
+) -> AsyncIterator[str]:
+    """The SSE body: what is in the log after ``after``, then what comes, until STREAM_MAX_S."""
+    loop = asyncio.get_running_loop()
+    started = last_sent = loop.time()
+    position = after
+    yield f"retry: {STREAM_RETRY_MS}\n\n"
+    while loop.time() - started < STREAM_MAX_S:
+        try:
+            envelopes = await _read(gw, context, position, limit, subjects)
+        except (NatsError, EventStoreError, TimeoutError) as error:
+            # Headers are sent: no problem document now. End; the client resumes from its id.
+            log.warning("event stream of %s ended after %s: %s", context, position, error)
+            return
+        for envelope in envelopes:
+            assert envelope.position is not None
+            position = envelope.position
+            yield f"id: {position}\ndata: {envelope.model_dump_json()}\n\n"
+            last_sent = loop.time()
+        if len(envelopes) == limit:
+            continue  # more are waiting: no pause
+        if loop.time() - last_sent >= STREAM_HEARTBEAT_S:
+            yield ": keep-alive\n\n"
+            last_sent = loop.time()
+        await asyncio.sleep(STREAM_POLL_S)
+
+
+async def _stream_exists(gw: Gateway, context: str) -> bool:
     try:
         await gw.nc.jetstream().stream_info(stream_name(context))
     except NotFoundError:
