@@ -5,10 +5,9 @@ Endpoint names are the last token of ``svc.dossier.<name>``.
 """
 
 from datetime import date
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from cchc.contracts.dossier import AgencyGroup, Channel, DayKind, OnlineLevel, Outcome
-from cchc.contracts.localtime import BusinessTime
 from cchc.contracts.subjects import TOKEN_PATTERN
 
 SERVICE = "dossier"
@@ -48,36 +47,36 @@ class Applicant(BaseModel):
 class ReceiveDossier(Command):
     procedure: str = Field(min_length=1, max_length=64)
     channel: Channel
-    received_at: BusinessTime
+    received_at: AwareDatetime
     applicant: Applicant
 
 
 class RequestSupplement(Command):
-    requested_at: BusinessTime
+    requested_at: AwareDatetime
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class SupplementDossier(Command):
-    supplemented_at: BusinessTime
+    supplemented_at: AwareDatetime
 
 
 class ExtendDossier(Command):
-    extended_at: BusinessTime
-    new_due_at: BusinessTime
+    extended_at: AwareDatetime
+    new_due_at: AwareDatetime
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class ResolveDossier(Command):
-    resolved_at: BusinessTime
+    resolved_at: AwareDatetime
     outcome: Outcome
 
 
 class ReturnResult(Command):
-    returned_at: BusinessTime
+    returned_at: AwareDatetime
 
 
 class WithdrawDossier(Command):
-    withdrawn_at: BusinessTime
+    withdrawn_at: AwareDatetime
     reason: str = Field(min_length=1, max_length=2000)
 
 

@@ -5,10 +5,9 @@ Endpoint names are the last token of ``svc.planning.<name>``.
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from cchc.contracts.planning import Area, FindingKind, Remediation
-from cchc.contracts.localtime import BusinessTime
 from cchc.contracts.subjects import TOKEN_PATTERN
 
 SERVICE = "planning"
@@ -22,7 +21,7 @@ class IssuePlan(Command):
     agency: str = Field(pattern=TOKEN_PATTERN)
     year: int = Field(ge=2000, le=2100)
     title: str = Field(min_length=1, max_length=500)
-    issued_at: BusinessTime | None = Field(
+    issued_at: AwareDatetime | None = Field(
         default=None, description="when the plan was issued (default: now); for entering past years"
     )
 
@@ -32,19 +31,19 @@ class AddTask(Command):
     area: Area
     due_date: date
     owner: str = Field(min_length=1, max_length=200)
-    added_at: BusinessTime | None = Field(
+    added_at: AwareDatetime | None = Field(
         default=None, description="when the task entered the plan (default: now)"
     )
 
 
 class ReportProgress(Command):
-    reported_at: BusinessTime
+    reported_at: AwareDatetime
     percent: int = Field(ge=0, le=100)
     note: str = Field(default="", max_length=2000)
 
 
 class CompleteTask(Command):
-    completed_at: BusinessTime
+    completed_at: AwareDatetime
     evidence: list[str] = Field(default_factory=list, description="documents or links")
 
     @field_validator("evidence", mode="before")
@@ -54,12 +53,12 @@ class CompleteTask(Command):
 
 
 class CancelTask(Command):
-    cancelled_at: BusinessTime
+    cancelled_at: AwareDatetime
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class RescheduleTask(Command):
-    rescheduled_at: BusinessTime
+    rescheduled_at: AwareDatetime
     new_due_date: date
     reason: str = Field(min_length=1, max_length=2000)
 
