@@ -5,9 +5,10 @@ Endpoint names are the last token of ``svc.dossier.<name>``.
 """
 
 from datetime import date
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cchc.contracts.dossier import AgencyGroup, Channel, DayKind, OnlineLevel, Outcome
+from cchc.contracts.localtime import BusinessTime
 from cchc.contracts.subjects import TOKEN_PATTERN
 
 SERVICE = "dossier"
@@ -47,36 +48,36 @@ class Applicant(BaseModel):
 class ReceiveDossier(Command):
     procedure: str = Field(min_length=1, max_length=64)
     channel: Channel
-    received_at: AwareDatetime
+    received_at: BusinessTime
     applicant: Applicant
 
 
 class RequestSupplement(Command):
-    requested_at: AwareDatetime
+    requested_at: BusinessTime
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class SupplementDossier(Command):
-    supplemented_at: AwareDatetime
+    supplemented_at: BusinessTime
 
 
 class ExtendDossier(Command):
-    extended_at: AwareDatetime
-    new_due_at: AwareDatetime
+    extended_at: BusinessTime
+    new_due_at: BusinessTime
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class ResolveDossier(Command):
-    resolved_at: AwareDatetime
+    resolved_at: BusinessTime
     outcome: Outcome
 
 
 class ReturnResult(Command):
-    returned_at: AwareDatetime
+    returned_at: BusinessTime
 
 
 class WithdrawDossier(Command):
-    withdrawn_at: AwareDatetime
+    withdrawn_at: BusinessTime
     reason: str = Field(min_length=1, max_length=2000)
 
 

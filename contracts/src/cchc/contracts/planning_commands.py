@@ -5,9 +5,10 @@ Endpoint names are the last token of ``svc.planning.<name>``.
 
 from datetime import date
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cchc.contracts.planning import Area, FindingKind, Remediation
+from cchc.contracts.localtime import BusinessTime
 from cchc.contracts.subjects import TOKEN_PATTERN
 
 SERVICE = "planning"
@@ -21,7 +22,7 @@ class IssuePlan(Command):
     agency: str = Field(pattern=TOKEN_PATTERN)
     year: int = Field(ge=2000, le=2100)
     title: str = Field(min_length=1, max_length=500)
-    issued_at: AwareDatetime | None = Field(
+    issued_at: BusinessTime | None = Field(
         default=None, description="when the plan was issued (default: now); for entering past years"
     )
 
@@ -31,19 +32,19 @@ class AddTask(Command):
     area: Area
     due_date: date
     owner: str = Field(min_length=1, max_length=200)
-    added_at: AwareDatetime | None = Field(
+    added_at: BusinessTime | None = Field(
         default=None, description="when the task entered the plan (default: now)"
     )
 
 
 class ReportProgress(Command):
-    reported_at: AwareDatetime
+    reported_at: BusinessTime
     percent: int = Field(ge=0, le=100)
     note: str = Field(default="", max_length=2000)
 
 
 class CompleteTask(Command):
-    completed_at: AwareDatetime
+    completed_at: BusinessTime
     evidence: list[str] = Field(default_factory=list, description="documents or links")
 
     @field_validator("evidence", mode="before")
@@ -53,12 +54,12 @@ class CompleteTask(Command):
 
 
 class CancelTask(Command):
-    cancelled_at: AwareDatetime
+    cancelled_at: BusinessTime
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class RescheduleTask(Command):
-    rescheduled_at: AwareDatetime
+    rescheduled_at: BusinessTime
     new_due_date: date
     reason: str = Field(min_length=1, max_length=2000)
 

@@ -5,9 +5,10 @@ Endpoint names are the last token of ``svc.scoring.<name>``.
 
 from datetime import date
 
+from cchc.contracts.localtime import BusinessTime
 from cchc.contracts.scoring import Criterion, IndexKind, SurveyCount
 from cchc.contracts.subjects import TOKEN_PATTERN
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SERVICE = "scoring"
 
@@ -36,19 +37,19 @@ class DefineFramework(Command):
 class OpenAssessment(Command):
     framework: str = Field(pattern=TOKEN_PATTERN)
     agency: str = Field(pattern=TOKEN_PATTERN)
-    opened_at: AwareDatetime | None = None
+    opened_at: BusinessTime | None = None
 
 
 class SubmitSelfScores(Command):
     scores: dict[str, Points] = Field(min_length=1)
     evidence: dict[str, list[str]] = Field(default_factory=dict)
-    submitted_at: AwareDatetime | None = None
+    submitted_at: BusinessTime | None = None
 
 
 class RecordAppraisal(Command):
     scores: dict[str, Points] = Field(min_length=1)
     notes: str = Field(default="", max_length=5000)
-    recorded_at: AwareDatetime | None = None
+    recorded_at: BusinessTime | None = None
 
 
 class RecordSurvey(Command):
@@ -58,7 +59,7 @@ class RecordSurvey(Command):
     respondents: int | None = Field(default=None, gt=0)
     satisfied: int | None = Field(default=None, ge=0)
     questions: list[SurveyCount] = Field(default_factory=list, max_length=200)
-    recorded_at: AwareDatetime | None = None
+    recorded_at: BusinessTime | None = None
 
     @model_validator(mode="after")
     def one_form(self) -> "RecordSurvey":
@@ -71,7 +72,7 @@ class RecordSurvey(Command):
 
 
 class FinishAssessment(Command):
-    finished_at: AwareDatetime | None = None
+    finished_at: BusinessTime | None = None
 
 
 class RecordIndexResult(Command):

@@ -81,6 +81,7 @@ async def test_a_read_waits_for_the_metric_positions_it_names(call, log, agency,
     reply = await call.ok("get-assessment", {"planning_position": position},
                           target=opened.result["id"], min_position=opened.position)
     assert finals(reply.result)["1.2"] == 2
+    # A position beyond the end of the log was never written: bad input, not a wait (and a 503).
     far = await call("get-assessment", {"planning_position": position + 10_000},
                      target=opened.result["id"], min_position=opened.position)
-    assert far.problem.status == 503
+    assert far.problem.status == 400 and far.problem.errors[0].field == "planning_position"

@@ -2,6 +2,7 @@
 read-your-writes (wait until the read model has applied the caller's position)."""
 
 from cchc.contracts.messages import Principal, Request
+from cchc.contracts.subjects import stream_name
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.rpc import ProblemError
 
@@ -19,8 +20,36 @@ def readable_agencies(principal: Principal, agency: str | None) -> list[str] | N
 
 async def caught_up(runner: ProjectionRunner, request: Request) -> None:
     """Return once the read model has applied ``request.min_position`` (503 after a while)."""
-    wanted = request.min_position
-    if wanted and not await runner.wait_for(wanted, READ_YOUR_WRITES_TIMEOUT_S):
+    await applied(runner, request.min_position, "X-Min-Position")
+
+
+async def applied(
+    runner: ProjectionRunner, wanted: int | None, field: str, what: str = "the read model"
+) -> None:
+    """Return once ``runner`` has applied position ``wanted`` (503 after a while).
+
+    A position beyond the end of the log was never returned by a write: it is bad input (400),
+    not something to wait for.
+    """
+    if not wanted or runner.position >= wanted:
+        return
+    end = await _log_end(runner)
+    if end is not None and wanted > end:
         raise ProblemError(
-            503, "Not caught up", f"the read model is at {runner.position}, not yet at {wanted}"
+            400, "Position beyond the log",
+            f"{field} {wanted} is beyond the end of the {runner.projection.context} log ({end})",
+            field=field,
         )
+    if not await runner.wait_for(wanted, READ_YOUR_WRITES_TIMEOUT_S):
+        raise ProblemError(
+            503, "Not caught up", f"{what} is at {runner.position}, not yet at {wanted}"
+        )
+
+
+async def _log_end(runner: ProjectionRunner) -> int | None:
+    """The last position of the runner's stream; None when it cannot be asked now."""
+    try:
+        info = await runner.js.stream_info(stream_name(runner.projection.context))
+    except Exception:  # noqa: BLE001 - NATS unreachable: wait (and maybe 503) as before
+        return None
+    return info.state.last_seq

@@ -109,7 +109,7 @@ def parse_if_match(value: str | None) -> int | None:
 def parse_min_position(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.strip().isdigit():
+    if not (value.strip().isascii() and value.strip().isdigit()):  # not "²", which int() refuses
         raise problem(400, "X-Min-Position must be a log position (0 or more)",
                       field="X-Min-Position")
     return int(value)

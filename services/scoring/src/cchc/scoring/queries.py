@@ -20,7 +20,7 @@ from cchc.contracts.scoring_commands import (
     RankingsQuery,
 )
 from cchc.runtime.projection import ProjectionRunner
-from cchc.runtime.reads import READ_YOUR_WRITES_TIMEOUT_S, caught_up, readable_agencies
+from cchc.runtime.reads import applied, caught_up, readable_agencies
 from cchc.runtime.rpc import ProblemError
 from cchc.scoring import tables
 from cchc.scoring.domain.evaluation import evaluate
@@ -83,8 +83,10 @@ class ScoringQueries:
     async def get_assessment(self, request: Request) -> Reply:
         await caught_up(self.runner, request)
         query = AssessmentQuery.model_validate(request.body)
-        await _waited(self.dossier_metrics, query.dossier_position)
-        await _waited(self.planning_metrics, query.planning_position)
+        await applied(self.dossier_metrics, query.dossier_position, "dossier_position",
+                      "the dossier metrics")
+        await applied(self.planning_metrics, query.planning_position, "planning_position",
+                      "the planning metrics")
         a = tables.assessments.c
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(tables.assessments).where(a.id == request.target))).first()
@@ -205,11 +207,3 @@ async def _registered_groups(conn: AsyncConnection, agencies: list[str]) -> dict
     g = tables.agencies.c
     rows = await conn.execute(select(g.code, g.group).where(g.code.in_(agencies)))
     return {code: group for code, group in rows}
-
-
-async def _waited(runner: ProjectionRunner, position: int | None) -> None:
-    if position and not await runner.wait_for(position, READ_YOUR_WRITES_TIMEOUT_S):
-        raise ProblemError(
-            503, "Not caught up",
-            f"the {runner.projection.context} metrics are at {runner.position}, not yet at {position}",
-        )

@@ -41,6 +41,8 @@ STREAM_POLL_S = 0.5  # how often a live stream looks for new events
 STREAM_HEARTBEAT_S = 15.0  # a comment line when nothing was sent for this long (proxies)
 STREAM_MAX_S = 300.0  # then the stream ends; EventSource reconnects with Last-Event-ID
 STREAM_RETRY_MS = 1000  # the reconnection delay the stream advises
+# The largest log position asked for: JetStream refuses a start beyond a 64-bit sequence.
+MAX_POSITION = 2**63 - 1
 
 
 class EventPage(BaseModel):
@@ -59,8 +61,10 @@ STREAM_RESPONSE = {200: {
             responses=STREAM_RESPONSE)
 async def list_events(
     gw: GatewayDep, caller: Caller,
-    after: Annotated[int, Query(ge=0, description="answer the events after this position")] = 0,
-    cursor: Annotated[int | None, Query(ge=0, description="same as after: a next_cursor")] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION,
+                                description="answer the events after this position")] = 0,
+    cursor: Annotated[int | None, Query(ge=0, le=MAX_POSITION,
+                                        description="same as after: a next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     context: Context = Context("dossier"),
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -71,10 +75,11 @@ async def list_events(
     start = after if cursor is None else cursor
     if accept is not None and EVENT_STREAM in accept.lower():
         if last_event_id is not None and last_event_id.strip():
-            if not last_event_id.strip().isdigit():
+            position = last_event_id.strip()
+            if not (position.isascii() and position.isdigit()) or int(position) > MAX_POSITION:
                 raise problem(400, "Last-Event-ID must be a log position (0 or more)",
                               field="Last-Event-ID")
-            start = int(last_event_id)
+            start = int(position)
         return StreamingResponse(
             _live(gw, context.value, start, limit, subjects), media_type=EVENT_STREAM,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
