@@ -422,6 +422,6 @@ async def test_malformed_messages_are_parked_with_a_log_line_and_the_projection_
     assert reasons["garbage bytes"].startswith("malformed event")
     assert reasons["JSON, not an envelope"].startswith("malformed event")
     assert reasons["an envelope whose payload breaks its schema"].startswith("ValidationError")
-    for position in parked_at:
+    for position, what in parked_at.items():
         line = f"projection {READ_MODEL} PARKED event at position {position} on {subject}"
-        assert line in caplog.text, f"no log line for {parked_at[position]}"
+        assert line in caplog.text, f"no log line for {what}"
