@@ -4,13 +4,23 @@ Runs inside the projection runner's batch transaction. A batch is folded in memo
 dossier received and resolved in the same batch is inserted once, already resolved; an existing
 dossier touched several times is updated once with the merged values — then written with one
 bulk statement per kind of row. SQL Core only: the same code runs on SQLite and PostgreSQL.
+
+The report form's counters (``dossier_daily_counts``, see tables.py) are kept here too: each
+event adds to the (agency, day) rows it concerns; the batch's increments are summed in memory and
+written with one upsert. The overdue count is a running sum of +1/-1 deltas: a due period
+(receipt or supplementation, due date D, valid from day V) makes a dossier overdue from
+max(V, D + 1, receipt day) on; the next change of due period (a supplement request, day R) or
+the closure (day C) ends that interval at max(start, R or C), so an interval that ends before it
+starts adds nothing. An extension changes no due date, so no counter.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import String, any_, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cchc.contracts.envelope import EventEnvelope
@@ -18,6 +28,27 @@ from cchc.contracts.events import Event, decode_event
 from cchc.dossier import tables
 from cchc.dossier.aggregates import CONTEXT, REFERENCE_EVENT_TYPES
 from cchc.dossier.domain.calendar import local_date
+
+
+# The event types that move a counter of an already received dossier: its clock state is read
+# from the table first (one query per batch).
+CLOCK_EVENT_TYPES = frozenset(
+    {"SupplementRequested", "DossierSupplemented", "DossierResolved", "DossierWithdrawn"}
+)
+_COUNTER_INDEX = {name: index for index, name in enumerate(tables.COUNTERS)}
+_OVERDUE = _COUNTER_INDEX["overdue_delta"]
+_CLOSED = _COUNTER_INDEX["closed"]
+_ONE_DAY = timedelta(days=1)
+_IN_CHUNK = 500
+
+
+@dataclass
+class Clock:
+    """What the counters need of a dossier: who, since when, and its open overdue interval."""
+
+    agency: str
+    received_on: date
+    overdue_from: date | None
 
 
 @dataclass
@@ -31,6 +62,47 @@ class RowChanges:
     dossier_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     due_periods: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    clocks: dict[str, Clock] = field(default_factory=dict)
+    counts: dict[tuple[str, date], list[int]] = field(default_factory=dict)
+
+    def count(self, agency: str, day: date, counter: int, delta: int = 1) -> None:
+        row = self.counts.get((agency, day))
+        if row is None:
+            row = self.counts[(agency, day)] = [0] * len(tables.COUNTERS)
+        row[counter] += delta
+
+    def end_overdue(self, dossier_id: str, day: date) -> Clock | None:
+        """The dossier's due period ends with ``day`` (a new period or its closure)."""
+        clock = self.clocks.get(dossier_id)
+        if clock is not None and clock.overdue_from is not None:
+            self.count(clock.agency, max(clock.overdue_from, day), _OVERDUE, -1)
+            clock.overdue_from = None
+        return clock
+
+    def start_overdue(self, clock: Clock, valid_on: date, due_on: date) -> None:
+        """A due period valid from ``valid_on``, due ``due_on``: overdue from the day after."""
+        clock.overdue_from = max(valid_on, due_on + _ONE_DAY, clock.received_on)
+        self.count(clock.agency, clock.overdue_from, _OVERDUE, +1)
+
+    def close(self, dossier_id: str, day: date, counter: int) -> Clock | None:
+        clock = self.end_overdue(dossier_id, day)
+        if clock is not None:
+            self.count(clock.agency, day, counter)
+            self.count(clock.agency, max(clock.received_on, day), _CLOSED)
+        return clock
+
+    async def load_clocks(self, conn: AsyncConnection, dossier_ids: set[str]) -> None:
+        d = tables.dossiers.c
+        ids = sorted(dossier_ids)
+        for chunk in range(0, len(ids), _IN_CHUNK):
+            some = ids[chunk:chunk + _IN_CHUNK]
+            if conn.dialect.name == "postgresql":  # one array parameter: one prepared statement
+                wanted = d.id == any_(bindparam("ids", some, type_=postgresql.ARRAY(String)))
+            else:
+                wanted = d.id.in_(some)
+            query = select(d.id, d.agency, d.received_on, d.overdue_from).where(wanted)
+            for dossier_id, agency, received_on, overdue_from in await conn.execute(query):
+                self.clocks[dossier_id] = Clock(agency, received_on, overdue_from)
 
     def set(self, envelope: EventEnvelope, **values: Any) -> None:
         values.update(version=envelope.aggregate_version, position=envelope.position)
@@ -57,6 +129,7 @@ class RowChanges:
         if self.new_dossiers:
             await conn.execute(insert(tables.dossiers), list(self.new_dossiers.values()))
         await self._write_updates(conn)
+        await self._write_counts(conn)
         if self.due_periods:
             await conn.execute(insert(tables.due_periods), self.due_periods)
         if self.history:
@@ -77,6 +150,22 @@ class RowChanges:
                 .values({c: bindparam(f"new_{c}") for c in columns})
             )
             await conn.execute(statement, rows)
+
+    async def _write_counts(self, conn: AsyncConnection) -> None:
+        rows = [
+            {"agency": agency, "day": day, **dict(zip(tables.COUNTERS, values, strict=True))}
+            for (agency, day), values in self.counts.items() if any(values)
+        ]
+        if not rows:
+            return
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(tables.daily_counts)
+        c = tables.daily_counts.c
+        statement = statement.on_conflict_do_update(
+            index_elements=[c.agency, c.day],
+            set_={name: c[name] + statement.excluded[name] for name in tables.COUNTERS},
+        )
+        await conn.execute(statement, rows)
 
 
 def _agency_registered(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
@@ -104,20 +193,31 @@ def _received(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
         "received_on": event.receipt_day, "processing_days": event.processing_days,
         "due_at": event.due_at, "appointment_at": event.due_at, "resolved_at": None,
         "resolved_on": None, "timeliness": None, "outcome": None, "returned_at": None,
-        "withdrawn_at": None, "withdrawn_on": None, "closed_on": None,
+        "withdrawn_at": None, "withdrawn_on": None, "closed_on": None, "overdue_from": None,
         "applicant": event.applicant, "version": envelope.aggregate_version,
         "position": envelope.position,
     }
     rows.due_period(envelope, event.received_at, event.due_at)
+    clock = rows.clocks[envelope.aggregate_id] = Clock(event.agency, event.receipt_day, None)
+    rows.count(event.agency, event.receipt_day, _COUNTER_INDEX[f"received_{event.channel.value}"])
+    rows.start_overdue(clock, local_date(event.received_at), local_date(event.due_at))
+    rows.new_dossiers[envelope.aggregate_id]["overdue_from"] = clock.overdue_from
 
 
 def _supplement_requested(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
-    rows.set(envelope, status="awaiting_supplement", due_at=None, appointment_at=None)
+    rows.end_overdue(envelope.aggregate_id, local_date(event.requested_at))
+    rows.set(envelope, status="awaiting_supplement", due_at=None, appointment_at=None,
+             overdue_from=None)
     rows.due_period(envelope, event.requested_at, None)
 
 
 def _supplemented(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
-    rows.set(envelope, status="in_progress", due_at=event.due_at, appointment_at=event.due_at)
+    valid_on = local_date(event.supplemented_at)
+    clock = rows.end_overdue(envelope.aggregate_id, valid_on)
+    if clock is not None:
+        rows.start_overdue(clock, valid_on, local_date(event.due_at))
+    rows.set(envelope, status="in_progress", due_at=event.due_at, appointment_at=event.due_at,
+             overdue_from=clock.overdue_from if clock is not None else None)
     rows.due_period(envelope, event.supplemented_at, event.due_at)
 
 
@@ -127,8 +227,11 @@ def _extended(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
 
 def _resolved(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
     resolved_on = local_date(event.resolved_at)
+    rows.close(envelope.aggregate_id, resolved_on,
+               _COUNTER_INDEX[f"resolved_{event.timeliness.value}"])
     rows.set(envelope, status="resolved", resolved_at=event.resolved_at, resolved_on=resolved_on,
-             timeliness=event.timeliness.value, outcome=event.outcome.value, closed_on=resolved_on)
+             timeliness=event.timeliness.value, outcome=event.outcome.value, closed_on=resolved_on,
+             overdue_from=None)
 
 
 def _returned(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
@@ -137,8 +240,9 @@ def _returned(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
 
 def _withdrawn(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
     withdrawn_on = local_date(event.withdrawn_at)
+    rows.close(envelope.aggregate_id, withdrawn_on, _COUNTER_INDEX["withdrawn"])
     rows.set(envelope, status="withdrawn", withdrawn_at=event.withdrawn_at,
-             withdrawn_on=withdrawn_on, closed_on=withdrawn_on)
+             withdrawn_on=withdrawn_on, closed_on=withdrawn_on, overdue_from=None)
 
 
 _FOLDERS: dict[str, Callable[[RowChanges, EventEnvelope, Event], None]] = {
@@ -173,6 +277,11 @@ class DossierReadModel:
 
     async def apply_batch(self, conn: AsyncConnection, envelopes: list[EventEnvelope]) -> None:
         rows = RowChanges()
+        received = {e.aggregate_id for e in envelopes if e.type == "DossierReceived"}
+        earlier = {e.aggregate_id for e in envelopes
+                   if e.type in CLOCK_EVENT_TYPES and e.aggregate_id not in received}
+        if earlier:
+            await rows.load_clocks(conn, earlier)
         for envelope in envelopes:
             fold = _FOLDERS.get(envelope.type)
             if fold is None:

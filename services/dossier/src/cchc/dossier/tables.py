@@ -67,6 +67,9 @@ dossiers = Table(
     Column("withdrawn_at", UtcDateTime()),
     Column("withdrawn_on", Date),
     Column("closed_on", Date),  # resolution or withdrawal date: when the dossier stopped being open
+    # The first day of the overdue interval counted in dossier_daily_counts and not yet ended
+    # (NULL when none is open): where a supplement request or a closure puts its -1.
+    Column("overdue_from", Date),
     Column("applicant", JSON, nullable=False),
     Column("version", Integer, nullable=False),
     Column("position", BigInteger, nullable=False),
@@ -86,6 +89,26 @@ due_periods = Table(
     Column("valid_from", UtcDateTime(), nullable=False),
     Column("due_on", Date),
     Index("ix_due_periods_dossier", "dossier_id", "valid_from"),
+)
+
+# Pre-aggregated counters for the report form, kept by the projection in the batch's transaction
+# (statistics.py reads only this table). Business dates never change once written, so every
+# change is an increment of the row (agency, day):
+# - received_<channel>: dossiers whose receipt day is ``day``;
+# - resolved_<timeliness>, withdrawn: resolutions / withdrawals dated ``day``;
+# - closed: dossiers closed (resolved or withdrawn) counted on max(receipt day, closing day), so
+#   that sum(received - closed) over days <= D = received by D and still open at the end of D;
+# - overdue_delta: +1 where an overdue interval of a dossier starts, -1 where it ends, so that
+#   sum(overdue_delta) over days <= D = dossiers overdue at the end of D.
+COUNTERS = ("received_online", "received_direct", "received_postal", "resolved_early",
+            "resolved_on_time", "resolved_late", "withdrawn", "closed", "overdue_delta")
+
+daily_counts = Table(
+    "dossier_daily_counts",
+    metadata,
+    Column("agency", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    *(Column(name, Integer, nullable=False, default=0) for name in COUNTERS),
 )
 
 history = Table(
