@@ -12,7 +12,6 @@ libs/runtime/tests/test_crash_durability.py.)
 """
 
 import asyncio
-import copy
 import itertools
 import json
 import os
@@ -25,7 +24,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import nats
 import pytest
-from nats.errors import TimeoutError as NatsTimeout
 from sqlalchemy import func, select
 
 from cchc.contracts.dossier import Channel, OnlineLevel, Outcome
@@ -245,10 +243,10 @@ async def test_a_projection_process_killed_mid_batch_twice_counts_every_event_on
 # --- events delivered twice and out of batch order ------------------------------------------
 
 
-class RedeliveringConsumer:
-    """Wraps the runner's pull subscription: real messages from the server, delivered badly.
+class RedeliveringFeed:
+    """Wraps the runner's pull feed: real messages from the server, delivered badly.
 
-    For its first ``budget`` fetches, in turn: earlier messages again before the new ones (a
+    For its first ``budget`` batches, in turn: earlier messages again before the new ones (a
     redelivery), a batch twice over, a later batch before an earlier one (the earlier comes back
     later as a stale redelivery), a batch shuffled, a batch as sent.
     """
@@ -257,13 +255,16 @@ class RedeliveringConsumer:
         self.runner = runner
         self.real = real
 
-    async def unsubscribe(self) -> None:
-        await self.real.unsubscribe()
+    async def stop(self) -> None:
+        await self.real.stop()
 
-    async def fetch(self, batch: int, timeout: float):
-        chaos = self.runner
-        msgs = await self.real.fetch(batch, timeout=timeout)
-        if chaos.budget <= 0:
+    async def acknowledge(self, last) -> None:
+        await self.real.acknowledge(last)
+
+    async def take(self, timeout: float):
+        chaos, batch = self.runner, self.real.batch
+        msgs = await self.real.take(timeout)
+        if not msgs or chaos.budget <= 0:
             return self._remember(msgs)
         chaos.budget -= 1
         kind = next(chaos.schedule)
@@ -272,14 +273,13 @@ class RedeliveringConsumer:
         if kind == "again" and chaos.delivered:
             old = chaos.rng.sample(chaos.delivered, min(len(chaos.delivered), batch // 2))
             chaos.counts["redelivered"] += len(old)
-            return [redelivered(m) for m in old] + self._remember(msgs)
+            return old + self._remember(msgs)
         if kind == "twice":
             chaos.counts["redelivered"] += len(msgs)
-            return self._remember(msgs) + [redelivered(m) for m in msgs]
+            return self._remember(msgs) + list(msgs)
         if kind == "later-first":
-            try:
-                later = await self.real.fetch(batch, timeout=timeout)
-            except NatsTimeout:
+            later = await self.real.take(timeout)
+            if not later:
                 return self._remember(msgs)
             chaos.counts["out_of_order"] += 1
             chaos.delivered.extend(msgs)  # handed back later, as a stale redelivery
@@ -294,13 +294,6 @@ class RedeliveringConsumer:
         return msgs
 
 
-def redelivered(msg):
-    """The same message once more, as the server sends it again (not yet acknowledged)."""
-    again = copy.copy(msg)
-    again._ackd = False
-    return again
-
-
 class RedeliveringRunner(ProjectionRunner):
     def __init__(self, *args, seed: int, budget: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -312,7 +305,7 @@ class RedeliveringRunner(ProjectionRunner):
 
     async def _reset_consumer(self) -> None:
         await super()._reset_consumer()
-        self._psub = RedeliveringConsumer(self, self._psub)
+        self._feed = RedeliveringFeed(self, self._feed)
 
 
 async def test_events_delivered_twice_and_out_of_batch_order_are_counted_once(client, db_url):

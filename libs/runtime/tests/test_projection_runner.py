@@ -24,11 +24,14 @@ class CountingProjection:
 
     context = CONTEXT
 
-    def __init__(self, name: str, fail_at: dict[int, BaseException] | None = None, delay=0.0):
+    def __init__(
+        self, name: str, fail_at: dict[int, BaseException] | None = None, delay=0.0,
+        table: str | None = None,
+    ):
         self.name = name
         self.metadata = MetaData()
         self.table = Table(
-            f"applied_{name}", self.metadata,
+            table or f"applied_{name}", self.metadata,
             Column("position", Integer, primary_key=True),
             Column("times", Integer, nullable=False),
             Column("note", String(50)),
@@ -86,6 +89,28 @@ async def test_projection_applies_every_event_once_and_checkpoints(nc, db_url):
     # A second runner on the same checkpoint re-applies nothing.
     await ProjectionRunner(nc, engine, projection, batch_size=7).catch_up()
     assert set((await applied(engine, projection)).values()) == {1}
+    await engine.dispose()
+
+
+async def test_a_new_version_of_a_projection_replays_into_fresh_tables(nc, db_url):
+    await publish_events(nc, 12)
+    target = await EventStore(nc).last_position(CONTEXT)
+    engine = create_engine(db_url)
+    table = f"applied_{new_id()[:8]}"
+    await ProjectionRunner(nc, engine, CountingProjection("v-test-v1", table=table)).catch_up()
+    # v2 keeps the table names but not their meaning: it must not fold onto v1's rows.
+    v2 = CountingProjection(f"v-test-v2-{table}", table=table)
+    await ProjectionRunner(nc, engine, v2, batch_size=5).catch_up()
+    rows = await applied(engine, v2)
+    assert len(rows) == target and set(rows.values()) == {1}
+    # Its next start keeps what it built and goes on from its checkpoint.
+    again = ProjectionRunner(nc, engine, v2)
+    await again.setup()
+    assert again.position == target and len(await applied(engine, v2)) == target
+    await publish_events(nc, 2)
+    await again.catch_up()
+    rows = await applied(engine, v2)
+    assert len(rows) == target + 2 and set(rows.values()) == {1}
     await engine.dispose()
 
 

@@ -48,6 +48,12 @@ async def read_checkpoint(conn: AsyncConnection, projection: str, lock: bool = F
     return position
 
 
+async def exists(conn: AsyncConnection, projection: str) -> bool:
+    """Whether this database has a checkpoint for the projection (it has run here before)."""
+    query = select(checkpoints.c.position).where(checkpoints.c.projection == projection)
+    return (await conn.execute(query)).first() is not None
+
+
 async def read_checkpoint_only(conn: AsyncConnection, projection: str) -> int:
     """The checkpoint as it is, without creating it (for readers)."""
     query = select(checkpoints.c.position).where(checkpoints.c.projection == projection)

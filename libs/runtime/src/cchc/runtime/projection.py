@@ -16,18 +16,17 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
-from sqlalchemy import MetaData, exc
+from sqlalchemy import MetaData, exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.subjects import context_subjects, stream_name
 from cchc.runtime import checkpoints
-from cchc.runtime.leadership import ProjectionLease
+from cchc.runtime.leadership import ProjectionLease, lock_key
+from cchc.runtime.pullfeed import Delivered, PullFeed
 
 log = logging.getLogger("cchc.projection")
 
@@ -70,12 +69,12 @@ class _Item:
     decode_error: str | None
 
 
-def _decode(msg: Msg) -> _Item:
-    position = msg.metadata.sequence.stream
+def _decode(message: Delivered) -> _Item:
+    position, subject = message.position, message.subject
     try:
-        return _Item(position, msg.subject, EventEnvelope.from_bytes(msg.data, position), None)
+        return _Item(position, subject, EventEnvelope.from_bytes(message.data, position), None)
     except ValueError as error:  # pydantic's ValidationError is a ValueError
-        return _Item(position, msg.subject, None, f"malformed event: {error}")
+        return _Item(position, subject, None, f"malformed event: {error}")
 
 
 class ProjectionRunner:
@@ -96,7 +95,7 @@ class ProjectionRunner:
         self.fetch_timeout = fetch_timeout
         self.position = 0
         self._advanced = asyncio.Condition()
-        self._psub = None
+        self._feed: PullFeed | None = None
         self._gap_allowed = False
         self._failures: dict[int, int] = {}
         # Two runners of one projection into two databases (a rebuild beside the live one) need
@@ -113,8 +112,24 @@ class ProjectionRunner:
         return self._consumer_name or f"projection-{self.name}".replace(".", "-")
 
     async def setup(self) -> None:
+        """Create the projection's tables; a name this database has never run starts afresh.
+
+        A projection's name carries the version of its tables (``dossier-read-v2``). When the
+        tables change shape or meaning the name changes, and the first start of the new name
+        drops what an older version left under the same table names and replays the log from
+        the first event, instead of reading old rows with a new meaning.
+        """
         async with self.engine.begin() as conn:
             await conn.run_sync(checkpoints.metadata.create_all)
+            if conn.dialect.name == "postgresql":  # replicas starting together: one at a time
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"),
+                    {"key": lock_key(f"setup:{self.name}")},
+                )
+            if not await checkpoints.exists(conn, self.name):
+                log.info("projection %s: not run in this database yet; replaying from the start",
+                         self.name)
+                await conn.run_sync(self.projection.metadata.drop_all)
             await conn.run_sync(self.projection.metadata.create_all)
             self.position = await checkpoints.read_checkpoint(conn, self.name)
 
@@ -186,12 +201,9 @@ class ProjectionRunner:
 
     async def step(self) -> int:
         """Fetch and apply one batch; returns how many messages it held."""
-        assert self._psub is not None
-        try:
-            msgs = await self._psub.fetch(self.batch_size, timeout=self.fetch_timeout)
-        except NatsTimeout:
-            return 0
-        if not msgs:  # a pull request can end (408) with nothing delivered
+        assert self._feed is not None
+        msgs = await self._feed.take(self.fetch_timeout)
+        if not msgs:
             return 0
         items = [_decode(m) for m in msgs]
         try:
@@ -206,7 +218,7 @@ class ProjectionRunner:
             log.debug("projection %s: out of order (%s); resetting", self.name, error)
             await self._reset_consumer()
             return len(msgs)
-        await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
+        await self._feed.acknowledge(msgs[-1])  # AckPolicy.ALL: the whole batch
         await self._notify()
         return len(msgs)
 
@@ -300,9 +312,9 @@ class ProjectionRunner:
 
     async def close(self) -> None:
         """Stop fetching (the durable consumer stays, for the next start)."""
-        if self._psub is not None:
-            await self._psub.unsubscribe()
-            self._psub = None
+        if self._feed is not None:
+            await self._feed.stop()
+            self._feed = None
 
     async def _reset_consumer(self) -> None:
         """(Re)create the durable consumer to deliver from the checkpoint on, in order."""
@@ -324,7 +336,8 @@ class ProjectionRunner:
                 filter_subject=context_subjects(self.projection.context),
             ),
         )
-        self._psub = await self.js.pull_subscribe_bind(durable=self.durable, stream=stream)
+        self._feed = PullFeed(self.nc, stream, self.durable, self.batch_size, self.fetch_timeout)
+        await self._feed.start()
         # The first event after a reset may sit beyond checkpoint + 1 only if the log itself
         # has a hole (a restored backup that starts later); accept it once.
         self._gap_allowed = await self._log_starts_after(self.position + 1)

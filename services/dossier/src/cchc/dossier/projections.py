@@ -84,12 +84,17 @@ class RowChanges:
         clock.overdue_from = max(valid_on, due_on + _ONE_DAY, clock.received_on)
         self.count(clock.agency, clock.overdue_from, _OVERDUE, +1)
 
-    def close(self, dossier_id: str, day: date, counter: int) -> Clock | None:
+    def close(self, dossier_id: str, day: date, counter: int) -> date:
+        """The dossier is resolved or withdrawn on ``day``; returns the day the report form
+        counts it on: never before its receipt day (one filed at the weekend and handled at
+        once is received and closed on the next working day, so the form still adds up)."""
         clock = self.end_overdue(dossier_id, day)
-        if clock is not None:
-            self.count(clock.agency, day, counter)
-            self.count(clock.agency, max(clock.received_on, day), _CLOSED)
-        return clock
+        if clock is None:
+            return day
+        counted_on = max(clock.received_on, day)
+        self.count(clock.agency, counted_on, counter)
+        self.count(clock.agency, counted_on, _CLOSED)
+        return counted_on
 
     async def load_clocks(self, conn: AsyncConnection, dossier_ids: set[str]) -> None:
         d = tables.dossiers.c
@@ -227,10 +232,10 @@ def _extended(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
 
 def _resolved(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
     resolved_on = local_date(event.resolved_at)
-    rows.close(envelope.aggregate_id, resolved_on,
-               _COUNTER_INDEX[f"resolved_{event.timeliness.value}"])
+    closed_on = rows.close(envelope.aggregate_id, resolved_on,
+                           _COUNTER_INDEX[f"resolved_{event.timeliness.value}"])
     rows.set(envelope, status="resolved", resolved_at=event.resolved_at, resolved_on=resolved_on,
-             timeliness=event.timeliness.value, outcome=event.outcome.value, closed_on=resolved_on,
+             timeliness=event.timeliness.value, outcome=event.outcome.value, closed_on=closed_on,
              overdue_from=None)
 
 
@@ -240,9 +245,9 @@ def _returned(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
 
 def _withdrawn(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
     withdrawn_on = local_date(event.withdrawn_at)
-    rows.close(envelope.aggregate_id, withdrawn_on, _COUNTER_INDEX["withdrawn"])
+    closed_on = rows.close(envelope.aggregate_id, withdrawn_on, _COUNTER_INDEX["withdrawn"])
     rows.set(envelope, status="withdrawn", withdrawn_at=event.withdrawn_at,
-             withdrawn_on=withdrawn_on, closed_on=withdrawn_on, overdue_from=None)
+             withdrawn_on=withdrawn_on, closed_on=closed_on, overdue_from=None)
 
 
 _FOLDERS: dict[str, Callable[[RowChanges, EventEnvelope, Event], None]] = {
@@ -268,7 +273,7 @@ def _history_row(envelope: EventEnvelope) -> dict[str, Any]:
 
 
 class DossierReadModel:
-    name = "dossier-read-v1"
+    name = "dossier-read-v2"  # v2: daily counters and dossiers.overdue_from
     context = CONTEXT
     metadata = tables.metadata
 

@@ -109,13 +109,13 @@ async def dossier_stats_reference(
         per_agency[agency]["received"]["carried_over"] += count
 
     resolved = select(d.agency, d.timeliness, func.count()).where(
-        d.resolved_on.between(start, end), *scope
+        d.resolved_on.is_not(None), d.closed_on.between(start, end), *scope
     ).group_by(d.agency, d.timeliness)
     for agency, timeliness, count in await conn.execute(resolved):
         per_agency[agency]["resolved"][timeliness] += count
 
     withdrawn = select(d.agency, func.count()).where(
-        d.withdrawn_on.between(start, end), *scope
+        d.withdrawn_on.is_not(None), d.closed_on.between(start, end), *scope
     ).group_by(d.agency)
     for agency, count in await conn.execute(withdrawn):
         per_agency[agency]["withdrawn"] += count

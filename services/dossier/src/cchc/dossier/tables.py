@@ -66,7 +66,9 @@ dossiers = Table(
     Column("returned_at", UtcDateTime()),
     Column("withdrawn_at", UtcDateTime()),
     Column("withdrawn_on", Date),
-    Column("closed_on", Date),  # resolution or withdrawal date: when the dossier stopped being open
+    # The day the report form counts its resolution or withdrawal on: that local date, but never
+    # before the receipt day (a dossier filed at the weekend and resolved at once)
+    Column("closed_on", Date),
     # The first day of the overdue interval counted in dossier_daily_counts and not yet ended
     # (NULL when none is open): where a supplement request or a closure puts its -1.
     Column("overdue_from", Date),
