@@ -6,12 +6,12 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from cchc.runtime.ids import new_id
-from cchc.runtime.pullfeed import PullFeed, stream_sequence
+from cchc.runtime.pullfeed import PullFeed, ack_numbers
 
 
-def test_the_stream_sequence_is_read_from_both_forms_of_ack_subject():
-    assert stream_sequence("$JS.ACK.DOSSIER.c.1.42.7.1795597736842117954.5") == 42
-    assert stream_sequence("$JS.ACK.hub.ACCHASH.DOSSIER.c.1.43.7.1795597736842117954.5.rnd") == 43
+def test_sequence_and_pending_are_read_from_both_forms_of_ack_subject():
+    assert ack_numbers("$JS.ACK.DOSSIER.c.1.42.7.1795597736842117954.5") == (42, 5)
+    assert ack_numbers("$JS.ACK.hub.ACCHASH.DOSSIER.c.1.43.7.1795597736842117954.6.rnd") == (43, 6)
 
 
 async def make_stream(nc, count: int, ack_wait: float = 30) -> tuple[str, str]:

@@ -30,14 +30,18 @@ class Delivered:
     subject: str
     data: bytes
     reply: str  # where its acknowledgement goes
+    pending: int  # how many more the consumer had for us when it sent this one
 
 
-def stream_sequence(reply: str) -> int:
-    """The stream sequence in a JetStream ack subject, with or without domain and account."""
+def ack_numbers(reply: str) -> tuple[int, int]:
+    """(stream sequence, pending) from a JetStream ack subject, with or without domain."""
     tokens = reply.split(".")
     # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
-    # $JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>...
-    return int(tokens[5] if len(tokens) == 9 else tokens[7])
+    # $JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>
+    #   .<time>.<pending>.<random>
+    if len(tokens) == 9:
+        return int(tokens[5]), int(tokens[8])
+    return int(tokens[7]), int(tokens[10])
 
 
 class PullFeed:
@@ -63,13 +67,19 @@ class PullFeed:
             self._sub = None
 
     async def take(self, timeout: float) -> list[Delivered]:
-        """Up to ``batch`` messages in log order; empty if none arrived within ``timeout``."""
-        if not self._buffer:
-            await self._request()
-            self._arrived.clear()
-            try:
+        """Up to ``batch`` messages in log order; empty if none arrived within ``timeout``.
+
+        At the head of the log it returns what there is at once; behind it (the consumer says
+        more are pending and they are on their way) it waits for a full batch, so a replay
+        writes big transactions."""
+        try:
+            if not self._buffer:
+                await self._request()
+                self._arrived.clear()
                 await asyncio.wait_for(self._wait_for_message(), timeout)
-            except TimeoutError:
+            await asyncio.wait_for(self._wait_for_full_batch(), timeout)
+        except TimeoutError:
+            if not self._buffer:
                 return []
         count = min(len(self._buffer), self.batch)
         taken = [self._buffer.popleft() for _ in range(count)]
@@ -87,9 +97,15 @@ class PullFeed:
             if not self._buffer and self._requested == 0:
                 await self._request()  # the previous request expired empty: ask again
 
+    async def _wait_for_full_batch(self) -> None:
+        while len(self._buffer) < self.batch and self._buffer[-1].pending > 0:
+            await self._request()
+            self._arrived.clear()
+            await self._arrived.wait()
+
     async def _request(self) -> None:
-        """Keep one batch in flight beyond what is buffered."""
-        if self._requested + len(self._buffer) >= self.batch:
+        """Keep a batch in flight beyond the one buffered."""
+        if self._requested + len(self._buffer) >= 2 * self.batch:
             return
         self._requested += self.batch
         request = {"batch": self.batch, "expires": self.expires_ns}
@@ -97,9 +113,8 @@ class PullFeed:
 
     async def _on_message(self, msg: Msg) -> None:
         if msg.reply:
-            self._buffer.append(
-                Delivered(stream_sequence(msg.reply), msg.subject, msg.data, msg.reply)
-            )
+            position, pending = ack_numbers(msg.reply)
+            self._buffer.append(Delivered(position, msg.subject, msg.data, msg.reply, pending))
             self._requested = max(0, self._requested - 1)
         else:  # a status: the request ended with this many undelivered (or a heartbeat)
             headers = msg.headers or {}
