@@ -99,3 +99,22 @@ def test_cchc_up_serves_stops_on_sigterm_and_keeps_data_across_a_restart(tmp_pat
                  "scoring-dossier-metrics-v1: replayed to position 1",
                  "scoring-planning-metrics-v1: replayed to position 0"):
         assert line in rebuilt.stdout, rebuilt.stdout
+
+
+def test_an_open_event_stream_does_not_hold_up_a_stop(tmp_path):
+    port = free_port()
+    process = start(tmp_path, port)
+    token = (tmp_path / "admin.token").read_text().strip()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/events?context=dossier",
+        headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"})
+    stream = urllib.request.urlopen(request, timeout=30)
+    try:
+        assert stream.readline().startswith(b"retry:")  # the stream is open and live
+        stopping = time.monotonic()
+        code = stop(process)  # SIGTERM; the stream would otherwise run for 5 minutes
+        assert code == 0 and time.monotonic() - stopping < 15
+    finally:
+        stream.close()
+        if process.poll() is None:
+            process.kill()

@@ -12,7 +12,7 @@ import uvicorn
 from cchc.cli.installation import Installation
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService
-from cchc.gateway.app import create_app
+from cchc.gateway.app import SHUTDOWN_GRACE_S, create_app
 from cchc.planning.config import PlanningSettings
 from cchc.planning.main import PlanningService
 from cchc.gateway.auth import issue_token
@@ -76,7 +76,8 @@ class EmbeddedStack:
         installation.admin_token_file.write_text(issue_token(secret, "admin", "admin") + "\n")
         installation.admin_token_file.chmod(0o600)
         app = create_app(GatewaySettings(nats_url=self.nats.url, jwt_secret=secret, services=SERVICES))
-        config = uvicorn.Config(app, host=self.host, port=self.http_port, log_level="info")
+        config = uvicorn.Config(app, host=self.host, port=self.http_port, log_level="info",
+                                timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
         self.server = _Server(config)
 
     def _database_url(self, service: str) -> str:

@@ -30,6 +30,10 @@ from cchc.runtime.rpc import ServiceClient
 
 log = logging.getLogger("cchc.gateway")
 
+# On SIGTERM, requests in flight get this long to finish; then what is still open (a live event
+# stream runs for minutes: its EventSource reconnects to another replica) is cancelled.
+SHUTDOWN_GRACE_S = 5
+
 DESCRIPTION = """\
 CCHC Ledger: administrative-procedure dossiers, reform plans and indexes of a province
 (theo dõi cải cách hành chính). Errors are RFC 9457 problem details; commands accept
@@ -71,7 +75,8 @@ def main() -> None:
 
     logging.basicConfig(level=logging.INFO)
     settings = GatewaySettings()  # type: ignore[call-arg] # jwt_secret comes from the env
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
 
 
 if __name__ == "__main__":
