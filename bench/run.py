@@ -1,6 +1,6 @@
 """Every benchmark of issue 7 in one run, printed as one table (not part of the test suite).
 
-    .venv/bin/python bench/run.py                       # a million dossiers: ~20-30 minutes
+    .venv/bin/python bench/run.py                       # a million dossiers: ~13 minutes on 2 cores
     .venv/bin/python bench/run.py --dossiers 50000      # a quick look
 
 1. Append: events per second through EventStore.append (optimistic concurrency, de-duplication,
