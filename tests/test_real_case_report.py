@@ -50,8 +50,14 @@ async def test_the_department_report_of_15_july_2022(stack_api):
         await ok(await officer.post("/api/v1/procedures", json={
             "code": code, "name": f"Thủ tục lĩnh vực viễn thông số {i + 1}", "agency": agency,
             "field": "Viễn thông và Internet", "processing_days": (5, 10, 15)[i % 3],
-            "online_level": ("full", "partial", "none")[i % 3]}), 201)
+            "online_level": ("full", "partial", "none")[i % 3],
+            "published_on": f"2021-{1 + i % 12:02d}-15"}), 201)
         procedures.append(code)
+    # One more, published after the report's date: not among the 44.
+    await ok(await officer.post("/api/v1/procedures", json={
+        "code": f"1.999999.000.00.00.{agency}", "name": "Thủ tục công bố sau", "agency": agency,
+        "field": "Viễn thông và Internet", "processing_days": 5, "online_level": "full",
+        "published_on": "2022-08-01"}), 201)
 
     # Dossiers: 47 resolved early or on time, 2 in progress not yet due on 15/7; one of 2021
     # closed in 2021 and one received in August do not belong to the period.
@@ -176,6 +182,7 @@ async def test_the_department_report_of_15_july_2022(stack_api):
         "agency": agency, "year": 2022, "as_of": "2023-06-01"}))).json()
     assert (later["plan"]["total"], later["plan"]["completed"]) == (47, 37)
     assert later["dossiers"]["received"]["total"] == 50
+    assert later["procedures_published"] == 45  # the one of 1/8/2022 too
     assert later["indexes"][0] == {"index": "PAR", "year": 2022, "score": 95.2, "rank": 1,
                                    "of": 1, "group": "department"}
 

@@ -132,7 +132,8 @@ async def test_the_report_is_composed_from_three_services(
 ):
     stand_in.answer("dossier-stats", Reply(ok=True, result=STATS))
     stand_in.answer("list-procedures", Reply(ok=True, result={
-        "items": [{"code": str(i)} for i in range(44)], "next_cursor": None}))
+        "items": [{"code": str(i), "published_on": "2022-07-15"} for i in range(44)]
+        + [{"code": "later", "published_on": "2022-07-16"}], "next_cursor": None}))
     planning.replies["list-plans"] = Reply(ok=True, result={"items": [{"id": "p1"}]})
     planning.replies["plan-progress"] = Reply(ok=True, result={
         "total": 46, "completed": 35, "completed_on_time": 35, "completed_late": 0,

@@ -66,7 +66,10 @@ class ProcedurePublished(DossierEvent):
     field: str
     processing_days: int = Field(gt=0)
     online_level: OnlineLevel
-    published_at: AwareDatetime
+    published_at: AwareDatetime  # when it was recorded
+    # The date of the publishing decision; absent from events written before it existed, which
+    # count as published on the local date of ``published_at``.
+    published_on: date | None = None
 
 
 class CalendarDayDeclared(DossierEvent):

@@ -31,6 +31,11 @@ class PublishProcedure(Command):
     field: str = Field(min_length=1, max_length=200)
     processing_days: int = Field(gt=0, le=365)
     online_level: OnlineLevel
+    published_on: date | None = Field(
+        None, ge=date(1900, 1, 1),
+        description="the date of the decision that published it (quyết định công bố); "
+                    "today if omitted; not after today",
+    )
 
 
 class DeclareCalendarDay(Command):

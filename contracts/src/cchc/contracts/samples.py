@@ -63,7 +63,7 @@ SAMPLES: list[Sample] = [
     Sample("ProcedurePublished", AGENCY, "01J8Z3W0000000000000000PRC", {
         "code": "1.003957", "name": "Cấp giấy phép hoạt động in", "agency": AGENCY,
         "field": "Xuất bản, In và Phát hành", "processing_days": 5, "online_level": "full",
-        "published_at": "2024-01-02T08:00:00+07:00"}),
+        "published_at": "2024-01-02T08:00:00+07:00", "published_on": "2023-12-28"}),
     Sample("CalendarDayDeclared", PROVINCE, "calendar", {
         "date": "2024-04-29", "kind": "day_off", "note": "Nghỉ bù lễ 30/4"}),
     Sample("DossierReceived", AGENCY, DOSSIER_ID, {

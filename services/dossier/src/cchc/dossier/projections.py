@@ -183,6 +183,7 @@ def _procedure_published(rows: RowChanges, envelope: EventEnvelope, event: Any) 
         "code": event.code, "name": event.name, "agency": event.agency, "field": event.field,
         "processing_days": event.processing_days, "online_level": event.online_level.value,
         "published_at": event.published_at,
+        "published_on": event.published_on or local_date(event.published_at),
     })
 
 
@@ -273,7 +274,8 @@ def _history_row(envelope: EventEnvelope) -> dict[str, Any]:
 
 
 class DossierReadModel:
-    name = "dossier-read-v2"  # v2: daily counters and dossiers.overdue_from
+    # v2: daily counters and dossiers.overdue_from; v3: procedures.published_on
+    name = "dossier-read-v3"
     context = CONTEXT
     metadata = tables.metadata
 

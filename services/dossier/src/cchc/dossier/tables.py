@@ -36,6 +36,7 @@ procedures = Table(
     Column("processing_days", Integer, nullable=False),
     Column("online_level", String(10), nullable=False),
     Column("published_at", UtcDateTime(), nullable=False),
+    Column("published_on", Date, nullable=False),  # the publishing decision's date
 )
 
 calendar_days = Table(

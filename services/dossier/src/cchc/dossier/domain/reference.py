@@ -11,6 +11,7 @@ from cchc.contracts.dossier import (
     ProcedurePublished,
 )
 from cchc.contracts.dossier_commands import DeclareCalendarDay, PublishProcedure, RegisterAgency
+from cchc.contracts.localtime import local_date
 from cchc.dossier.domain.errors import Conflict, InvalidCommand
 
 
@@ -45,10 +46,14 @@ def publish_procedure(
         raise InvalidCommand(f"unknown agency {command.agency!r}", field="agency")
     if existing is not None:
         raise Conflict(f"procedure {command.code} is already published", field="code")
+    today = local_date(published_at)
+    if command.published_on is not None and command.published_on > today:
+        raise InvalidCommand(f"published_on {command.published_on} is after today ({today})",
+                             field="published_on")
     return ProcedurePublished(
         code=command.code, name=command.name, agency=command.agency, field=command.field,
         processing_days=command.processing_days, online_level=command.online_level,
-        published_at=published_at,
+        published_at=published_at, published_on=command.published_on or today,
     )
 
 

@@ -43,13 +43,13 @@ async def _result(
     return reply.result
 
 
-async def _procedures_published(gw: Gateway, call: QueryCall, agency: str) -> int:
-    # The catalogue carries no business date of publication: the count is the catalogue now.
-    count, cursor = 0, None
+async def _procedures_published(gw: Gateway, call: QueryCall, agency: str, as_of: date) -> int:
+    """The agency's procedures whose publishing decision is dated ``as_of`` or earlier."""
+    count, cursor, last_day = 0, None, as_of.isoformat()
     while True:
         page = await _result(gw, call, "dossier", "list-procedures",
                              {"agency": agency, "limit": PAGE_SIZE, "cursor": cursor})
-        count += len(page["items"])
+        count += sum(1 for item in page["items"] if item["published_on"] <= last_day)
         cursor = page.get("next_cursor")
         if not cursor:
             return count
@@ -105,7 +105,7 @@ async def agency_report(
     stats, procedures, plan, indexes = await asyncio.gather(
         _result(gw, call, "dossier", "dossier-stats",
                 {"agency": agency, "from": start.isoformat(), "to": end.isoformat()}),
-        _procedures_published(gw, call, agency),
+        _procedures_published(gw, call, agency, as_of),
         _plan(gw, call, agency, year, as_of),
         _result(gw, call, "scoring", "agency-indexes",
                 {"agency": agency, "as_of": as_of.isoformat()}),
