@@ -57,3 +57,41 @@ async def agency_with_procedure(
     await register_agency(client, agency)
     await publish_procedure(client, agency, procedure, processing_days)
     return agency, procedure
+
+
+FRAMEWORK_CRITERIA = [
+    {"code": "1.1", "title": "Ban hành kế hoạch CCHC", "area": "direction", "max_points": 1,
+     "method": "manual"},
+    {"code": "1.2", "title": "Mức độ hoàn thành kế hoạch", "area": "direction", "max_points": 2,
+     "method": "auto", "metric": "plan.completion_rate",
+     "bands": [{"min_rate": 0.9, "points": 2}, {"min_rate": 0.7, "points": 1}]},
+    {"code": "8.1", "title": "Sự hài lòng", "area": "satisfaction", "max_points": 2,
+     "method": "survey"},
+]
+
+
+def framework_body(code: str) -> dict:
+    return {"code": code, "index": "PAR", "year": 2022, "group": "department", "max_score": 5,
+            "criteria": FRAMEWORK_CRITERIA}
+
+
+async def one_of_each(admin: httpx.AsyncClient) -> dict[str, str]:
+    """An agency with a procedure, a dossier, a plan with a task, an inspection, an index
+    framework with an assessment of the agency: their ids, for requests about real objects."""
+    agency, procedure = await agency_with_procedure(admin)
+    dossier = (await receive(admin, procedure, "2022-07-11T09:30:00+07:00")).json()
+    plan = (await admin.post("/api/v1/plans", json={
+        "agency": agency, "year": 2022, "title": "Kế hoạch CCHC 2022"})).json()
+    task = (await admin.post(f"/api/v1/plans/{plan['id']}/tasks", json={
+        "title": "Nhiệm vụ", "area": "direction", "due_date": "2022-12-31", "owner": "VP"})).json()
+    inspection = (await admin.post("/api/v1/inspections", json={
+        "agency": agency, "inspected_on": "2022-07-15", "team_lead": "Trưởng đoàn",
+        "scope": "CCHC"})).json()
+    framework = f"PAR-{agency}"
+    answer = await admin.post("/api/v1/index-frameworks", json=framework_body(framework))
+    assert answer.status_code == 201, answer.text
+    assessment = (await admin.post("/api/v1/assessments", json={
+        "framework": framework, "agency": agency})).json()
+    return {"agency": agency, "procedure": procedure, "dossier_id": dossier["id"],
+            "plan_id": plan["id"], "task_id": task["id"], "inspection_id": inspection["id"],
+            "code": framework, "assessment_id": assessment["id"]}

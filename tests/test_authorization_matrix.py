@@ -2,7 +2,7 @@
 
 import pytest
 
-from api_steps import agency_with_procedure, receive
+from api_steps import framework_body, one_of_each
 
 ROLES = ["admin", "home_affairs", "inspector", "officer_own", "officer_other"]
 EVERYONE = set(ROLES)
@@ -11,44 +11,9 @@ PROVINCIAL = {"admin", "home_affairs"}
 READERS_OF_OWN = {"admin", "home_affairs", "inspector", "officer_own"}
 
 
-FRAMEWORK_CRITERIA = [
-    {"code": "1.1", "title": "Ban hành kế hoạch CCHC", "area": "direction", "max_points": 1,
-     "method": "manual"},
-    {"code": "1.2", "title": "Mức độ hoàn thành kế hoạch", "area": "direction", "max_points": 2,
-     "method": "auto", "metric": "plan.completion_rate",
-     "bands": [{"min_rate": 0.9, "points": 2}, {"min_rate": 0.7, "points": 1}]},
-    {"code": "8.1", "title": "Sự hài lòng", "area": "satisfaction", "max_points": 2,
-     "method": "survey"},
-]
-
-
-def framework_body(code: str) -> dict:
-    return {"code": code, "index": "PAR", "year": 2022, "group": "department", "max_score": 5,
-            "criteria": FRAMEWORK_CRITERIA}
-
-
 @pytest.fixture(scope="module")
 async def world(stack_api):
-    """An agency with a procedure, a dossier, a plan with a task, an inspection, an index
-    framework with an assessment of the agency."""
-    admin = stack_api.admin
-    agency, procedure = await agency_with_procedure(admin)
-    dossier = (await receive(admin, procedure, "2022-07-11T09:30:00+07:00")).json()
-    plan = (await admin.post("/api/v1/plans", json={
-        "agency": agency, "year": 2022, "title": "Kế hoạch CCHC 2022"})).json()
-    task = (await admin.post(f"/api/v1/plans/{plan['id']}/tasks", json={
-        "title": "Nhiệm vụ", "area": "direction", "due_date": "2022-12-31", "owner": "VP"})).json()
-    inspection = (await admin.post("/api/v1/inspections", json={
-        "agency": agency, "inspected_on": "2022-07-15", "team_lead": "Trưởng đoàn",
-        "scope": "CCHC"})).json()
-    framework = f"PAR-{agency}"
-    answer = await admin.post("/api/v1/index-frameworks", json=framework_body(framework))
-    assert answer.status_code == 201, answer.text
-    assessment = (await admin.post("/api/v1/assessments", json={
-        "framework": framework, "agency": agency})).json()
-    return {"agency": agency, "procedure": procedure, "dossier_id": dossier["id"],
-            "plan_id": plan["id"], "task_id": task["id"], "inspection_id": inspection["id"],
-            "code": framework, "assessment_id": assessment["id"]}
+    return await one_of_each(stack_api.admin)
 
 
 # Routes outside the matrix, with the reason.

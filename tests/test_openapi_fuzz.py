@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from api_steps import agency_with_procedure, receive
+from api_steps import one_of_each
 
 pytestmark = pytest.mark.slow
 
@@ -33,28 +33,7 @@ REQUEST_TIMEOUT_S = 15
 @pytest.fixture(scope="module")
 async def real_ids(stack_api) -> dict[str, str]:
     """One object of each kind, for the path parameters of the fuzzed requests."""
-    admin = stack_api.admin
-    agency, procedure = await agency_with_procedure(admin)
-    dossier = (await receive(admin, procedure, "2022-07-11T09:30:00+07:00")).json()
-    plan = (await admin.post("/api/v1/plans", json={
-        "agency": agency, "year": 2022, "title": "Kế hoạch CCHC 2022"})).json()
-    task = (await admin.post(f"/api/v1/plans/{plan['id']}/tasks", json={
-        "title": "Nhiệm vụ", "area": "direction", "due_date": "2022-12-31", "owner": "VP"})).json()
-    inspection = (await admin.post("/api/v1/inspections", json={
-        "agency": agency, "inspected_on": "2022-07-15", "team_lead": "Trưởng đoàn",
-        "scope": "CCHC"})).json()
-    code = f"PAR-{agency}"
-    answer = await admin.post("/api/v1/index-frameworks", json={
-        "code": code, "index": "PAR", "year": 2022, "group": "department", "max_score": 3,
-        "criteria": [{"code": "1.1", "title": "Kế hoạch", "area": "direction", "max_points": 1,
-                      "method": "manual"},
-                     {"code": "8.1", "title": "Hài lòng", "area": "satisfaction",
-                      "max_points": 2, "method": "survey"}]})
-    assert answer.status_code == 201, answer.text
-    assessment = (await admin.post("/api/v1/assessments", json={
-        "framework": code, "agency": agency})).json()
-    return {"dossier_id": dossier["id"], "plan_id": plan["id"], "task_id": task["id"],
-            "inspection_id": inspection["id"], "code": code, "assessment_id": assessment["id"]}
+    return await one_of_each(stack_api.admin)
 
 
 def problem_in(response) -> str | None:
