@@ -1,0 +1,172 @@
+"""What the dossier service answers: reference data, dossiers and the report form's statistics.
+
+Times are ISO 8601 strings with an offset (a dossier's in +07:00), dates ISO calendar dates in
+Asia/Ho_Chi_Minh, both as the service emits them. See ``cchc.contracts.pages`` for the rules.
+"""
+
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from cchc.contracts.pages import Answer, Page, omissible
+
+TIME = "ISO 8601 time with an offset"
+DATE = "ISO 8601 date (YYYY-MM-DD), Asia/Ho_Chi_Minh"
+
+# --- reference data ---------------------------------------------------------------------------
+
+
+class RegisteredAgency(Answer):
+    """``register-agency``: the AgencyRegistered event's payload."""
+
+    code: str = Field(description="agency code")
+    name: str = Field(description="agency name")
+    group: str = Field(description="department, district or commune")
+
+
+class AgencyItem(Answer):
+    """An item of ``list-agencies``."""
+
+    code: str = Field(description="agency code")
+    name: str = Field(description="agency name")
+    group: str = Field(description="department, district or commune")
+    registered_at: str = Field(description=f"when it was registered; {TIME}")
+
+
+class PublishedProcedure(Answer):
+    """``publish-procedure``: the ProcedurePublished event's payload."""
+
+    code: str = Field(description="procedure code")
+    name: str = Field(description="procedure name")
+    agency: str = Field(description="agency code")
+    field: str = Field(description="field (lĩnh vực)")
+    processing_days: int = Field(description="statutory time in working days")
+    online_level: str = Field(description="full, partial or none")
+    published_at: str = Field(description=f"when it was recorded; {TIME}")
+    published_on: str | None = omissible(
+        f"date of the publishing decision; {DATE}; absent from answers replayed from events "
+        "written before it existed"
+    )
+
+
+class ProcedureItem(Answer):
+    """An item of ``list-procedures``."""
+
+    code: str = Field(description="procedure code")
+    name: str = Field(description="procedure name")
+    agency: str = Field(description="agency code")
+    field: str = Field(description="field (lĩnh vực)")
+    processing_days: int = Field(description="statutory time in working days")
+    online_level: str = Field(description="full, partial or none")
+    published_at: str = Field(description=f"when it was recorded; {TIME}")
+    published_on: str = Field(description=f"date of the publishing decision; {DATE}")
+
+
+class DeclaredCalendarDay(Answer):
+    """``declare-calendar-day``: the CalendarDayDeclared event's payload."""
+
+    date: str = Field(description=DATE)
+    kind: str = Field(description="day_off or working_day")
+    note: str = Field(description="the declaration's note")
+
+
+# --- dossiers ---------------------------------------------------------------------------------
+
+
+class DossierView(Answer):
+    """A dossier as every dossier command answers it (times in +07:00)."""
+
+    id: str = Field(description="dossier id")
+    agency: str = Field(description="agency code")
+    procedure: str = Field(description="procedure code")
+    channel: str = Field(description="online, direct or postal")
+    status: str = Field(
+        description="in_progress, awaiting_supplement, resolved, returned or withdrawn"
+    )
+    received_at: str = Field(description=f"receipt time; {TIME}")
+    receipt_day: str = Field(description=f"the day the clock counts from; {DATE}")
+    due_at: str | None = Field(description=f"statutory due time, None while stopped; {TIME}")
+    appointment_at: str | None = Field(description=f"appointment after an extension; {TIME}")
+    resolved_at: str | None = Field(description=f"resolution time; {TIME}")
+    returned_at: str | None = Field(description=f"result-return time; {TIME}")
+    withdrawn_at: str | None = Field(description=f"withdrawal time; {TIME}")
+    outcome: str | None = Field(description="approved or rejected, once resolved")
+    timeliness: str | None = Field(description="early, on_time or late, once resolved")
+    version: int = Field(description="the dossier's version (its ETag)")
+
+
+class DossierListItem(DossierView):
+    """An item of ``list-dossiers``: the view and the applicant."""
+
+    applicant: dict[str, Any] = Field(description="the applicant's details as received")
+
+
+class HistoryEntry(Answer):
+    """One event of a dossier's history."""
+
+    type: str = Field(description="event type, e.g. DossierReceived")
+    version: int = Field(description="the dossier's version after it")
+    position: int = Field(description="its position in the log")
+    occurred_at: str = Field(description=f"business time; {TIME}")
+    recorded_at: str = Field(description=f"when it was written; {TIME}")
+    actor: str = Field(description="who caused it (token subject)")
+    payload: dict[str, Any] = Field(description="the event's payload")
+
+
+class DossierDetail(DossierListItem):
+    """``get-dossier``: the view, the applicant and the history."""
+
+    history: list[HistoryEntry] = Field(description="the dossier's events, oldest first")
+
+
+DossierPage = Page[DossierListItem]
+AgencyPage = Page[AgencyItem]
+ProcedurePage = Page[ProcedureItem]
+
+# --- statistics (report form II.06a) ----------------------------------------------------------
+
+
+class ReceivedCounts(Answer):
+    total: int = Field(description="by channel plus carried over")
+    online: int = Field(description="received online in the period")
+    direct: int = Field(description="received at the desk in the period")
+    postal: int = Field(description="received by post in the period")
+    carried_over: int = Field(description="received before the period, still open at its start")
+
+
+class ResolvedCounts(Answer):
+    total: int = Field(description="resolved in the period")
+    early: int = Field(description="resolved before the due date")
+    on_time: int = Field(description="resolved on the due date")
+    late: int = Field(description="resolved after the due date")
+
+
+class InProgressCounts(Answer):
+    total: int = Field(description="open at the end of the period")
+    not_due: int = Field(description="open and not past due")
+    overdue: int = Field(description="open and past due")
+
+
+class AgencyDossierStats(Answer):
+    """One agency's figures (an entry of ``by_agency``)."""
+
+    received: ReceivedCounts = Field(description="received dossiers")
+    resolved: ResolvedCounts = Field(description="resolved dossiers, by timeliness")
+    in_progress: InProgressCounts = Field(description="dossiers open at the end of the period")
+    withdrawn: int = Field(description="withdrawn in the period")
+    on_time_rate: float | None = Field(
+        description="(early + on_time) / resolved, 4 decimals; None when nothing was resolved"
+    )
+
+
+class DossierStats(AgencyDossierStats):
+    """``dossier-stats``: the report form for [from, to], judged as of the end of ``to``."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    agency: str | None = Field(description="agency code; None when summed over agencies")
+    from_: str = Field(alias="from", description=f"first day of the period; {DATE}")
+    to: str = Field(description=f"last day of the period; {DATE}")
+    by_agency: dict[str, AgencyDossierStats] | None = omissible(
+        "without an agency: each readable agency with any figure, by code"
+    )

@@ -1,0 +1,97 @@
+"""What the gateway answers from its own assembly: the agency report, the audit, health, the
+caller, the event feed. See ``cchc.contracts.pages`` for the rules."""
+
+from pydantic import Field
+
+from cchc.contracts.dossier_views import DossierStats
+from cchc.contracts.envelope import EventEnvelope
+from cchc.contracts.pages import Answer, omissible
+
+DATE = "ISO 8601 date (YYYY-MM-DD), Asia/Ho_Chi_Minh"
+
+
+class ReportPlan(Answer):
+    """The plan's figures as of the report's date (zeros when the agency has no plan)."""
+
+    plan_id: str | None = Field(description="plan id; None when the agency has no plan that year")
+    total: int = Field(description="tasks that existed by as_of")
+    completed: int = Field(description="completed by as_of")
+    completed_on_time: int | None = omissible("of which by their due date; absent without a plan")
+    completed_late: int | None = omissible("of which after their due date; absent without a plan")
+    in_progress: int | None = omissible("open and not past due; absent without a plan")
+    overdue: int = Field(description="open and past due")
+    cancelled: int = Field(description="cancelled by as_of")
+    completion_rate: float | None = Field(
+        description="completed / (total - cancelled), 4 decimals; None when nothing is left"
+    )
+
+
+class ReportIndex(Answer):
+    """The latest published year of one index, with the agency's rank in its group."""
+
+    index: str = Field(description="PAR, SIPAS or SERVICE")
+    year: int = Field(description="the latest year published by as_of")
+    score: float = Field(description="the agency's score")
+    rank: int = Field(description="its rank in its group")
+    of: int = Field(description="agencies ranked in its group")
+    group: str = Field(description="its ranking group")
+
+
+class AgencyReport(Answer):
+    """``GET /reports/agency`` as JSON: an agency's CCHC report as of a date."""
+
+    agency: str = Field(description="agency code")
+    agency_name: str | None = Field(description="its registered name; None when unknown")
+    year: int = Field(description="the report's year")
+    as_of: str = Field(description=f"the day reported on; {DATE}")
+    plan: ReportPlan = Field(description="the year's plan as of that day")
+    dossiers: DossierStats = Field(description="dossier statistics from 1 January to as_of")
+    procedures_published: int = Field(description="procedures published by as_of")
+    indexes: list[ReportIndex] = Field(description="one per index with a published result")
+
+
+class ChainAudit(Answer):
+    """``GET /audit/dossiers/{id}``: the dossier's hash chain verified from the log."""
+
+    id: str = Field(description="dossier id")
+    valid: bool = Field(description="every event's hash chains to the one before")
+    events: int = Field(description="number of events checked")
+    head_hash: str = Field(description="hash of the last event")
+    broken_at: int | None = Field(default=None, description="version where the chain breaks")
+
+
+class Health(Answer):
+    """``GET /health`` when ready (200)."""
+
+    status: str = Field(description="ok")
+    nats: str = Field(description="ok or down")
+    services: dict[str, str] = Field(description="each service: ok or down")
+
+
+class HealthUnavailable(Answer):
+    """``GET /health`` when not ready (503): a problem document carrying the same report."""
+
+    type: str = Field(description="problem type URI")
+    title: str = Field(description="short summary")
+    status: int = Field(description="503")
+    detail: str = Field(description="what is not ready")
+    errors: list[dict[str, str]] = Field(description="always empty here")
+    nats: str = Field(description="ok or down")
+    services: dict[str, str] = Field(description="each service: ok or down")
+
+
+class CallerView(Answer):
+    """``GET /me``: the caller as the gateway understood its token."""
+
+    sub: str = Field(description="token subject")
+    role: str = Field(description="admin, home_affairs, officer or inspector")
+    agency: str | None = Field(description="an officer's agency")
+
+
+class EventPage(Answer):
+    """``GET /events``: envelopes after a log position."""
+
+    items: list[EventEnvelope] = Field(description="envelopes in log order")
+    next_cursor: int | None = Field(
+        default=None, description="position of the last envelope (poll on from it); None if none"
+    )
