@@ -112,6 +112,17 @@ class DossierListQuery(BaseModel):
     cursor: str | None = None
 
 
+class PageQuery(BaseModel):
+    """One page of a list ordered by its key."""
+
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = None
+
+
+class ProcedureListQuery(PageQuery):
+    agency: str | None = None
+
+
 class DossierStatsQuery(BaseModel):
     agency: str | None = None
     from_: date = Field(alias="from")
@@ -124,7 +135,7 @@ QUERY_ENDPOINTS: dict[str, type[BaseModel] | None] = {
     "get-dossier": None,
     "list-dossiers": DossierListQuery,
     "dossier-stats": DossierStatsQuery,
-    "list-agencies": None,
-    "list-procedures": None,
+    "list-agencies": PageQuery,
+    "list-procedures": ProcedureListQuery,
 }
 

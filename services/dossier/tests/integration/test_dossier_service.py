@@ -11,7 +11,6 @@ from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.domain.calendar import statutory_working_day
 from cchc.dossier.main import DossierService
-from cchc.runtime.rpc import ServiceClient
 
 ADMIN = Principal(sub="admin", role=Role.ADMIN)
 
@@ -31,8 +30,8 @@ async def service(nats_server, db_url):
 
 
 @pytest.fixture
-async def client(nc):
-    return ServiceClient(nc)
+async def client(service_client):
+    return service_client
 
 
 async def setup_procedure(client, days=3) -> tuple[str, str]:
@@ -95,10 +94,10 @@ async def test_stale_if_match_is_412_and_forbidden_state_is_409(service, client)
     stale = await client.call("dossier", "resolve-dossier", request(
         {"resolved_at": "2022-07-13T09:00:00+07:00", "outcome": "approved"},
         target=dossier["id"], expected=1))
-    assert stale.problem.status == 412
+    assert stale.problem.kind == "precondition_failed"
     forbidden_state = await client.call("dossier", "resolve-dossier", request(
         {"resolved_at": "2022-07-13T09:00:00+07:00", "outcome": "approved"}, target=dossier["id"]))
-    assert forbidden_state.problem.status == 409
+    assert forbidden_state.problem.kind == "conflict"
 
 
 async def test_queries_wait_for_the_projection_and_page(service, client):
@@ -120,7 +119,7 @@ async def test_queries_wait_for_the_projection_and_page(service, client):
     assert len(seen) == 5 and seen == sorted(seen, reverse=True)
     officer = Principal(sub="o", role=Role.OFFICER, agency="OTHER")
     denied = await client.call("dossier", "list-dossiers", request({"agency": agency}, principal=officer))
-    assert denied.problem.status == 403
+    assert denied.problem.kind == "forbidden"
     mine = await client.call("dossier", "list-dossiers", request({}, principal=officer))
     assert mine.ok and mine.result["items"] == []
 

@@ -84,7 +84,7 @@ def test_a_resolution_before_the_receipt_is_invalid():
     with pytest.raises(InvalidCommand) as error:
         model.resolve(given(received()), ResolveDossier(resolved_at=at("2022-07-10T10:00"),
                                                         outcome=Outcome.APPROVED))
-    assert error.value.field == "resolved_at" and error.value.status == 422
+    assert error.value.field == "resolved_at" and error.value.kind == "invalid"
 
 
 def test_a_withdrawn_dossier_cannot_be_resolved():

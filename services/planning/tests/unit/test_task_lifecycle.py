@@ -120,7 +120,7 @@ def test_a_cancelled_task_cannot_be_completed():
 def test_business_times_before_the_task_was_added_are_refused_naming_the_field(field, decide):  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidCommand) as refused:
         decide(given(task_added()), ADDED_AT - timedelta(seconds=1))
-    assert refused.value.field == field and refused.value.status == 422
+    assert refused.value.field == field and refused.value.kind == "invalid"
 
 
 def test_progress_moves_the_percent_and_completion_makes_it_whole():

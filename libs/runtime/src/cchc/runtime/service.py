@@ -3,10 +3,14 @@
 A service says what it is (its name, the streams it needs, its projection runners and its
 endpoints); starting and stopping are the same for all of them:
 
-- start: connect (reconnecting for ever), make sure the streams exist, create the engine, set
-  up every projection, answer requests, then run the projections;
-- stop: stop answering (answers in flight still go out), let each projection finish its batch
-  (at most ``STOP_GRACE_S``), then close NATS and the engine.
+- start: connect the broker (reconnecting for ever), make sure the streams exist, create the
+  engine, set up every projection, start the endpoints (FastStream subscribers), then run the
+  projections;
+- stop: stop answering (FastStream lets answers in flight go out), let each projection finish
+  its batch (at most ``STOP_GRACE_S``), then close NATS and the engine.
+
+The event store and the projections use the broker's own NATS connection: one connection per
+process, with the process's credentials.
 """
 
 import asyncio
@@ -15,13 +19,14 @@ import signal
 from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
-import nats
+from faststream.nats import NatsBroker
 from nats.aio.client import Client as NATS
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cchc.contracts.messages import Reply, Request
+from cchc.contracts.messages import NoBody, Reply, Request
+from cchc.runtime.endpoints import ServiceRouter, service_broker
 from cchc.runtime.projection import ProjectionRunner
-from cchc.runtime.rpc import serve
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
 
@@ -35,6 +40,15 @@ class ServiceSettings(Protocol):
     database_url: str
     stream_replicas: int
     projection_batch_size: int
+    max_workers: int
+    log_messages: bool
+
+
+class HealthAnswer(BaseModel):
+    model_config = ConfigDict(extra="allow")  # each service adds the positions it keeps
+
+    service: str
+    projection_position: int = 0
 
 
 class ServiceProcess(ABC):
@@ -46,30 +60,35 @@ class ServiceProcess(ABC):
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.nc: NATS | None = None
+        self.broker: NatsBroker | None = None
         self.engine: AsyncEngine | None = None
         self.runners: list[ProjectionRunner] = []
         self.ready = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
-        self._subscriptions: list[Any] = []
 
     @abstractmethod
     def projection_runners(self, nc: NATS, engine: AsyncEngine) -> list[ProjectionRunner]:
         """The runners this service keeps going; the first is its read model."""
 
     @abstractmethod
-    def endpoints(self, nc: NATS, engine: AsyncEngine) -> dict[str, Any]:
-        """Its request handlers by endpoint name (``self.health`` among them)."""
+    def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
+        """Its endpoints (``self.health`` among them)."""
+
+    def connect_options(self) -> dict[str, Any]:
+        """Extra nats-py connect options (credentials, inbox prefix) for this process."""
+        return {}
 
     def health_positions(self) -> dict[str, int]:
         """What the health endpoint reports of the projections."""
         return {"projection_position": self.runners[0].position if self.runners else 0}
 
     async def start(self) -> None:
-        self.nc = await nats.connect(
-            self.settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-            name=f"cchc-{self.name}",
+        self.broker = service_broker(
+            self.settings.nats_url, f"cchc-{self.name}", log_messages=self.settings.log_messages,
+            **self.connect_options(),
         )
+        self.nc = await self.broker.connect()
         js = self.nc.jetstream()
         for context in self.contexts:
             await ensure_event_stream(js, context, self.settings.stream_replicas)
@@ -77,23 +96,27 @@ class ServiceProcess(ABC):
         self.runners = self.projection_runners(self.nc, self.engine)
         for runner in self.runners:
             await runner.setup()
-        self._subscriptions = await serve(self.nc, self.name, self.endpoints(self.nc, self.engine))
+        self.broker.include_router(self.endpoints(self.nc, self.engine).router)
+        await self.broker.start()
         for runner in self.runners:
             self._tasks.append(asyncio.create_task(runner.run(self._stop), name=runner.name))
         self.ready = True
         log.info("%s service ready (%s)", self.name, ", ".join(
             f"{runner.name} at {runner.position}" for runner in self.runners))
 
-    async def health(self, request: Request) -> Reply:
-        return Reply(ok=self.ready, result={"service": self.name, **self.health_positions()})
+    async def health(self, request: Request[NoBody]) -> Reply[HealthAnswer]:
+        """Whether this instance is ready, and where its read model is in the log."""
+        return Reply(ok=self.ready, result=HealthAnswer(service=self.name,
+                                                        **self.health_positions()))
 
     async def stop(self) -> None:
         self.ready = False
         self._stop.set()
-        await asyncio.gather(
-            *(subscription.drain() for subscription in self._subscriptions),
-            return_exceptions=True,
-        )
+        if self.broker is not None:
+            # Stops the subscribers, waiting for the answers in flight; the connection stays
+            # open for the projections' last batch.
+            await asyncio.gather(*(subscriber.stop() for subscriber in self.broker.subscribers),
+                                 return_exceptions=True)
         if self._tasks:
             _, running = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
             for task in running:
@@ -101,10 +124,8 @@ class ServiceProcess(ABC):
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for runner in self.runners:
             await runner.close()
-        if self.nc is not None:
-            # close, not drain: everything that matters is flushed above, and draining idle
-            # subscriptions would wait out the whole drain timeout.
-            await self.nc.close()
+        if self.broker is not None:
+            await self.broker.stop()  # drains the connection: what was published goes out
         if self.engine is not None:
             await self.engine.dispose()
 

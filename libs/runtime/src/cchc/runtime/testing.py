@@ -17,6 +17,9 @@ import nats
 import pytest
 from nats.aio.client import Client as NATS
 
+from faststream.nats import NatsBroker
+
+from cchc.runtime.endpoints import ServiceClient
 from cchc.runtime.natsserver import NatsServer
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -34,6 +37,15 @@ async def nc(nats_server: NatsServer) -> AsyncIterator[NATS]:
     client = await nats.connect(nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def service_client(nats_server: NatsServer) -> AsyncIterator[ServiceClient]:
+    """A caller of the services' endpoints, as the gateway calls them (FastStream requests)."""
+    broker = NatsBroker(nats_server.url, logger=None)
+    await broker.connect()
+    yield ServiceClient(broker)
+    await broker.stop()
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """Wiring: the dossier service process (NATS, event store, projection, endpoints)."""
 
-from typing import Any
-
 from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -12,6 +10,7 @@ from cchc.dossier.projections import DossierReadModel
 from cchc.dossier.queries import DossierQueries
 from cchc.dossier.subscribers import SERVICE, endpoints
 from cchc.runtime import service
+from cchc.runtime.endpoints import ServiceRouter
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.projection import ProjectionRunner
 
@@ -31,9 +30,10 @@ class DossierService(service.ServiceProcess):
         batch_size = self.settings.projection_batch_size
         return [ProjectionRunner(nc, engine, DossierReadModel(), batch_size=batch_size)]
 
-    def endpoints(self, nc: NATS, engine: AsyncEngine) -> dict[str, Any]:
+    def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = DossierQueries(engine, self.runner)
-        return endpoints(DossierCommandHandlers(EventStore(nc)), queries, self.health)
+        return endpoints(DossierCommandHandlers(EventStore(nc)), queries, self.health,
+                         self.settings.max_workers)
 
 
 def main() -> None:

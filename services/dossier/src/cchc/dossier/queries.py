@@ -11,18 +11,19 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cchc.contracts.dossier_commands import DossierListQuery, DossierStatsQuery
-from cchc.contracts.messages import Reply, Request
+from cchc.contracts.dossier_commands import (
+    DossierListQuery,
+    DossierStatsQuery,
+    PageQuery,
+    ProcedureListQuery,
+)
+from cchc.contracts.messages import NoBody, Reply, Request
 from cchc.dossier import statistics, tables
+from cchc.dossier.domain.errors import Forbidden, InvalidCommand, NotFound
 from cchc.dossier.views import DossierView
-from cchc.runtime.pagination import decode_cursor, encode_cursor
+from cchc.runtime.pagination import decode_typed, encode_cursor
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.reads import caught_up, readable_agencies
-from cchc.runtime.rpc import ProblemError
-
-
-
-
 
 
 class DossierQueries:
@@ -30,16 +31,17 @@ class DossierQueries:
         self.engine = engine
         self.runner = runner
 
-    async def get_dossier(self, request: Request) -> Reply:
+    async def get_dossier(self, request: Request[NoBody]) -> Reply[dict[str, Any]]:
+        """One dossier with its applicant and history."""
         await caught_up(self.runner, request)
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(select(tables.dossiers).where(tables.dossiers.c.id == request.target))
             ).first()
             if row is None:
-                raise ProblemError(404, "Not found", f"no dossier {request.target}")
+                raise NotFound(f"no dossier {request.target}")
             if not request.meta.principal.may_read(row.agency):
-                raise ProblemError(403, "Forbidden", f"dossier belongs to agency {row.agency}")
+                raise Forbidden(f"dossier belongs to agency {row.agency}")
             events = await conn.execute(
                 select(tables.history)
                 .where(tables.history.c.dossier_id == request.target)
@@ -56,9 +58,10 @@ class DossierQueries:
         view = DossierView.from_row(row).model_dump(mode="json")
         return Reply(ok=True, result={**view, "applicant": row.applicant, "history": history})
 
-    async def list_dossiers(self, request: Request) -> Reply:
+    async def list_dossiers(self, request: Request[DossierListQuery]) -> Reply[dict[str, Any]]:
+        """A page of dossiers, newest first, filtered and searched."""
         await caught_up(self.runner, request)
-        query = DossierListQuery.model_validate(request.body)
+        query = request.body
         agencies = readable_agencies(request.meta.principal, query.agency)
         d = tables.dossiers.c
         conditions = []
@@ -72,8 +75,7 @@ class DossierQueries:
             conditions.append(d.received_on <= query.received_to)
         after = None
         if query.cursor:
-            at, last_id = decode_cursor(query.cursor, 2)
-            after = (datetime.fromisoformat(at), last_id)
+            after = decode_typed(query.cursor, datetime, str)
         needle = folded(query.q.strip()) if query.q else ""
         async with self.engine.connect() as conn:
             if needle:
@@ -89,11 +91,12 @@ class DossierQueries:
                  for r in page]
         return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
 
-    async def dossier_stats(self, request: Request) -> Reply:
+    async def dossier_stats(self, request: Request[DossierStatsQuery]) -> Reply[dict[str, Any]]:
+        """The report form's figures (II.06a) of a period, by agency."""
         await caught_up(self.runner, request)
-        query = DossierStatsQuery.model_validate(request.body)
+        query = request.body
         if query.from_ > query.to:
-            raise ProblemError(422, "Invalid input", "'from' is after 'to'", "from")
+            raise InvalidCommand("'from' is after 'to'", field="from")
         agencies = readable_agencies(request.meta.principal, query.agency)
         async with self.engine.connect() as conn:
             per_agency = await statistics.dossier_stats(conn, agencies, query.from_, query.to)
@@ -105,25 +108,25 @@ class DossierQueries:
         by_agency = {code: per_agency[code] for code in sorted(per_agency)}
         return Reply(ok=True, result={"agency": None, **period, **total, "by_agency": by_agency})
 
-    async def list_agencies(self, request: Request) -> Reply:
+    async def list_agencies(self, request: Request[PageQuery]) -> Reply[dict[str, Any]]:
+        """The registered agencies, by code."""
         await caught_up(self.runner, request)
-        return await self._page(request, tables.agencies, tables.agencies.c.code, None)
+        return await self._page(request.body, tables.agencies, tables.agencies.c.code, None)
 
-    async def list_procedures(self, request: Request) -> Reply:
+    async def list_procedures(self, request: Request[ProcedureListQuery]) -> Reply[dict[str, Any]]:
+        """The procedure catalogue, by code."""
         await caught_up(self.runner, request)
-        agency = request.body.get("agency")
+        agency = request.body.agency
         condition = tables.procedures.c.agency == agency if agency else None
-        return await self._page(request, tables.procedures, tables.procedures.c.code, condition)
+        return await self._page(request.body, tables.procedures, tables.procedures.c.code, condition)
 
-    async def _page(self, request: Request, table, key, condition) -> Reply:  # type: ignore[no-untyped-def]
-        limit = int(request.body.get("limit") or 50)
-        if not 1 <= limit <= 500:
-            raise ProblemError(422, "Invalid input", "limit must be 1..500", "limit")
+    async def _page(self, query: PageQuery, table, key, condition) -> Reply:  # type: ignore[no-untyped-def]
+        limit = query.limit
         statement = select(table).order_by(key).limit(limit + 1)
         if condition is not None:
             statement = statement.where(condition)
-        if cursor := request.body.get("cursor"):
-            statement = statement.where(key > decode_cursor(cursor, 1)[0])
+        if cursor := query.cursor:
+            statement = statement.where(key > decode_typed(cursor, str)[0])
         async with self.engine.connect() as conn:
             rows = (await conn.execute(statement)).all()
         page = rows[:limit]

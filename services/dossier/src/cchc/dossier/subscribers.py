@@ -1,19 +1,15 @@
-"""Entrypoints: NATS request/reply endpoints translated into command and query handler calls."""
+"""Entrypoints: the dossier service's endpoints, each a typed FastStream subscriber."""
 
-from collections.abc import Awaitable, Callable
-
-from cchc.contracts.messages import Reply, Request
 from cchc.dossier.handlers import DossierCommandHandlers
 from cchc.dossier.queries import DossierQueries
-from cchc.runtime.rpc import Handler
+from cchc.runtime.endpoints import ServiceRouter
 
 SERVICE = "dossier"
 
 
-def endpoints(
-    commands: DossierCommandHandlers, queries: DossierQueries, health: Handler
-) -> dict[str, Handler]:
-    table: dict[str, Callable[[Request], Awaitable[Reply]]] = {
+def endpoints(commands: DossierCommandHandlers, queries: DossierQueries, health, max_workers: int) -> ServiceRouter:  # type: ignore[no-untyped-def]
+    router = ServiceRouter(SERVICE, max_workers)
+    for name, handler in {
         "register-agency": commands.register_agency,
         "publish-procedure": commands.publish_procedure,
         "declare-calendar-day": commands.declare_calendar_day,
@@ -30,5 +26,6 @@ def endpoints(
         "list-agencies": queries.list_agencies,
         "list-procedures": queries.list_procedures,
         "health": health,
-    }
-    return table
+    }.items():
+        router.endpoint(name, handler)
+    return router

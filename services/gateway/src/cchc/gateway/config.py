@@ -14,5 +14,36 @@ class GatewaySettings(BaseSettings):
     # A health probe must answer well before a load balancer's own timeout.
     health_timeout: float = Field(default=2.0, gt=0)
     idempotency_ttl_s: int = Field(default=86400, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0,
+                                description="larger request bodies are refused with 413")
+    max_event_streams: int = Field(default=4, gt=0,
+                                   description="live event streams one principal may hold open")
     host: str = "127.0.0.1"
     port: int = 8000
+
+    # --- tokens (issue 13) ---------------------------------------------------------------------
+    # A token's agency must be a registered agency code: codes seen in the dossier service's
+    # list are kept; a code not (yet) in it is asked again, and a miss is remembered this long.
+    agency_miss_ttl_s: float = Field(default=2.0, ge=0)
+    agency_refresh_s: float = Field(default=60.0, gt=0, description="re-read the whole list")
+
+    # --- single sign-on with the province's OIDC provider ----------------------------------------
+    # Unset: only the installation's HS256 tokens. Set: RS256/ES256 tokens of that issuer too.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = Field(default=None, description="default: oidc_client_id")
+    oidc_client_id: str | None = Field(default=None, description="the dashboard's public client")
+    oidc_scope: str = "openid profile"
+    oidc_algorithms: list[str] = ["RS256", "ES256"]
+    # Claim paths, dot-separated (Keycloak: realm_access.roles, or resource_access.<client>.roles)
+    oidc_sub_claim: str = "sub"
+    oidc_role_claim: str = "realm_access.roles"
+    oidc_agency_claim: str = "agency"
+    # A group claim holds paths such as "/agencies/SO-TP": only values under this prefix count.
+    oidc_agency_prefix: str = ""
+    # The provider's role names -> ours (admin, home_affairs, inspector, officer); unmapped names
+    # count only when they already are one of ours.
+    oidc_role_map: dict[str, str] = {}
+    oidc_http_timeout_s: float = Field(default=5.0, gt=0)
+    oidc_jwks_max_age_s: float = Field(default=3600.0, gt=0)
+    # An unknown kid refetches the JWKS, at most this often (a rotation needs one refetch).
+    oidc_jwks_min_refresh_s: float = Field(default=10.0, ge=0)

@@ -10,3 +10,7 @@ class ScoringSettings(BaseSettings):
     database_url: str = "sqlite:///scoring.db"
     stream_replicas: int = 1
     projection_batch_size: int = 500
+    # Requests each endpoint handles at once in one process (FastStream's default is one).
+    max_workers: int = 8
+    # The per-message log lines of FastStream (off: one line per request is noise at load).
+    log_messages: bool = False

@@ -38,9 +38,12 @@ S = TypeVar("S")
 class InvalidFramework(InvalidCommand):
     """A framework that breaks its rules; ``problems`` lists every (field, message)."""
 
+    title = "Invalid input"
+
     def __init__(self, problems: list[FieldProblem]) -> None:
         field_name, message = problems[0]
-        super().__init__(message, field=field_name)
+        detail = "; ".join(f"{f}: {m}" for f, m in problems)
+        super().__init__(detail, field=field_name, errors=list(problems))
         self.problems = problems
 
 

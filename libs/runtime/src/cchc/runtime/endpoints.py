@@ -1,0 +1,120 @@
+"""The services' endpoints on FastStream: one subscriber per endpoint, answers for every error.
+
+A service declares its endpoints on a ``ServiceRouter``: each is a ``NatsBroker`` subscriber on
+``svc.<service>.<endpoint>`` in the service's queue group, typed by its request model
+(``Request[ReceiveDossier]``) and answering its reply model. A handler that raises still answers:
+``problem_middleware`` turns a domain error into a problem of its kind, a request that does not
+fit its model into an ``invalid`` problem naming the fields, anything else into ``internal``
+(logged). FastStream's default would send no reply and leave the caller to time out.
+
+The gateway calls them through ``ServiceClient``, which is FastStream's request on a broker.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from faststream import ExceptionMiddleware
+from faststream.nats import NatsBroker, NatsRouter
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from pydantic import ValidationError
+
+from cchc.contracts.messages import FieldError, ProblemKind, Reply, Request, ServiceProblem
+from cchc.contracts.subjects import service_subject
+from cchc.runtime.domain_errors import DomainError
+
+log = logging.getLogger("cchc.endpoints")
+
+# Requests one endpoint handles at once in one process (FastStream's default is one at a time).
+DEFAULT_MAX_WORKERS = 8
+
+
+class ServiceUnavailable(Exception):
+    """No instance of the service answered in time."""
+
+
+def invalid_request(error: ValidationError) -> ServiceProblem:
+    """The fields of a request that do not fit its model, named as the client wrote them."""
+    errors = []
+    for detail in error.errors():
+        location = [str(part) for part in detail["loc"]]
+        if location[:1] == ["body"]:  # the request's body is what the client sent
+            location = location[1:]
+        errors.append(FieldError(field=".".join(location) or "body", message=detail["msg"]))
+    return ServiceProblem(
+        kind=ProblemKind.INVALID, title="Invalid input",
+        detail="; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors,
+    )
+
+
+def problem_middleware() -> ExceptionMiddleware:
+    """Every error a handler raises becomes a problem reply (published, so the caller hears)."""
+    middleware = ExceptionMiddleware()
+
+    @middleware.add_handler(DomainError, publish=True)
+    async def refused(error: DomainError) -> Reply[Any]:
+        return Reply.refused(error.problem())
+
+    @middleware.add_handler(ValidationError, publish=True)
+    async def invalid(error: ValidationError) -> Reply[Any]:
+        return Reply.refused(invalid_request(error))
+
+    @middleware.add_handler(Exception, publish=True)
+    async def failed(error: Exception) -> Reply[Any]:
+        log.error("handler failed: %s: %s", type(error).__name__, error, exc_info=error)
+        return Reply.refused(ServiceProblem(kind=ProblemKind.INTERNAL, title="Internal error"))
+
+    return middleware
+
+
+def service_broker(
+    url: str | Sequence[str], name: str, *, middlewares: Sequence[Any] = (),
+    log_messages: bool = False, **connect: Any,
+) -> NatsBroker:
+    """A broker for one process: reconnecting for ever, answering problems, quiet by default."""
+    return NatsBroker(
+        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1,
+        middlewares=[*middlewares, problem_middleware()],
+        logger=log if log_messages else None, graceful_timeout=5.0, **connect,
+    )
+
+
+class ServiceRouter:
+    """The endpoints of one service: ``svc.<service>.<name>`` in the queue group ``<service>``."""
+
+    def __init__(self, service: str, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+        self.service = service
+        self.max_workers = max_workers
+        self.router = NatsRouter()
+        self.names: list[str] = []
+
+    def endpoint(
+        self, name: str, handler: Callable[..., Any], *, max_workers: int | None = None,
+        description: str | None = None,
+    ) -> None:
+        subscriber = self.router.subscriber(
+            service_subject(self.service, name), queue=self.service,
+            max_workers=max_workers or self.max_workers,
+            title=f"{self.service}.{name}", description=description or handler.__doc__,
+        )
+        subscriber(handler)
+        self.names.append(name)
+
+
+class ServiceClient:
+    """Requests to the services' endpoints, over a connected broker."""
+
+    def __init__(self, broker: NatsBroker, timeout: float = 10.0) -> None:
+        self._broker = broker
+        self._timeout = timeout
+
+    async def call(self, service: str, endpoint: str, request: Request[Any]) -> Reply[Any]:
+        try:
+            message = await self._broker.request(
+                request, service_subject(service, endpoint), timeout=self._timeout,
+                correlation_id=request.meta.correlation_id,
+            )
+        except (NoRespondersError, NatsTimeout, TimeoutError) as error:
+            raise ServiceUnavailable(f"{service} did not answer {endpoint}") from error
+        return Reply.model_validate_json(message.body)
