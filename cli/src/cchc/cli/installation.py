@@ -1,10 +1,67 @@
-"""An installation's data folder: JetStream data, projection databases, the signing secret."""
+"""An installation's data folder: JetStream data, projection databases, the signing secret.
 
+The folder and every folder in it are 0700, every file the installation writes 0600 from the
+moment it exists (created with that mode, never chmod-ed afterwards): the projections hold
+applicants' personal data and the folder holds the signing secret. An existing folder or file
+of a looser mode (an installation from before) is tightened when the installation is opened.
+"""
+
+import contextlib
 import fcntl
+import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` (and missing parents) as a folder only its owner may enter."""
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o777 != DIR_MODE:
+        path.chmod(DIR_MODE)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Make sure ``path`` exists with mode 0600, keeping what it holds; a later write keeps it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        if os.fstat(fd).st_mode & 0o777 != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+    return path
+
+
+def write_private(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path``, a 0600 file from its creation on (secrets, tokens, configs)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
+    with os.fdopen(fd, "w") as handle:
+        if os.fstat(fd).st_mode & 0o777 != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)
+        handle.write(text)
+    return path
+
+
+def owner_only_umask() -> int:
+    """For the rest of this process (``cchc up``): whatever it creates is its owner's only."""
+    return os.umask(0o077)
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Files and folders created meanwhile (by this process or a child it starts, such as
+    nats-server, which keeps the umask it inherits) are for their owner only."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 class InstallationBusy(Exception):
@@ -35,29 +92,34 @@ class Installation:
         return f"sqlite:///{self.root / 'projections' / f'{service}.db'}"
 
     def prepare(self) -> None:
-        (self.root / "projections").mkdir(parents=True, exist_ok=True)
-        self.nats_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
+        private_dir(self.root / "projections")
+        private_dir(self.nats_dir)
+        # nats-server's log, which NatsServer truncates with a plain write: it keeps this mode.
+        private_file(self.nats_dir / "nats-server.log")
+        # What an older installation left readable: secret, token, config, databases.
+        for path in [*self.root.iterdir(), *(self.root / "projections").iterdir()]:
+            if path.is_file() and not path.is_symlink():
+                private_file(path)
 
     def jwt_secret(self) -> str:
         """The installation's signing secret, made once and kept (tokens survive restarts)."""
         path = self.root / "jwt.secret"
         if not path.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
+            private_dir(self.root)
+            write_private(path, secrets.token_urlsafe(48))
         return path.read_text().strip()
 
     def write_nats_config(self) -> Path:
         # Sync every write to disk before acknowledging it: an event store may not lose an
         # acknowledged event to a power cut (the default syncs every two minutes).
         # The store folder is given on the command line (-sd).
-        self.nats_config.write_text("jetstream {\n  sync_interval: always\n}\n")
-        return self.nats_config
+        return write_private(self.nats_config, "jetstream {\n  sync_interval: always\n}\n")
 
     def lock(self) -> IO[str]:
         """Hold the folder for this process: one stack (or one offline rebuild) at a time."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        handle = open(self.root / ".lock", "w")  # noqa: SIM115 - held until the process ends
+        private_dir(self.root)
+        handle = open(private_file(self.root / ".lock"), "w")  # noqa: SIM115 - held until exit
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

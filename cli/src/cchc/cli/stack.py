@@ -9,7 +9,7 @@ from pathlib import Path
 
 import uvicorn
 
-from cchc.cli.installation import Installation
+from cchc.cli.installation import Installation, owner_only_umask, private_umask, write_private
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService
 from cchc.gateway.app import SHUTDOWN_GRACE_S, create_app
@@ -52,10 +52,11 @@ class EmbeddedStack:
         installation = self.installation
         self._lock = installation.lock()
         installation.prepare()
-        self.nats = NatsServer(
-            store_dir=installation.nats_dir, config_file=installation.write_nats_config()
-        ).start()
-        installation.nats_url_file.write_text(self.nats.url + "\n")
+        with private_umask():  # nats-server keeps it: its JetStream files are 0600 too
+            self.nats = NatsServer(
+                store_dir=installation.nats_dir, config_file=installation.write_nats_config()
+            ).start()
+        write_private(installation.nats_url_file, self.nats.url + "\n")
         log.info("nats-server %s (JetStream in %s)", self.nats.url, installation.nats_dir)
         dossier = DossierService(
             DossierSettings(nats_url=self.nats.url, database_url=self._database_url("dossier"))
@@ -113,6 +114,7 @@ class EmbeddedStack:
 
 
 async def run_stack(data_dir: Path, http_port: int) -> None:
+    owner_only_umask()  # `cchc up`: all it creates in the data folder is the owner's alone
     stack = EmbeddedStack(data_dir, http_port)
     try:
         await stack.start()

@@ -1,4 +1,13 @@
-"""SQL engines for projections: SQLite (embedded default) and PostgreSQL, same code on both."""
+"""SQL engines for projections: SQLite (embedded default) and PostgreSQL, same code on both.
+
+A SQLite projection holds personal data (applicants' names and phone numbers): its file is
+created 0600 here, before SQLite opens it, so it is never readable by others, not even for a
+moment. SQLite gives the -wal, -shm and -journal files it creates the mode of the database file
+(whatever the umask), so they are 0600 as well.
+"""
+
+import os
+from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -20,9 +29,42 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+DB_FILE_MODE = 0o600
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL, or None (PostgreSQL, an in-memory or a ``file:`` URI database)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:") or parsed.query.get("uri"):
+        return None
+    return Path(database)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the (empty: SQLite takes it as a new database) file 0600, or tighten an older one
+    and its companions."""
+    if not path.parent.is_dir():
+        return  # SQLite will say it cannot open the file
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, DB_FILE_MODE)
+    try:
+        if os.fstat(fd).st_mode & 0o777 != DB_FILE_MODE:
+            os.fchmod(fd, DB_FILE_MODE)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = path.with_name(path.name + suffix)
+        if companion.is_file() and companion.stat().st_mode & 0o777 != DB_FILE_MODE:
+            companion.chmod(DB_FILE_MODE)
+
+
 def create_engine(url: str) -> AsyncEngine:
     url = async_url(url)
     if url.startswith("sqlite"):
+        path = sqlite_file(url)
+        if path is not None:
+            private_sqlite_file(path)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _tune_sqlite(engine)
         return engine

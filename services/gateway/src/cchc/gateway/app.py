@@ -8,6 +8,7 @@ import nats
 from fastapi import FastAPI
 
 from cchc.gateway import problems
+from cchc.gateway.body_limit import BodyLimitMiddleware
 from cchc.gateway.config import GatewaySettings
 from cchc.gateway.deps import Gateway
 from cchc.gateway.idempotency import IdempotencyStore, open_bucket
@@ -64,6 +65,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
     )
     problems.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
                    health, dashboard, asyncapi):
         app.include_router(module.router)

@@ -23,7 +23,7 @@ from cchc.planning.views import (
     TASK_ROW_FIELDS,
     row_view,
 )
-from cchc.runtime.pagination import decode_cursor, encode_cursor
+from cchc.runtime.pagination import decode_typed, encode_cursor
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.reads import caught_up, readable_agencies
 from cchc.runtime.rpc import ProblemError
@@ -63,7 +63,7 @@ class PlanningQueries:
         if query.year is not None:
             conditions.append(p.year == query.year)
         if query.cursor:
-            agency, year = decode_cursor(query.cursor, 2)
+            agency, year = decode_typed(query.cursor, str, int)
             conditions.append(or_(p.agency > agency, and_(p.agency == agency, p.year < year)))
         statement = (
             select(tables.plans).where(*conditions)
@@ -117,8 +117,7 @@ class PlanningQueries:
             if query.status:
                 conditions.append(t.status == query.status)
             if query.cursor:
-                due, last_id = decode_cursor(query.cursor, 2)
-                due = date.fromisoformat(due)
+                due, last_id = decode_typed(query.cursor, date, str)
                 conditions.append(or_(t.due_date > due, and_(t.due_date == due, t.id > last_id)))
             statement = (
                 select(tables.tasks).where(*conditions)
