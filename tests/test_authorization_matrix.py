@@ -9,6 +9,7 @@ EVERYONE = set(ROLES)
 WRITERS = {"admin", "home_affairs", "officer_own"}
 PROVINCIAL = {"admin", "home_affairs"}
 READERS_OF_OWN = {"admin", "home_affairs", "inspector", "officer_own"}
+ADMIN = {"admin"}
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,8 @@ def routes(w):
     at = "2022-07-12T10:00:00+07:00"
     return [
         ("GET", "/api/v1/me", "", None, EVERYONE),
+        ("GET", "/api/v1/admin/revocations", "", None, ADMIN),
+        ("POST", "/api/v1/admin/revocations", "", {"jti": "{unique}"}, ADMIN),
         ("GET", "/api/v1/agencies", "", None, EVERYONE),
         ("POST", "/api/v1/agencies", "", {"code": "{unique}", "name": "x", "group": "commune"},
          PROVINCIAL),

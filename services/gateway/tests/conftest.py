@@ -12,12 +12,42 @@ import pytest
 
 from cchc.contracts.dossier_commands import COMMAND_ENDPOINTS, QUERY_ENDPOINTS
 from cchc.contracts.messages import Reply, Request
+from cchc.gateway.agencies import DIRECTORY_PRINCIPAL
 from cchc.gateway.app import create_app
 from cchc.gateway.auth import issue_token
 from cchc.gateway.config import GatewaySettings
 from cchc.runtime.rpc import serve
 
 SECRET = "test-secret-for-the-gateway-0123456789"  # 32+ bytes, as HS256 wants
+
+
+# The gateway refuses a token whose agency is not registered (it asks the dossier service's
+# list-agencies, as DIRECTORY_PRINCIPAL). In these tests the agencies registered are the ones
+# ``as_role`` issued officer tokens for: the stand-in (or, in tests without it, the
+# ``agency_directory`` fixture) answers the gateway with them. Tests of the check itself issue
+# tokens with ``issue_token`` to name agencies nobody registered.
+REGISTERED_AGENCIES: set[str] = set()
+
+
+def registered_agencies_reply() -> Reply:
+    items = [{"code": code} for code in sorted(REGISTERED_AGENCIES)]
+    return Reply(ok=True, result={"items": items, "next_cursor": None})
+
+
+@pytest.fixture(autouse=True)
+async def agency_directory(request: pytest.FixtureRequest, nc) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
+    """In tests without a stand-in, list-agencies answers the gateway's agency check."""
+    if "stand_in" in request.fixturenames:
+        yield
+        return
+
+    async def handle(req: Request) -> Reply:
+        return registered_agencies_reply()
+
+    subscriptions = await serve(nc, "dossier", {"list-agencies": handle})
+    yield
+    for subscription in subscriptions:
+        await subscription.unsubscribe()
 
 
 @dataclass
@@ -35,6 +65,8 @@ class StandIn:
 
     def handler(self, endpoint: str):  # type: ignore[no-untyped-def]
         async def handle(request: Request) -> Reply:
+            if endpoint == "list-agencies" and request.meta.principal == DIRECTORY_PRINCIPAL:
+                return registered_agencies_reply()  # the gateway's own agency check
             self.received.append((endpoint, request))
             return self.replies.get(endpoint, Reply(ok=True, result={"endpoint": endpoint}))
 
@@ -79,8 +111,16 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
 
 def bearer(role: str, agency: str | None = None, sub: str | None = None,
            secret: str = SECRET, ttl_s: int | None = None) -> dict[str, str]:
+    if agency:
+        REGISTERED_AGENCIES.add(agency)
     token = issue_token(secret, sub or f"{role}-{agency or 'all'}", role, agency, ttl_s)
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def registered_agencies() -> set[str]:
+    """The agencies the dossier service lists to the gateway: add one to register it."""
+    return REGISTERED_AGENCIES
 
 
 @pytest.fixture

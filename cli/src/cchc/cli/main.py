@@ -20,11 +20,52 @@ def _token(args: argparse.Namespace) -> int:
     from cchc.cli.installation import Installation
     from cchc.gateway.auth import issue_token
 
+    if args.revoke is not None:
+        return _revoke(args)
+    if not args.role or not args.sub:
+        print("cchc token: --role and --sub (the person the token names) are required",
+              file=sys.stderr)
+        return 2
     if args.role == "officer" and not args.agency:
         print("an officer token needs --agency", file=sys.stderr)
         return 2
+    if args.ttl is not None and args.ttl <= 0:
+        print("--ttl is a number of seconds above 0", file=sys.stderr)
+        return 2
     secret = Installation(args.data_dir.resolve()).jwt_secret()
-    print(issue_token(secret, args.sub or args.role, args.role, args.agency, args.ttl))
+    print(issue_token(secret, args.sub, args.role, args.agency, args.ttl))
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    """``cchc token revoke``: through the REST API of the running installation, as its admin
+    (admin.token of the data folder), so the gateway that keeps the list checks the request."""
+    import httpx
+
+    from cchc.cli.installation import Installation
+
+    if (args.jti is None) == (args.revoke_sub is None):
+        print("cchc token revoke: give exactly one of --jti and --sub", file=sys.stderr)
+        return 2
+    token_file = Installation(args.data_dir.resolve()).admin_token_file
+    if not token_file.exists():
+        print(f"cchc token revoke: no {token_file}; start the installation first (`cchc up`)",
+              file=sys.stderr)
+        return 1
+    body = {"jti": args.jti} if args.jti is not None else {"sub": args.revoke_sub}
+    if args.reason:
+        body["reason"] = args.reason
+    try:
+        answer = httpx.post(f"{args.url.rstrip('/')}/api/v1/admin/revocations", json=body,
+                            headers={"Authorization": f"Bearer {token_file.read_text().strip()}"},
+                            timeout=10)
+    except httpx.HTTPError as error:
+        print(f"cchc token revoke: {args.url}: {error}", file=sys.stderr)
+        return 1
+    if answer.status_code != 201:
+        print(f"cchc token revoke: {answer.status_code} {answer.text}", file=sys.stderr)
+        return 1
+    print(answer.text)
     return 0
 
 
@@ -55,14 +96,25 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--http-port", type=int, default=8000)
     up.set_defaults(run=_up)
 
-    token = commands.add_parser("token", help="print a bearer token for this installation")
-    token.add_argument("--role", required=True,
-                       choices=["admin", "home_affairs", "officer", "inspector"])
+    token = commands.add_parser(
+        "token", help="print a bearer token for this installation (or: token revoke)")
+    token.add_argument("--role", choices=["admin", "home_affairs", "officer", "inspector"],
+                       help="required")
     token.add_argument("--agency")
-    token.add_argument("--sub", help="the user the token names (default: the role)")
-    token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    token.add_argument("--sub", help="required: the person the token names (a user name)")
+    token.add_argument("--ttl", type=int, default=None,
+                       help="lifetime in seconds (default: 8 hours)")
     token.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    token.set_defaults(run=_token)
+    token.set_defaults(run=_token, revoke=None)
+    token_commands = token.add_subparsers(dest="revoke", required=False)
+    revoke = token_commands.add_parser(
+        "revoke", help="revoke one token (--jti) or every token of a person issued until now "
+                       "(--sub), through the running gateway as its admin")
+    revoke.add_argument("--jti")
+    revoke.add_argument("--sub", dest="revoke_sub")
+    revoke.add_argument("--reason")
+    revoke.add_argument("--url", default="http://127.0.0.1:8000", help="the gateway")
+    revoke.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS)
 
     rebuild = commands.add_parser("rebuild", help="drop a service's projections and replay the log")
     rebuild.add_argument("service", choices=["dossier", "planning", "scoring"])

@@ -74,7 +74,9 @@ class EmbeddedStack:
         await scoring.start()
         self.services.append(scoring)
         secret = installation.jwt_secret()
-        installation.admin_token_file.write_text(issue_token(secret, "admin", "admin") + "\n")
+        # Short-lived and rewritten at each start: 12 hours (issue 13).
+        admin_token = issue_token(secret, "admin", "admin", ttl_s=12 * 3600)
+        installation.admin_token_file.write_text(admin_token + "\n")
         installation.admin_token_file.chmod(0o600)
         app = create_app(GatewaySettings(nats_url=self.nats.url, jwt_secret=secret, services=SERVICES))
         config = uvicorn.Config(app, host=self.host, port=self.http_port, log_level="info",

@@ -8,11 +8,13 @@ import nats
 from fastapi import FastAPI
 
 from cchc.gateway import problems
+from cchc.gateway.authenticator import Authenticator  # issue 13: tokens, revocation, OIDC
 from cchc.gateway.body_limit import BodyLimitMiddleware
 from cchc.gateway.config import GatewaySettings
 from cchc.gateway.deps import Gateway
 from cchc.gateway.idempotency import IdempotencyStore, open_bucket
 from cchc.gateway.routers import (
+    admin,
     asyncapi,
     audit,
     dashboard,
@@ -46,17 +48,22 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1, name="cchc-gateway")
+        authenticator = None  # issue 13: token checks (exp, revocation, agency, OIDC)
         try:
             bucket = await open_bucket(nc.jetstream(), settings.idempotency_ttl_s)
+            authenticator = await Authenticator.start(nc, settings)  # issue 13
             app.state.gateway = Gateway(
                 settings=settings, nc=nc,
                 services=ServiceClient(nc, timeout=settings.request_timeout),
                 health_probe=ServiceClient(nc, timeout=settings.health_timeout),
                 events=EventStore(nc), idempotency=IdempotencyStore(bucket),
+                authenticator=authenticator,  # issue 13
             )
             log.info("gateway connected to %s; services %s", settings.nats_url, settings.services)
             yield
         finally:
+            if authenticator is not None:  # issue 13: stop watching revocations
+                await authenticator.close()
             # Drain lets in-flight requests get their replies before the connection closes.
             await nc.drain()
 
@@ -67,7 +74,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
-                   health, dashboard, asyncapi):
+                   health, dashboard, asyncapi, admin):  # admin: issue 13
         app.include_router(module.router)
     return app
 

@@ -14,7 +14,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nats.aio.client import Client as NATS
 
 from cchc.contracts.messages import Principal, Role
-from cchc.gateway.auth import InvalidToken, principal_from_token
+from cchc.gateway.auth import InvalidToken
+from cchc.gateway.authenticator import Authenticator, CannotAuthenticate
 from cchc.gateway.config import GatewaySettings
 from cchc.gateway.idempotency import IdempotencyStore
 from cchc.gateway.problems import problem
@@ -27,7 +28,9 @@ INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 MAX_KEY_LENGTH = 255
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
 
-bearer = HTTPBearer(auto_error=False, description="a JWT with the claims sub, role, agency")
+bearer = HTTPBearer(auto_error=False, description=(
+    "a JWT with the claims sub, role, agency, exp (HS256 of the installation, or RS256/ES256 of "
+    "the configured OIDC issuer)"))
 
 
 @dataclass
@@ -40,6 +43,8 @@ class Gateway:
     health_probe: ServiceClient
     events: EventStore
     idempotency: IdempotencyStore
+    # Token checks: signature (HS256 or the OIDC issuer's keys), expiry, revocation, agency.
+    authenticator: Authenticator
 
 
 def gateway(request: Request) -> Gateway:
@@ -49,15 +54,18 @@ def gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(gateway)]
 
 
-def principal(
+async def principal(
     gw: GatewayDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal:
     if credentials is None:
         raise problem(401, "a bearer token is required", headers=UNAUTHORIZED)
     try:
-        return principal_from_token(gw.settings.jwt_secret, credentials.credentials)
+        return await gw.authenticator.principal(credentials.credentials)
     except InvalidToken as error:
         raise problem(401, f"invalid token: {error}", headers=INVALID_TOKEN) from None
+    except CannotAuthenticate as error:
+        raise problem(503, f"the token cannot be checked now: {error}; try again",
+                      headers={"Retry-After": "2"}) from None
 
 
 Caller = Annotated[Principal, Depends(principal)]
