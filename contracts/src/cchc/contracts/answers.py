@@ -27,6 +27,7 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("dossier", "get-dossier"): d.DossierDetail,
     ("dossier", "list-dossiers"): d.DossierPage,
     ("dossier", "dossier-stats"): d.DossierStats,
+    ("dossier", "procedures-published"): d.ProceduresPublished,
     # planning
     ("planning", "issue-plan"): p.PlanSummary,
     ("planning", "add-task"): p.TaskSummary,
@@ -39,6 +40,7 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("planning", "list-plans"): p.PlanPage,
     ("planning", "get-plan"): p.PlanDetail,
     ("planning", "plan-progress"): p.PlanProgress,
+    ("planning", "plan-of"): p.AgencyPlanProgress,
     ("planning", "list-tasks"): p.TaskPage,
     ("planning", "get-task"): p.TaskSummary,
     ("planning", "get-inspection"): p.InspectionDetail,

@@ -62,6 +62,14 @@ class ProcedureItem(Answer):
     published_on: str = Field(description=f"date of the publishing decision; {DATE}")
 
 
+class ProceduresPublished(Answer):
+    """``procedures-published``: how many of an agency's procedures were published by a day."""
+
+    agency: str = Field(description="agency code")
+    as_of: str = Field(description=f"publishing decisions dated this day or earlier; {DATE}")
+    published: int = Field(description="number of procedures")
+
+
 class DeclaredCalendarDay(Answer):
     """``declare-calendar-day``: the CalendarDayDeclared event's payload."""
 

@@ -78,6 +78,12 @@ class PlanProgress(Answer):
     by_area: dict[str, AreaProgress] = Field(description="per reform area (every area listed)")
 
 
+class AgencyPlanProgress(PlanProgress):
+    """``plan-of``: the progress of an agency's plan of a year; zeros when it has none."""
+
+    plan_id: str | None = Field(description="plan id; None when the agency has no plan that year")
+
+
 PlanPage = Page[PlanSummary]
 TaskPage = Page[TaskSummary]
 
