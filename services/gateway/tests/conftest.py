@@ -16,7 +16,7 @@ from cchc.gateway.agencies import DIRECTORY_PRINCIPAL
 from cchc.gateway.app import create_app
 from cchc.gateway.auth import issue_token
 from cchc.gateway.config import GatewaySettings
-from cchc.runtime.rpc import serve
+from cchc.runtime.testing import serve_stand_in
 
 SECRET = "test-secret-for-the-gateway-0123456789"  # 32+ bytes, as HS256 wants
 
@@ -35,7 +35,7 @@ def registered_agencies_reply() -> Reply:
 
 
 @pytest.fixture(autouse=True)
-async def agency_directory(request: pytest.FixtureRequest, nc) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
+async def agency_directory(request: pytest.FixtureRequest, nats_server) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
     """In tests without a stand-in, list-agencies answers the gateway's agency check."""
     if "stand_in" in request.fixturenames:
         yield
@@ -44,10 +44,9 @@ async def agency_directory(request: pytest.FixtureRequest, nc) -> AsyncIterator[
     async def handle(req: Request) -> Reply:
         return registered_agencies_reply()
 
-    subscriptions = await serve(nc, "dossier", {"list-agencies": handle})
+    stand_in_broker = await serve_stand_in(nats_server.url, "dossier", {"list-agencies": handle})
     yield
-    for subscription in subscriptions:
-        await subscription.unsubscribe()
+    await stand_in_broker.stop()
 
 
 @dataclass
@@ -79,12 +78,11 @@ def stand_in_endpoints(stand_in: StandIn, *, with_health: bool = True) -> dict:
 
 
 @pytest.fixture
-async def stand_in(nc) -> AsyncIterator[StandIn]:
+async def stand_in(nats_server) -> AsyncIterator[StandIn]:
     fake = StandIn()
-    subscriptions = await serve(nc, "dossier", stand_in_endpoints(fake))
+    stand_in_broker = await serve_stand_in(nats_server.url, "dossier", stand_in_endpoints(fake))
     yield fake
-    for subscription in subscriptions:
-        await subscription.unsubscribe()
+    await stand_in_broker.stop()
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ async def test_an_officers_dossier_command_carries_its_principal_for_the_service
     client, stand_in, as_role
 ):
     stand_in.answer("receive-dossier", Reply(ok=False, problem={
-        "title": "Forbidden", "status": 403, "detail": "procedure of another agency"}))
+        "title": "Forbidden", "kind": "forbidden", "detail": "procedure of another agency"}))
     response = await client.post("/api/v1/dossiers", json=RECEIVE,
                                  headers=as_role("officer", "SO-TP", sub="can-bo-1"))
     assert response.status_code == 403

@@ -76,7 +76,7 @@ async def test_each_dossier_command_reaches_its_endpoint(client, stand_in, as_ro
 
 async def test_a_stale_version_is_the_services_412(client, stand_in, as_role):
     stand_in.answer("resolve-dossier", Reply(ok=False, problem={
-        "title": "Precondition failed", "status": 412, "detail": "the dossier is at version 5"}))
+        "title": "Precondition failed", "kind": "precondition_failed", "detail": "the dossier is at version 5"}))
     response = await client.post("/api/v1/dossiers/D-42/resolution", json=RESOLVE,
                                  headers={**as_role("admin"), "If-Match": '"3"'})
     assert response.status_code == 412
@@ -133,7 +133,7 @@ async def test_a_key_belongs_to_its_caller_and_its_route(client, stand_in, as_ro
 async def test_a_client_error_is_replayed_but_a_server_error_is_retried(client, stand_in, as_role):
     headers = {**as_role("admin"), "Idempotency-Key": unique_key()}
     stand_in.answer("resolve-dossier", Reply(ok=False, problem={"title": "Conflict",
-                                                                "status": 409}))
+                                                                "kind": "conflict"}))
     url = "/api/v1/dossiers/D-1/resolution"
     assert (await client.post(url, json=RESOLVE, headers=headers)).status_code == 409
     stand_in.answer("resolve-dossier", Reply(ok=True, result={"id": "D-1"}, version=2))
@@ -142,7 +142,7 @@ async def test_a_client_error_is_replayed_but_a_server_error_is_retried(client, 
 
     headers = {**as_role("admin"), "Idempotency-Key": unique_key()}
     stand_in.answer("resolve-dossier", Reply(ok=False, problem={"title": "Internal error",
-                                                                "status": 500}))
+                                                                "kind": "internal"}))
     assert (await client.post(url, json=RESOLVE, headers=headers)).status_code == 500
     stand_in.answer("resolve-dossier", Reply(ok=True, result={"id": "D-1"}, version=2))
     assert (await client.post(url, json=RESOLVE, headers=headers)).status_code == 200

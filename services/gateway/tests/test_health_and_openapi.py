@@ -1,6 +1,6 @@
 """Health reflects whether every service answers; the OpenAPI document lists the API.md paths."""
 
-from cchc.runtime.rpc import serve
+from cchc.runtime.testing import serve_stand_in
 
 
 async def test_health_is_ok_when_every_service_answers(client, stand_in):
@@ -17,18 +17,17 @@ async def test_health_is_503_when_a_service_is_missing(client):
     assert response.json()["services"] == {"dossier": "down"}
 
 
-async def test_health_is_503_when_a_service_reports_not_ok(client, nc):
-    from cchc.contracts.messages import Problem, Reply
+async def test_health_is_503_when_a_service_reports_not_ok(client, nats_server):
+    from cchc.contracts.messages import Reply, ServiceProblem
 
     async def unwell(_request):
-        return Reply(ok=False, problem=Problem(title="database down", status=503))
+        return Reply(ok=False, problem=ServiceProblem(kind="unavailable", title="database down"))
 
-    subscriptions = await serve(nc, "dossier", {"health": unwell})
+    stand_in_broker = await serve_stand_in(nats_server.url, "dossier", {"health": unwell})
     try:
         assert (await client.get("/health")).status_code == 503
     finally:
-        for subscription in subscriptions:
-            await subscription.unsubscribe()
+        await stand_in_broker.stop()
 
 
 async def test_openapi_lists_the_dossier_paths_of_api_md(client):

@@ -10,7 +10,7 @@ from cchc.contracts.messages import Reply, Request
 from cchc.contracts.scoring_commands import COMMAND_ENDPOINTS, QUERY_ENDPOINTS
 from cchc.gateway.app import create_app
 from cchc.gateway.report_page import render_agency_report, vi_number
-from cchc.runtime.rpc import serve
+from cchc.runtime.testing import serve_stand_in
 
 
 @dataclass
@@ -39,23 +39,22 @@ async def app(settings):  # type: ignore[no-untyped-def]
         yield application
 
 
-async def _serving(nc, service: str, names: list[str]) -> AsyncIterator[Recorder]:  # type: ignore[no-untyped-def]
+async def _serving(nats_server, service: str, names: list[str]) -> AsyncIterator[Recorder]:  # type: ignore[no-untyped-def]
     recorder = Recorder()
-    subscriptions = await serve(nc, service, {n: recorder.handler(n) for n in names})
+    stand_in_broker = await serve_stand_in(nats_server.url, service, {n: recorder.handler(n) for n in names})
     yield recorder
-    for subscription in subscriptions:
-        await subscription.unsubscribe()
+    await stand_in_broker.stop()
 
 
 @pytest.fixture
-async def scoring(nc) -> AsyncIterator[Recorder]:  # type: ignore[no-untyped-def]
-    async for recorder in _serving(nc, "scoring", [*COMMAND_ENDPOINTS, *QUERY_ENDPOINTS]):
+async def scoring(nats_server) -> AsyncIterator[Recorder]:  # type: ignore[no-untyped-def]
+    async for recorder in _serving(nats_server, "scoring", [*COMMAND_ENDPOINTS, *QUERY_ENDPOINTS]):
         yield recorder
 
 
 @pytest.fixture
-async def planning(nc) -> AsyncIterator[Recorder]:  # type: ignore[no-untyped-def]
-    async for recorder in _serving(nc, "planning", ["list-plans", "plan-progress"]):
+async def planning(nats_server) -> AsyncIterator[Recorder]:  # type: ignore[no-untyped-def]
+    async for recorder in _serving(nats_server, "planning", ["plan-of"]):
         yield recorder
 
 
@@ -131,12 +130,10 @@ async def test_the_report_is_composed_from_three_services(
     client, stand_in, scoring, planning, as_role
 ):
     stand_in.answer("dossier-stats", Reply(ok=True, result=STATS))
-    stand_in.answer("list-procedures", Reply(ok=True, result={
-        "items": [{"code": str(i), "published_on": "2022-07-15"} for i in range(44)]
-        + [{"code": "later", "published_on": "2022-07-16"}], "next_cursor": None}))
-    planning.replies["list-plans"] = Reply(ok=True, result={"items": [{"id": "p1"}]})
-    planning.replies["plan-progress"] = Reply(ok=True, result={
-        "total": 46, "completed": 35, "completed_on_time": 35, "completed_late": 0,
+    stand_in.answer("procedures-published", Reply(ok=True, result={
+        "agency": "SO-TT", "as_of": "2022-07-15", "published": 44}))
+    planning.replies["plan-of"] = Reply(ok=True, result={
+        "plan_id": "p1", "agency": "SO-TT", "year": 2022, "total": 46, "completed": 35, "completed_on_time": 35, "completed_late": 0,
         "in_progress": 11, "overdue": 0, "cancelled": 0, "completion_rate": 0.7609})
     scoring.replies["agency-indexes"] = Reply(ok=True, result={
         "agency": "SO-TT", "agency_name": "Sở <Thông tin> & Truyền thông", "items": [
@@ -150,7 +147,10 @@ async def test_the_report_is_composed_from_three_services(
     assert report["procedures_published"] == 44 and report["dossiers"] == STATS
     assert stand_in.requests_to("dossier-stats")[0].body == {
         "agency": "SO-TT", "from": "2022-01-01", "to": "2022-07-15"}
-    assert planning.requests_to("plan-progress")[0].target == "p1"
+    assert planning.requests_to("plan-of")[0].body == {
+        "agency": "SO-TT", "year": 2022, "as_of": "2022-07-15"}
+    assert stand_in.requests_to("procedures-published")[0].body == {
+        "agency": "SO-TT", "as_of": "2022-07-15"}
 
     page = await client.get("/api/v1/reports/agency", params=params,
                             headers={**officer, "Accept": "text/html,*/*;q=0.8"})

@@ -98,7 +98,7 @@ async def test_unknown_route_and_wrong_method_are_problems(client, stand_in, as_
 
 async def test_a_service_problem_keeps_its_status_and_fields(client, stand_in, as_role):
     stand_in.answer("resolve-dossier", Reply(ok=False, problem={
-        "title": "Conflict", "status": 409, "detail": "the dossier was withdrawn",
+        "title": "Conflict", "kind": "conflict", "detail": "the dossier was withdrawn",
         "errors": [{"field": "status", "message": "withdrawn"}]}))
     response = await client.post("/api/v1/dossiers/D1/resolution", headers=as_role("admin"),
                                  json={"resolved_at": "2024-03-05T10:00:00+07:00",

@@ -38,7 +38,7 @@ async def test_reference_lists_send_their_filters(client, stand_in, as_role):
 
 
 async def test_get_dossier_targets_it_and_answers_the_services_problem(client, stand_in, as_role):
-    stand_in.answer("get-dossier", Reply(ok=False, problem={"title": "Not found", "status": 404,
+    stand_in.answer("get-dossier", Reply(ok=False, problem={"title": "Not found", "kind": "not_found",
                                                             "detail": "no dossier D-9"}))
     response = await client.get("/api/v1/dossiers/D-9", headers=as_role("officer", "SO-XD"))
     assert response.status_code == 404

@@ -123,6 +123,13 @@ class ProcedureListQuery(PageQuery):
     agency: str | None = None
 
 
+class ProceduresPublishedQuery(BaseModel):
+    """How many of an agency's procedures were published (decision dated) by a day."""
+
+    agency: str
+    as_of: date
+
+
 class DossierStatsQuery(BaseModel):
     agency: str | None = None
     from_: date = Field(alias="from")
@@ -137,5 +144,6 @@ QUERY_ENDPOINTS: dict[str, type[BaseModel] | None] = {
     "dossier-stats": DossierStatsQuery,
     "list-agencies": PageQuery,
     "list-procedures": ProcedureListQuery,
+    "procedures-published": ProceduresPublishedQuery,
 }
 

@@ -84,5 +84,23 @@ class PlanListQuery(BaseModel):
     cursor: str | None = None
 
 
+class TaskListQuery(BaseModel):
+    """The tasks of one plan, or of one agency across its plans."""
+
+    plan_id: str | None = None
+    agency: str | None = None
+    status: str | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = None
+
+
+class PlanOfQuery(BaseModel):
+    """The progress of an agency's plan of a year as of a date (its report's plan table)."""
+
+    agency: str
+    year: int
+    as_of: date | None = None
+
+
 class PlanProgressQuery(BaseModel):
     as_of: date | None = None

@@ -5,13 +5,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from nats.aio.client import Client as NATS
 
 from cchc.contracts.messages import CommandMeta, Principal, Reply, Request, Role
 from cchc.planning.config import PlanningSettings
 from cchc.planning.main import PlanningService
 from cchc.runtime.natsserver import NatsServer
-from cchc.runtime.rpc import ServiceClient
+from cchc.runtime.endpoints import ServiceClient
 
 ADMIN = Principal(sub="admin", role=Role.ADMIN)
 
@@ -22,8 +21,8 @@ def fresh_agency() -> str:
 
 
 class Caller:
-    def __init__(self, nc: NATS) -> None:
-        self.client = ServiceClient(nc)
+    def __init__(self, client: ServiceClient) -> None:
+        self.client = client
 
     async def __call__(
         self, endpoint: str, body: dict[str, Any] | None = None, *, target: str | None = None,
@@ -70,5 +69,5 @@ def agency() -> str:
 
 
 @pytest.fixture
-async def call(planning: PlanningService, nc: NATS) -> Caller:
-    return Caller(nc)
+async def call(planning: PlanningService, service_client: ServiceClient) -> Caller:
+    return Caller(service_client)

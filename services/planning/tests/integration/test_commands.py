@@ -22,7 +22,7 @@ async def test_issue_plan_answers_the_derived_id_and_version(call, agency):
 async def test_a_second_plan_for_the_same_agency_and_year_is_a_conflict(call, agency):
     await call.new_plan(agency, 2026)
     again = await call("issue-plan", {"agency": agency, "year": 2026, "title": "Kế hoạch khác"})
-    assert again.problem.status == 409
+    assert again.problem.kind == "conflict"
 
 
 async def test_add_task_answers_the_task(call, agency):
@@ -38,7 +38,7 @@ async def test_eight_concurrent_completions_one_wins_the_others_conflict(call, a
         *(call("complete-task", {"completed_at": soon()}, target=task["id"]) for _ in range(8))
     )
     assert sum(r.ok for r in replies) == 1
-    assert sorted(r.problem.status for r in replies if not r.ok) == [409] * 7
+    assert sorted(r.problem.kind for r in replies if not r.ok) == ["conflict"] * 7
 
 
 async def test_eight_concurrent_completions_with_if_match_the_others_are_stale(call, agency):
@@ -50,14 +50,14 @@ async def test_eight_concurrent_completions_with_if_match_the_others_are_stale(c
         )
     )
     assert sum(r.ok for r in replies) == 1
-    assert sorted(r.problem.status for r in replies if not r.ok) == [412] * 7
+    assert sorted(r.problem.kind for r in replies if not r.ok) == ["precondition_failed"] * 7
 
 
 async def test_a_stale_if_match_is_412_and_writes_nothing(call, agency, nc):
     task = (await call.new_task((await call.new_plan(agency)).result["id"])).result
     await call.ok("report-progress", {"reported_at": soon(), "percent": 30}, target=task["id"])
     stale = await call("complete-task", {"completed_at": soon()}, target=task["id"], if_match=1)
-    assert stale.problem.status == 412
+    assert stale.problem.kind == "precondition_failed"
     assert (await EventStore(nc).load(CONTEXT, task["id"])).version == 2
 
 
@@ -99,4 +99,4 @@ async def test_home_affairs_plans_for_any_agency_the_inspector_reads_only(call, 
     plan = await call.ok("issue-plan", {"agency": agency, "year": 2026, "title": "KH"}, principal=home_affairs)
     refused = await call("add-task", {"title": "x", "area": "direction", "due_date": "2026-05-01", "owner": "VP"},
                          target=plan.result["id"], principal=inspector)
-    assert refused.problem.status == 403
+    assert refused.problem.kind == "forbidden"

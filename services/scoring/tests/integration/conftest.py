@@ -20,7 +20,7 @@ from cchc.contracts.planning import TaskAdded, TaskCancelled, TaskCompleted
 from cchc.runtime.eventstore import EventStore, Metadata
 from cchc.runtime.ids import new_id
 from cchc.runtime.natsserver import NatsServer
-from cchc.runtime.rpc import ServiceClient
+from cchc.runtime.endpoints import ServiceClient
 from cchc.runtime.streams import ensure_event_stream
 from cchc.scoring.config import ScoringSettings
 from cchc.scoring.main import ScoringService
@@ -39,8 +39,8 @@ def officer(agency: str) -> Principal:
 
 
 class Caller:
-    def __init__(self, nc: NATS) -> None:
-        self.client = ServiceClient(nc)
+    def __init__(self, client: ServiceClient) -> None:
+        self.client = client
 
     async def __call__(
         self, endpoint: str, body: dict[str, Any] | None = None, *, target: str | None = None,
@@ -133,8 +133,8 @@ def agency() -> str:
 
 
 @pytest.fixture
-async def call(scoring: ScoringService, nc: NATS) -> Caller:
-    return Caller(nc)
+async def call(scoring: ScoringService, service_client: ServiceClient) -> Caller:
+    return Caller(service_client)
 
 
 @pytest.fixture

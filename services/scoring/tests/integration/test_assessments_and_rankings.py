@@ -16,29 +16,29 @@ async def test_self_scores_appraisal_survey_and_finish_by_role(call, agency, fra
     other = f"{agency}X"
     refused = await call("open-assessment", {"framework": code, "agency": agency},
                          principal=officer(other))
-    assert refused.problem.status == 403
+    assert refused.problem.kind == "forbidden"
     opened = await call.ok("open-assessment", {"framework": code, "agency": agency},
                            principal=officer(agency))
     target = opened.result["id"]
     again = await call("open-assessment", {"framework": code, "agency": agency})
-    assert again.problem.status == 409
+    assert again.problem.kind == "conflict"
 
     scores = {"scores": {"1.1": 2}, "evidence": {"1.1": ["https://stttt.gov.vn/kh-cchc-2022.pdf"]}}
     assert (await call("submit-self-scores", scores, target=target,
-                       principal=officer(other))).problem.status == 403
+                       principal=officer(other))).problem.kind == "forbidden"
     assert (await call("submit-self-scores", scores, target=target,
-                       principal=INSPECTOR)).problem.status == 403
+                       principal=INSPECTOR)).problem.kind == "forbidden"
     await call.ok("submit-self-scores", scores, target=target, principal=officer(agency))
     too_many = await call("submit-self-scores", {"scores": {"1.1": 3}}, target=target)
-    assert too_many.problem.status == 422 and too_many.problem.errors[0].field == "scores.1.1"
+    assert too_many.problem.kind == "invalid" and too_many.problem.errors[0].field == "scores.1.1"
 
     appraisal = {"scores": {"1.1": 1.5}, "notes": "Kế hoạch ban hành chậm"}
     assert (await call("record-appraisal", appraisal, target=target,
-                       principal=officer(agency))).problem.status == 403
+                       principal=officer(agency))).problem.kind == "forbidden"
     await call.ok("record-appraisal", appraisal, target=target, principal=HOME_AFFAIRS)
     survey = {"criterion": "8.1", "respondents": 400, "satisfied": 390}
     assert (await call("record-survey", survey, target=target,
-                       principal=officer(agency))).problem.status == 403
+                       principal=officer(agency))).problem.kind == "forbidden"
     last = await call.ok("record-survey", survey, target=target, principal=HOME_AFFAIRS)
 
     read = await call.ok("get-assessment", target=target, min_position=last.position,
@@ -48,15 +48,15 @@ async def test_self_scores_appraisal_survey_and_finish_by_role(call, agency, fra
     assert first["evidence"] == ["https://stttt.gov.vn/kh-cchc-2022.pdf"]
     assert read.result["criteria"][-1]["final"] == 3.9  # 390 / 400 × 4
     assert (await call("get-assessment", target=target, min_position=last.position,
-                       principal=officer(other))).problem.status == 403
+                       principal=officer(other))).problem.kind == "forbidden"
     assert (await call("get-assessment", target=target, principal=INSPECTOR)).ok
 
     assert (await call("finish-assessment", {}, target=target,
-                       principal=officer(agency))).problem.status == 403
+                       principal=officer(agency))).problem.kind == "forbidden"
     done = await call.ok("finish-assessment", {}, target=target, principal=HOME_AFFAIRS)
     assert done.result["status"] == "finished"
     late = await call("submit-self-scores", scores, target=target, principal=officer(agency))
-    assert late.problem.status == 409
+    assert late.problem.kind == "conflict"
     ranked = await call.ok("rankings", {"index": "PAR", "year": 2022, "group": "department"},
                            min_position=done.position, principal=officer(other))
     mine = next(item for item in ranked.result["items"] if item["agency"] == agency)
@@ -94,10 +94,10 @@ async def test_rankings_share_ranks_on_ties_and_count_the_latest_result_per_agen
         {"index": "PAR", "year": 2021, "score": 93.8, "rank": 3, "of": 5, "group": group}
     ]
     refused = await call("agency-indexes", {"agency": agencies[0]}, principal=officer(agency))
-    assert refused.problem.status == 403
+    assert refused.problem.kind == "forbidden"
     assert (await call("record-index-result", {"index": "PAR", "year": 2021, "agency": agency,
                                                "score": 1}, principal=officer(agency))
-            ).problem.status == 403
+            ).problem.kind == "forbidden"
 
 
 async def test_a_result_without_a_group_ranks_in_its_agency_registered_group(

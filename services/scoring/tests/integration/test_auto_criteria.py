@@ -84,4 +84,4 @@ async def test_a_read_waits_for_the_metric_positions_it_names(call, log, agency,
     # A position beyond the end of the log was never written: bad input, not a wait (and a 503).
     far = await call("get-assessment", {"planning_position": position + 10_000},
                      target=opened.result["id"], min_position=opened.position)
-    assert far.problem.status == 400 and far.problem.errors[0].field == "planning_position"
+    assert far.problem.kind == "bad_request" and far.problem.errors[0].field == "planning_position"

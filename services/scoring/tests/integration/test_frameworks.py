@@ -37,7 +37,7 @@ async def test_a_bad_framework_is_422_on_its_field_and_nothing_is_written(
 ):
     code = f"PAR-{agency}"
     reply = await call("define-framework", broken(framework_body(code), how))
-    assert reply.problem.status == 422
+    assert reply.problem.kind == "invalid"
     assert [e.field for e in reply.problem.errors] == fields
     assert not (await EventStore(nc).load(CONTEXT, framework_id(code))).exists
 
@@ -46,7 +46,7 @@ async def test_a_framework_with_a_percent_for_a_rate_is_422_from_its_type(call, 
     body = framework_body(f"PAR-{agency}")
     body["criteria"][3] = {**body["criteria"][3], "threshold": -1}
     reply = await call("define-framework", body)
-    assert reply.problem.status == 422
+    assert reply.problem.kind == "invalid"
     assert [e.field for e in reply.problem.errors] == ["criteria.3.threshold"]
 
 
@@ -55,13 +55,13 @@ async def test_only_home_affairs_and_admin_define_frameworks_once(call, nc, agen
     for role in (Role.OFFICER, Role.INSPECTOR):
         principal = Principal(sub="x", role=role, agency=agency if role is Role.OFFICER else None)
         refused = await call("define-framework", framework_body(code), principal=principal)
-        assert refused.problem.status == 403
+        assert refused.problem.kind == "forbidden"
     assert not (await EventStore(nc).load(CONTEXT, framework_id(code))).exists
     defined = await call.ok("define-framework", framework_body(code),
                             principal=Principal(sub="snv", role=Role.HOME_AFFAIRS))
     assert (defined.result["code"], defined.version) == (code, 1)
     again = await call("define-framework", framework_body(code))
-    assert again.problem.status == 409
+    assert again.problem.kind == "conflict"
     read = await call.ok("get-framework", target=code, min_position=defined.position,
                          principal=Principal(sub="o", role=Role.OFFICER, agency="X"))
     assert read.result["criteria"][1]["bands"][2] == {"min_rate": 0.9, "points": 2}

@@ -39,6 +39,8 @@ def invalid_request(error: ValidationError) -> ServiceProblem:
     errors = []
     for detail in error.errors():
         location = [str(part) for part in detail["loc"]]
+        if location[:1] == ["request"]:  # the handler's parameter, as FastStream names it
+            location = location[1:]
         if location[:1] == ["body"]:  # the request's body is what the client sent
             location = location[1:]
         errors.append(FieldError(field=".".join(location) or "body", message=detail["msg"]))
@@ -100,6 +102,17 @@ class ServiceRouter:
         )
         subscriber(handler)
         self.names.append(name)
+
+    @classmethod
+    def of(
+        cls, service: str, handlers: dict[str, Callable[..., Any]],
+        max_workers: int = DEFAULT_MAX_WORKERS,
+    ) -> "ServiceRouter":
+        """A router with one endpoint per entry of ``handlers`` (endpoint name -> handler)."""
+        router = cls(service, max_workers)
+        for name, handler in handlers.items():
+            router.endpoint(name, handler)
+        return router
 
 
 class ServiceClient:

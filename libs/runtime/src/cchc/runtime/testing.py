@@ -12,6 +12,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
@@ -19,7 +20,7 @@ from nats.aio.client import Client as NATS
 
 from faststream.nats import NatsBroker
 
-from cchc.runtime.endpoints import ServiceClient
+from cchc.runtime.endpoints import ServiceClient, ServiceRouter, service_broker
 from cchc.runtime.natsserver import NatsServer
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -135,3 +136,13 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     url = await create_database(server)
     yield url
     await drop_database(server, url)
+
+
+async def serve_stand_in(url: str, service: str, handlers: dict[str, Any]) -> NatsBroker:
+    """A service's endpoints answered by plain functions (``async def h(request: Request) ->
+    Reply``), on FastStream as the real services are: for tests of their callers. Stop the
+    returned broker to take them away."""
+    broker = service_broker(url, f"stand-in-{service}")
+    broker.include_router(ServiceRouter.of(service, handlers).router)
+    await broker.start()
+    return broker

@@ -8,7 +8,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.contracts.dossier_commands import (
@@ -16,6 +16,7 @@ from cchc.contracts.dossier_commands import (
     DossierStatsQuery,
     PageQuery,
     ProcedureListQuery,
+    ProceduresPublishedQuery,
 )
 from cchc.contracts.messages import NoBody, Reply, Request
 from cchc.dossier import statistics, tables
@@ -119,6 +120,20 @@ class DossierQueries:
         agency = request.body.agency
         condition = tables.procedures.c.agency == agency if agency else None
         return await self._page(request.body, tables.procedures, tables.procedures.c.code, condition)
+
+    async def procedures_published(
+        self, request: Request[ProceduresPublishedQuery]
+    ) -> Reply[dict[str, Any]]:
+        """How many of an agency's procedures were published by a day (for its report)."""
+        await caught_up(self.runner, request)
+        query = request.body
+        readable_agencies(request.meta.principal, query.agency)
+        p = tables.procedures.c
+        async with self.engine.connect() as conn:
+            count = (await conn.execute(select(func.count()).select_from(tables.procedures).where(
+                p.agency == query.agency, p.published_on <= query.as_of))).scalar_one()
+        return Reply(ok=True, result={"agency": query.agency, "as_of": query.as_of.isoformat(),
+                                      "published": count})
 
     async def _page(self, query: PageQuery, table, key, condition) -> Reply:  # type: ignore[no-untyped-def]
         limit = query.limit

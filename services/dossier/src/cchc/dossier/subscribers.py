@@ -1,15 +1,21 @@
 """Entrypoints: the dossier service's endpoints, each a typed FastStream subscriber."""
 
+from collections.abc import Callable
+from typing import Any
+
+from cchc.contracts.dossier_commands import SERVICE
 from cchc.dossier.handlers import DossierCommandHandlers
 from cchc.dossier.queries import DossierQueries
 from cchc.runtime.endpoints import ServiceRouter
 
-SERVICE = "dossier"
+__all__ = ["SERVICE", "endpoints"]
 
 
-def endpoints(commands: DossierCommandHandlers, queries: DossierQueries, health, max_workers: int) -> ServiceRouter:  # type: ignore[no-untyped-def]
-    router = ServiceRouter(SERVICE, max_workers)
-    for name, handler in {
+def endpoints(
+    commands: DossierCommandHandlers, queries: DossierQueries, health: Callable[..., Any],
+    max_workers: int,
+) -> ServiceRouter:
+    return ServiceRouter.of(SERVICE, {
         "register-agency": commands.register_agency,
         "publish-procedure": commands.publish_procedure,
         "declare-calendar-day": commands.declare_calendar_day,
@@ -25,7 +31,6 @@ def endpoints(commands: DossierCommandHandlers, queries: DossierQueries, health,
         "dossier-stats": queries.dossier_stats,
         "list-agencies": queries.list_agencies,
         "list-procedures": queries.list_procedures,
+        "procedures-published": queries.procedures_published,
         "health": health,
-    }.items():
-        router.endpoint(name, handler)
-    return router
+    }, max_workers)

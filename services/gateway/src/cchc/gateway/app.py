@@ -4,7 +4,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import nats
 from fastapi import FastAPI
 
 from cchc.gateway import problems
@@ -29,7 +28,7 @@ from cchc.gateway.routers import (
     reports,
 )
 from cchc.runtime.eventstore import EventStore
-from cchc.runtime.rpc import ServiceClient
+from cchc.runtime.endpoints import ServiceClient, service_broker
 
 log = logging.getLogger("cchc.gateway")
 
@@ -47,15 +46,16 @@ CCHC Ledger: administrative-procedure dossiers, reform plans and indexes of a pr
 def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nc = await nats.connect(settings.nats_url, max_reconnect_attempts=-1, name="cchc-gateway")
+        broker = service_broker(settings.nats_url, "cchc-gateway")
+        nc = await broker.connect()
         authenticator = None  # issue 13: token checks (exp, revocation, agency, OIDC)
         try:
             bucket = await open_bucket(nc.jetstream(), settings.idempotency_ttl_s)
             authenticator = await Authenticator.start(nc, settings)  # issue 13
             app.state.gateway = Gateway(
                 settings=settings, nc=nc,
-                services=ServiceClient(nc, timeout=settings.request_timeout),
-                health_probe=ServiceClient(nc, timeout=settings.health_timeout),
+                services=ServiceClient(broker, timeout=settings.request_timeout),
+                health_probe=ServiceClient(broker, timeout=settings.health_timeout),
                 events=EventStore(nc), idempotency=IdempotencyStore(bucket),
                 authenticator=authenticator,  # issue 13
             )
@@ -65,7 +65,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             if authenticator is not None:  # issue 13: stop watching revocations
                 await authenticator.close()
             # Drain lets in-flight requests get their replies before the connection closes.
-            await nc.drain()
+            await broker.stop()
 
     app = FastAPI(
         title="CCHC Ledger API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,

@@ -20,7 +20,7 @@ from cchc.gateway.config import GatewaySettings
 from cchc.gateway.idempotency import IdempotencyStore
 from cchc.gateway.problems import problem
 from cchc.runtime.eventstore import EventStore
-from cchc.runtime.rpc import ServiceClient
+from cchc.runtime.endpoints import ServiceClient
 
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 # RFC 6750: a token that was sent but is unusable is named as such; a missing one is not.

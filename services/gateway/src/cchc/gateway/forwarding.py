@@ -19,8 +19,8 @@ from cchc.gateway.idempotency import (
     record_key,
     request_hash,
 )
-from cchc.gateway.problems import problem, problem_response
-from cchc.runtime.rpc import ServiceUnavailable
+from cchc.gateway.problems import from_service, problem, problem_response
+from cchc.runtime.endpoints import ServiceUnavailable
 
 RETRY_AFTER_S = "2"
 REPLAYED = "Idempotent-Replayed"
@@ -37,10 +37,7 @@ async def _call(gw: Gateway, service: str, endpoint: str, request: Request) -> R
 def _answer(reply: Reply, success_status: int, location: str | None) -> StoredAnswer:
     """The HTTP answer to a reply (its request hash is filled in by the caller)."""
     if not reply.ok:
-        problem_value = reply.problem or Problem(title="Internal error", status=500,
-                                                 detail="the service answered without a problem")
-        if not 400 <= problem_value.status <= 599:
-            problem_value = problem_value.model_copy(update={"status": 502})
+        problem_value = from_service(reply.problem)
         return StoredAnswer(request_hash="", status=problem_value.status, headers={},
                             body=problem_value.model_dump(mode="json"))
     headers: dict[str, str] = {}

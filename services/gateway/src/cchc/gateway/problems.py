@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cchc.contracts.messages import FieldError, Problem
+from cchc.contracts.messages import FieldError, Problem, ProblemKind, ServiceProblem
 
 log = logging.getLogger("cchc.gateway")
 
@@ -24,6 +24,28 @@ _TITLES = {
     412: "Precondition failed", 413: "Content too large", 415: "Unsupported media type",
     422: "Invalid input", 500: "Internal error", 503: "Service unavailable",
 }
+
+
+# The one place a service's refusal becomes an HTTP status.
+STATUS_OF_KIND = {
+    ProblemKind.BAD_REQUEST: 400,
+    ProblemKind.FORBIDDEN: 403,
+    ProblemKind.NOT_FOUND: 404,
+    ProblemKind.CONFLICT: 409,
+    ProblemKind.PRECONDITION_FAILED: 412,
+    ProblemKind.INVALID: 422,
+    ProblemKind.INTERNAL: 500,
+    ProblemKind.UNAVAILABLE: 503,
+}
+
+
+def from_service(refusal: ServiceProblem | None) -> Problem:
+    """The HTTP problem of a service's refusal (a reply without one is a bad gateway)."""
+    if refusal is None:
+        return Problem(title="Bad gateway", status=502,
+                       detail="the service answered neither a result nor a problem")
+    return Problem(title=refusal.title, status=STATUS_OF_KIND[refusal.kind],
+                   detail=refusal.detail, errors=refusal.errors)
 
 
 class ProblemException(Exception):

@@ -1,20 +1,15 @@
-"""Command handlers: load the aggregate from the log, decide, append with the expected version.
+"""Command handlers of the planning context: what differs per command, on the shared loop.
 
-Each handler takes a ``Request`` (command body + caller) and answers a ``Reply``; domain errors
-are raised and turned into problems by the subscriber. A command carrying an idempotency key gets
-a derived event id (and derived ids for what it creates), so a retry finds its own earlier event
-and answers it again instead of writing twice.
+Each handler names the aggregate, who may, and the decision; ``CommandLoop`` does the rest. A
+command under an idempotency key gets derived ids for what it creates (a task, an inspection, a
+finding), so a retry finds what its first delivery created instead of creating a twin.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from cchc.contracts.envelope import EventEnvelope
-from cchc.contracts.events import decode_event
 from cchc.contracts.messages import Principal, Reply, Request
-from cchc.contracts.planning import PlanningEvent
 from cchc.contracts.planning_commands import (
     AddTask,
     CancelTask,
@@ -29,29 +24,11 @@ from cchc.contracts.subjects import is_token
 from cchc.planning import aggregates
 from cchc.planning.aggregates import CONTEXT
 from cchc.planning.domain import model
-from cchc.planning.domain.errors import Conflict, Forbidden, NotFound
+from cchc.planning.domain.errors import Forbidden, NotFound
 from cchc.planning.views import finding_summary, inspection_summary, plan_summary, task_summary
-from cchc.runtime.eventstore import (
-    AggregateHistory,
-    Appended,
-    ConcurrencyConflict,
-    EventStore,
-    Metadata,
-    command_metadata,
-)
+from cchc.runtime.command_loop import AggregateKind, CommandLoop
+from cchc.runtime.eventstore import EventStore
 from cchc.runtime.ids import new_id
-from cchc.runtime.rpc import ProblemError
-
-MAX_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class AggregateKind:
-    """How to rebuild one kind of aggregate and how a command on it is answered."""
-
-    name: str
-    evolve: Callable[[Any, PlanningEvent], Any]
-    answer: Callable[[Any, EventEnvelope], dict[str, Any]]
 
 
 def _inspection_answer(inspection: model.Inspection, envelope: EventEnvelope) -> dict[str, Any]:
@@ -62,26 +39,28 @@ def _inspection_answer(inspection: model.Inspection, envelope: EventEnvelope) ->
     return inspection_summary(inspection)
 
 
-PLAN = AggregateKind("plan", model.evolve_plan, lambda plan, _: plan_summary(plan))
-TASK = AggregateKind("task", model.evolve_task, lambda task, _: task_summary(task))
-INSPECTION = AggregateKind("inspection", model.evolve_inspection, _inspection_answer)
+def _agency_of(state: Any, event: Any) -> str:
+    return state.agency if state is not None else event.agency
 
 
-def events_of(history: AggregateHistory) -> list[PlanningEvent]:
-    events = [decode_event(e.type, e.schema_version, e.payload) for e in history.envelopes]
-    return events  # type: ignore[return-value]
+PLAN = AggregateKind[model.Plan]("plan", model.evolve_plan, lambda plan, _: plan_summary(plan),
+                                 model.business_time, _agency_of)
+TASK = AggregateKind[model.Task]("task", model.evolve_task, lambda task, _: task_summary(task),
+                                 model.business_time, _agency_of)
+INSPECTION = AggregateKind[model.Inspection]("inspection", model.evolve_inspection,
+                                             _inspection_answer, model.business_time, _agency_of)
 
 
-def state_of(kind: AggregateKind, history: AggregateHistory) -> Any:
-    return model.replay(kind.evolve, events_of(history))
-
-
-def check_may_write(principal: Principal, agency: str) -> None:
+def may_write(principal: Principal, agency: str) -> None:
     if not principal.may_write(agency):
         raise Forbidden(f"cannot write the plans of agency {agency}")
 
 
-def check_may_inspect(principal: Principal, agency: str) -> None:
+def may_write_state(principal: Principal, state: Any) -> None:
+    may_write(principal, state.agency)
+
+
+def may_inspect(principal: Principal, _: Any = None) -> None:
     # Inspections are the Department of Home Affairs' work; the inspector role only reads.
     if not principal.writes_everywhere:
         raise Forbidden("only home_affairs and admin open inspections and record findings")
@@ -90,176 +69,85 @@ def check_may_inspect(principal: Principal, agency: str) -> None:
 class PlanningCommandHandlers:
     def __init__(self, store: EventStore) -> None:
         self.store = store
+        self.loop = CommandLoop(store, CONTEXT)
 
     # --- plans and tasks --------------------------------------------------------------------
 
-    async def issue_plan(self, request: Request) -> Reply:
-        command = IssuePlan.model_validate(request.body)
-        check_may_write(request.meta.principal, command.agency)
+    async def issue_plan(self, request: Request[IssuePlan]) -> Reply[dict[str, Any]]:
+        """Issue an agency's annual CCHC plan (one per agency and year)."""
+        command = request.body
+        may_write(request.meta.principal, command.agency)
         plan_id = aggregates.plan_id(command.agency, command.year)
-        history = await self.store.load(CONTEXT, plan_id)
-        if (done := self._earlier_answer(request, history, PLAN)) is not None:
-            return done
-        issued_at = _command_time(command, "issued_at")
-        event = model.issue_plan(state_of(PLAN, history), plan_id, command, issued_at)
-        return await self._create(request, history, event, PLAN)
+        issued_at = command.issued_at or _now()
+        return await self.loop.create(
+            request, PLAN, plan_id,
+            lambda plan: model.issue_plan(plan, plan_id, command, issued_at),
+        )
 
-    async def add_task(self, request: Request) -> Reply:
-        command = AddTask.model_validate(request.body)
-        plan = state_of(PLAN, await self.store.load(CONTEXT, _target(request, "plan")))
+    async def add_task(self, request: Request[AddTask]) -> Reply[dict[str, Any]]:
+        """Add a task to a plan."""
+        command = request.body
+        plan_id = _existing_id(request.target, "plan")
+        plan = PLAN.state(await self.store.load(CONTEXT, plan_id))
         if plan is None:
-            raise NotFound(f"no plan {request.target}")
-        check_may_write(request.meta.principal, plan.agency)
+            raise NotFound(f"no plan {plan_id}")
+        may_write(request.meta.principal, plan.agency)
         task_id = aggregates.task_id(request.meta.idempotency_key) or new_id()
-        history = await self.store.load(CONTEXT, task_id)
-        if (done := self._earlier_answer(request, history, TASK)) is not None:
-            return done
-        added_at = _command_time(command, "added_at")
-        event = model.add_task(plan, state_of(TASK, history), task_id, command, added_at)
-        return await self._create(request, history, event, TASK)
-
-    async def report_progress(self, request: Request) -> Reply:
-        command = ReportProgress.model_validate(request.body)
-        return await self._on_existing(
-            request, TASK, check_may_write, lambda task: model.report_progress(task, command)
+        added_at = command.added_at or _now()
+        return await self.loop.create(
+            request, TASK, task_id,
+            lambda task: model.add_task(plan, task, task_id, command, added_at),
         )
 
-    async def complete_task(self, request: Request) -> Reply:
-        command = CompleteTask.model_validate(request.body)
-        return await self._on_existing(
-            request, TASK, check_may_write, lambda task: model.complete_task(task, command)
-        )
+    async def report_progress(self, request: Request[ReportProgress]) -> Reply[dict[str, Any]]:
+        """Report a task's progress (percent done)."""
+        return await self._on_task(request, lambda task: model.report_progress(task, request.body))
 
-    async def cancel_task(self, request: Request) -> Reply:
-        command = CancelTask.model_validate(request.body)
-        return await self._on_existing(
-            request, TASK, check_may_write, lambda task: model.cancel_task(task, command)
-        )
+    async def complete_task(self, request: Request[CompleteTask]) -> Reply[dict[str, Any]]:
+        """Complete a task."""
+        return await self._on_task(request, lambda task: model.complete_task(task, request.body))
 
-    async def reschedule_task(self, request: Request) -> Reply:
-        command = RescheduleTask.model_validate(request.body)
-        return await self._on_existing(
-            request, TASK, check_may_write, lambda task: model.reschedule_task(task, command)
-        )
+    async def cancel_task(self, request: Request[CancelTask]) -> Reply[dict[str, Any]]:
+        """Cancel a task, with the reason."""
+        return await self._on_task(request, lambda task: model.cancel_task(task, request.body))
+
+    async def reschedule_task(self, request: Request[RescheduleTask]) -> Reply[dict[str, Any]]:
+        """Move a task's due date."""
+        return await self._on_task(request, lambda task: model.reschedule_task(task, request.body))
+
+    async def _on_task(self, request: Request[Any], decide: Any) -> Reply[dict[str, Any]]:
+        return await self.loop.change(request, TASK, request.target, decide, may_write_state)
 
     # --- inspections ------------------------------------------------------------------------
 
-    async def open_inspection(self, request: Request) -> Reply:
-        command = OpenInspection.model_validate(request.body)
-        check_may_inspect(request.meta.principal, command.agency)
+    async def open_inspection(self, request: Request[OpenInspection]) -> Reply[dict[str, Any]]:
+        """Open an inspection of an agency (home_affairs, admin)."""
+        command = request.body
+        may_inspect(request.meta.principal)
         inspection_id = aggregates.inspection_id(request.meta.idempotency_key) or new_id()
-        history = await self.store.load(CONTEXT, inspection_id)
-        if (done := self._earlier_answer(request, history, INSPECTION)) is not None:
-            return done
-        event = model.open_inspection(state_of(INSPECTION, history), inspection_id, command)
-        return await self._create(request, history, event, INSPECTION)
+        return await self.loop.create(
+            request, INSPECTION, inspection_id,
+            lambda inspection: model.open_inspection(inspection, inspection_id, command),
+        )
 
-    async def record_finding(self, request: Request) -> Reply:
-        command = RecordFinding.model_validate(request.body)
+    async def record_finding(self, request: Request[RecordFinding]) -> Reply[dict[str, Any]]:
+        """Record an inspection's finding; a shortcoming with a remediation becomes a task."""
         finding_id = aggregates.finding_id(request.meta.idempotency_key) or new_id()
-        recorded_at = _command_time(command, "recorded_at")
-        return await self._on_existing(
-            request, INSPECTION, check_may_inspect,
-            lambda inspection: model.record_finding(inspection, finding_id, command, recorded_at),
-        )
-
-    # --- the shared cycle -------------------------------------------------------------------
-
-    async def _on_existing(
-        self, request: Request, kind: AggregateKind,
-        authorize: Callable[[Principal, str], None], decide: Callable[[Any], PlanningEvent],
-    ) -> Reply:
-        target = _target(request, kind.name)
-        expected = request.meta.expected_version
-        for attempt in range(MAX_ATTEMPTS):
-            history = await self.store.load(CONTEXT, target, consistent=attempt > 0)
-            if (done := self._earlier_answer(request, history, kind)) is not None:
-                return done
-            state = state_of(kind, history)
-            if state is None:
-                raise NotFound(f"no {kind.name} {target}")
-            authorize(request.meta.principal, state.agency)
-            if expected is not None and expected != state.version:
-                raise _stale(kind, f"is at version {state.version}, not {expected}")
-            event = decide(state)
-            try:
-                appended = await self._append(request, history, event, state.agency)
-            except ConcurrencyConflict:
-                if expected is not None:
-                    raise _stale(kind, "changed meanwhile") from None
-                continue  # decide again on the fresh state: it may now forbid the command
-            return self._reply(kind, history.followed_by(appended.envelope))
-        raise Conflict(f"the {kind.name} kept changing; try again")
-
-    async def _create(
-        self, request: Request, history: AggregateHistory, event: PlanningEvent, kind: AggregateKind
-    ) -> Reply:
-        try:
-            agency: str = event.agency  # type: ignore[attr-defined]  # every creation event has one
-            appended = await self._append(request, history, event, agency)
-        except ConcurrencyConflict:
-            # Someone created the same aggregate meanwhile: our own retry, or a real twin.
-            fresh = await self.store.load(CONTEXT, history.aggregate_id, consistent=True)
-            if (done := self._earlier_answer(request, fresh, kind)) is not None:
-                return done
-            raise Conflict(f"the {kind.name} was created concurrently") from None
-        return self._reply(kind, history.followed_by(appended.envelope))
-
-    async def _append(
-        self, request: Request, history: AggregateHistory, event: PlanningEvent, agency: str
-    ) -> Appended:
-        appended = await self.store.append(
-            history, event, agency=agency, occurred_at=model.business_time(event),
-            meta=self._metadata(request),
-        )
-        if appended.duplicate and appended.envelope.aggregate_id != history.aggregate_id:
-            # JetStream de-duplicated us against another aggregate's event: the key was reused.
-            raise Conflict("this idempotency key was already used for another command")
-        return appended
-
-    def _event_id(self, request: Request) -> str | None:
-        return command_metadata(request.meta).event_id
-
-    def _metadata(self, request: Request) -> Metadata:
-        return command_metadata(request.meta)
-
-    def _earlier_answer(
-        self, request: Request, history: AggregateHistory, kind: AggregateKind
-    ) -> Reply | None:
-        """The reply to an earlier delivery of this same command, if it was stored."""
-        event_id = self._event_id(request)
-        if event_id is None:
-            return None
-        for index, envelope in enumerate(history.envelopes):
-            if envelope.event_id == event_id:
-                upto = AggregateHistory(
-                    history.context, history.aggregate_id, history.envelopes[: index + 1]
-                )
-                return self._reply(kind, upto)
-        return None
-
-    def _reply(self, kind: AggregateKind, history: AggregateHistory) -> Reply:
-        state = state_of(kind, history)
-        assert state is not None
-        return Reply(
-            ok=True, result=kind.answer(state, history.envelopes[-1]), version=state.version,
-            position=history.last_position,
+        recorded_at = _now()
+        return await self.loop.change(
+            request, INSPECTION, request.target,
+            lambda inspection: model.record_finding(inspection, finding_id, request.body,
+                                                    recorded_at),
+            may_inspect,
         )
 
 
-def _target(request: Request, name: str) -> str:
+def _existing_id(target: str | None, name: str) -> str:
     # A target is one subject token; anything else ("*", "a.b") would widen the history filter.
-    if not request.target:
-        raise ProblemError(400, "Bad request", f"no {name} id")
-    if not is_token(request.target):
-        raise NotFound(f"no {name} {request.target}")
-    return request.target
+    if not target or not is_token(target):
+        raise NotFound(f"no {name} {target or ''}".rstrip())
+    return target
 
 
-def _stale(kind: AggregateKind, detail: str) -> ProblemError:
-    return ProblemError(412, "Precondition failed", f"the {kind.name} {detail}")
-
-
-def _command_time(command: object, field: str) -> datetime:
-    """The business time a command states, else now (the contract may add such fields later)."""
-    return getattr(command, field, None) or datetime.now(UTC)
+def _now() -> datetime:
+    return datetime.now(UTC)

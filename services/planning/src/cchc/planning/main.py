@@ -1,7 +1,5 @@
 """Wiring: the planning service process (NATS, event store, read model, remediation, endpoints)."""
 
-from typing import Any
-
 from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,6 +11,7 @@ from cchc.planning.projections import PlanningReadModel
 from cchc.planning.queries import PlanningQueries
 from cchc.planning.subscribers import SERVICE, endpoints
 from cchc.runtime import service
+from cchc.runtime.endpoints import ServiceRouter
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.projection import ProjectionRunner
 
@@ -43,9 +42,10 @@ class PlanningService(service.ServiceProcess):
                              batch_size=min(batch_size, 50)),
         ]
 
-    def endpoints(self, nc: NATS, engine: AsyncEngine) -> dict[str, Any]:
+    def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = PlanningQueries(engine, self.runner)
-        return endpoints(PlanningCommandHandlers(EventStore(nc)), queries, self.health)
+        return endpoints(PlanningCommandHandlers(EventStore(nc)), queries, self.health,
+                         self.settings.max_workers)
 
     def health_positions(self) -> dict[str, int]:
         return {"projection_position": self.runner.position,

@@ -23,7 +23,7 @@ from cchc.planning import aggregates
 from cchc.planning.aggregates import CONTEXT, REMEDIATION_ACTOR
 from cchc.planning.domain import model
 from cchc.planning.domain.errors import DomainError
-from cchc.planning.handlers import events_of
+from cchc.planning.handlers import PLAN
 from cchc.runtime.eventstore import AggregateHistory, ConcurrencyConflict, EventStore, Metadata
 from cchc.runtime.sqltypes import UtcDateTime
 
@@ -105,7 +105,7 @@ class RemediationProcess:
         self, plan_id: str, finding: FindingRecorded, cause: EventEnvelope
     ) -> model.Plan:
         history = await self.store.load(CONTEXT, plan_id)
-        plan = model.replay(model.evolve_plan, events_of(history))
+        plan = PLAN.state(history)
         if plan is not None:
             return plan
         year = finding.inspected_on.year
@@ -113,9 +113,7 @@ class RemediationProcess:
         event = model.issue_plan(None, plan_id, command, issued_at=finding.recorded_at)
         await self._append_once(plan_id, event, finding.agency, finding.recorded_at, cause, "plan")
         # Whoever won a race to issue it, the plan now exists: read the one that is stored.
-        plan = model.replay(
-            model.evolve_plan, events_of(await self.store.load(CONTEXT, plan_id, consistent=True))
-        )
+        plan = PLAN.state(await self.store.load(CONTEXT, plan_id, consistent=True))
         assert plan is not None
         return plan
 

@@ -7,12 +7,18 @@ position, so a client reads its own writes.
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from cchc.contracts.messages import Reply, Request
-from cchc.contracts.planning_commands import PlanListQuery, PlanProgressQuery
+from cchc.contracts.messages import NoBody, Reply, Request
+from cchc.planning.domain.errors import Forbidden, NotFound
+from cchc.contracts.planning_commands import (
+    PlanListQuery,
+    PlanOfQuery,
+    PlanProgressQuery,
+    TaskListQuery,
+)
+from cchc.planning import aggregates
 from cchc.planning import tables
 from cchc.planning.domain.calendar import local_date
 from cchc.planning.domain.progress import TaskFacts, plan_progress
@@ -26,20 +32,6 @@ from cchc.planning.views import (
 from cchc.runtime.pagination import decode_typed, encode_cursor
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.reads import caught_up, readable_agencies
-from cchc.runtime.rpc import ProblemError
-
-
-
-class TaskListQuery(BaseModel):
-    """Not in the contracts yet: the tasks of one plan, or of one agency across its plans."""
-
-    plan_id: str | None = None
-    agency: str | None = None
-    status: str | None = None
-    limit: int = Field(default=50, ge=1, le=500)
-    cursor: str | None = None
-
-
 
 
 
@@ -52,9 +44,10 @@ class PlanningQueries:
         self.engine = engine
         self.runner = runner
 
-    async def list_plans(self, request: Request) -> Reply:
+    async def list_plans(self, request: Request[PlanListQuery]) -> Reply[dict[str, Any]]:
+        """A page of plans by agency and year."""
         await caught_up(self.runner, request)
-        query = PlanListQuery.model_validate(request.body)
+        query = request.body
         agencies = readable_agencies(request.meta.principal, query.agency)
         p = tables.plans.c
         conditions = []
@@ -78,7 +71,8 @@ class PlanningQueries:
         items = [row_view(r, PLAN_ROW_FIELDS) for r in page]
         return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
 
-    async def get_plan(self, request: Request) -> Reply:
+    async def get_plan(self, request: Request[NoBody]) -> Reply[dict[str, Any]]:
+        """One plan with its tasks."""
         await caught_up(self.runner, request)
         async with self.engine.connect() as conn:
             plan = await self._readable_plan(conn, request)
@@ -89,9 +83,10 @@ class PlanningQueries:
             tasks = [row_view(r, TASK_ROW_FIELDS) for r in rows]
         return Reply(ok=True, result={**row_view(plan, PLAN_ROW_FIELDS), "tasks": tasks})
 
-    async def plan_progress(self, request: Request) -> Reply:
+    async def plan_progress(self, request: Request[PlanProgressQuery]) -> Reply[dict[str, Any]]:
+        """A plan's progress as of a date, by reform area."""
         await caught_up(self.runner, request)
-        query = PlanProgressQuery.model_validate(request.body)
+        query = request.body
         as_of = query.as_of or today()
         async with self.engine.connect() as conn:
             plan = await self._readable_plan(conn, request)
@@ -102,9 +97,29 @@ class PlanningQueries:
             result={"plan_id": plan.id, "agency": plan.agency, "year": plan.year, **progress},
         )
 
-    async def list_tasks(self, request: Request) -> Reply:
+    async def plan_of(self, request: Request[PlanOfQuery]) -> Reply[dict[str, Any]]:
+        """The progress of an agency's plan of a year as of a date; ``plan_id`` None if none."""
         await caught_up(self.runner, request)
-        query = TaskListQuery.model_validate(request.body)
+        query = request.body
+        readable_agencies(request.meta.principal, query.agency)
+        as_of = query.as_of or today()
+        plan_id = aggregates.plan_id(query.agency, query.year)
+        async with self.engine.connect() as conn:
+            plan = (await conn.execute(
+                select(tables.plans).where(tables.plans.c.id == plan_id))).first()
+            if plan is None:
+                return Reply(ok=True, result={
+                    "plan_id": None, "agency": query.agency, "year": query.year,
+                    **plan_progress([], as_of)})
+            facts = await task_facts(conn, plan.id, as_of)
+        progress = plan_progress(facts, as_of)
+        return Reply(ok=True, result={"plan_id": plan.id, "agency": plan.agency,
+                                      "year": plan.year, **progress})
+
+    async def list_tasks(self, request: Request[TaskListQuery]) -> Reply[dict[str, Any]]:
+        """A page of tasks, by due date."""
+        await caught_up(self.runner, request)
+        query = request.body
         t = tables.tasks.c
         conditions = []
         async with self.engine.connect() as conn:
@@ -132,28 +147,30 @@ class PlanningQueries:
         items = [row_view(r, TASK_ROW_FIELDS) for r in page]
         return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
 
-    async def get_task(self, request: Request) -> Reply:
+    async def get_task(self, request: Request[NoBody]) -> Reply[dict[str, Any]]:
+        """One task."""
         await caught_up(self.runner, request)
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(select(tables.tasks).where(tables.tasks.c.id == request.target))
             ).first()
         if row is None:
-            raise ProblemError(404, "Not found", f"no task {request.target}")
+            raise NotFound(f"no task {request.target}")
         if not request.meta.principal.may_read(row.agency):
-            raise ProblemError(403, "Forbidden", f"task belongs to agency {row.agency}")
+            raise Forbidden(f"task belongs to agency {row.agency}")
         return Reply(ok=True, result=row_view(row, TASK_ROW_FIELDS))
 
-    async def get_inspection(self, request: Request) -> Reply:
+    async def get_inspection(self, request: Request[NoBody]) -> Reply[dict[str, Any]]:
+        """One inspection with its findings."""
         await caught_up(self.runner, request)
         i, f = tables.inspections.c, tables.findings.c
         async with self.engine.connect() as conn:
             statement = select(tables.inspections).where(i.id == request.target)
             row = (await conn.execute(statement)).first()
             if row is None:
-                raise ProblemError(404, "Not found", f"no inspection {request.target}")
+                raise NotFound(f"no inspection {request.target}")
             if not request.meta.principal.may_read(row.agency):
-                raise ProblemError(403, "Forbidden", f"inspection of agency {row.agency}")
+                raise Forbidden(f"inspection of agency {row.agency}")
             findings = await conn.execute(
                 select(tables.findings).where(f.inspection_id == row.id).order_by(f.position)
             )
@@ -166,9 +183,9 @@ class PlanningQueries:
         plan_id = plan_id or request.target
         row = (await conn.execute(select(tables.plans).where(tables.plans.c.id == plan_id))).first()
         if row is None:
-            raise ProblemError(404, "Not found", f"no plan {plan_id}")
+            raise NotFound(f"no plan {plan_id}")
         if not request.meta.principal.may_read(row.agency):
-            raise ProblemError(403, "Forbidden", f"plan belongs to agency {row.agency}")
+            raise Forbidden(f"plan belongs to agency {row.agency}")
         return row
 
 

@@ -1,20 +1,21 @@
-"""Entrypoints: NATS request/reply endpoints translated into command and query handler calls."""
+"""Entrypoints: the planning service's endpoints, each a typed FastStream subscriber."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from typing import Any
 
-from cchc.contracts.messages import Reply, Request
 from cchc.contracts.planning_commands import SERVICE
 from cchc.planning.handlers import PlanningCommandHandlers
 from cchc.planning.queries import PlanningQueries
-from cchc.runtime.rpc import Handler
+from cchc.runtime.endpoints import ServiceRouter
 
 __all__ = ["SERVICE", "endpoints"]
 
 
 def endpoints(
-    commands: PlanningCommandHandlers, queries: PlanningQueries, health: Handler
-) -> dict[str, Handler]:
-    table: dict[str, Callable[[Request], Awaitable[Reply]]] = {
+    commands: PlanningCommandHandlers, queries: PlanningQueries, health: Callable[..., Any],
+    max_workers: int,
+) -> ServiceRouter:
+    return ServiceRouter.of(SERVICE, {
         "issue-plan": commands.issue_plan,
         "add-task": commands.add_task,
         "report-progress": commands.report_progress,
@@ -25,10 +26,10 @@ def endpoints(
         "record-finding": commands.record_finding,
         "list-plans": queries.list_plans,
         "get-plan": queries.get_plan,
+        "plan-of": queries.plan_of,
         "plan-progress": queries.plan_progress,
         "list-tasks": queries.list_tasks,
         "get-task": queries.get_task,
         "get-inspection": queries.get_inspection,
         "health": health,
-    }
-    return table
+    }, max_workers)

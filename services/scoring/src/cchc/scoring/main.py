@@ -1,12 +1,12 @@
 """Wiring: the scoring service process (NATS, event store, read model, metric projections,
 endpoints)."""
 
-from typing import Any
 
 from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.runtime import service
+from cchc.runtime.endpoints import ServiceRouter
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.projection import ProjectionRunner
 from cchc.scoring.aggregates import CONTEXT
@@ -58,9 +58,10 @@ class ScoringService(service.ServiceProcess):
     def projection_runners(self, nc: NATS, engine: AsyncEngine) -> list[ProjectionRunner]:
         return list(projection_runners(nc, engine, self.settings.projection_batch_size))
 
-    def endpoints(self, nc: NATS, engine: AsyncEngine) -> dict[str, Any]:
+    def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = ScoringQueries(engine, self.runner, self.dossier_metrics, self.planning_metrics)
-        return endpoints(ScoringCommandHandlers(EventStore(nc), engine), queries, self.health)
+        return endpoints(ScoringCommandHandlers(EventStore(nc), engine), queries, self.health,
+                         self.settings.max_workers)
 
     def health_positions(self) -> dict[str, int]:
         return {

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from cchc.contracts.localtime import local_date
-from cchc.contracts.messages import Reply, Request
+from cchc.contracts.messages import NoBody, Reply, Request
 from cchc.contracts.scoring import IndexKind
 from cchc.contracts.scoring_commands import (
     AgencyIndexesQuery,
@@ -19,9 +19,9 @@ from cchc.contracts.scoring_commands import (
     FrameworkListQuery,
     RankingsQuery,
 )
+from cchc.runtime.domain_errors import Forbidden, NotFound
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.reads import applied, caught_up, readable_agencies
-from cchc.runtime.rpc import ProblemError
 from cchc.scoring import tables
 from cchc.scoring.domain.evaluation import evaluate
 from cchc.scoring.domain.ranking import competition_ranking
@@ -50,18 +50,20 @@ class ScoringQueries:
 
     # --- frameworks -------------------------------------------------------------------------
 
-    async def get_framework(self, request: Request) -> Reply:
+    async def get_framework(self, request: Request[NoBody]) -> Reply[Any]:
+        """One index framework."""
         await caught_up(self.runner, request)
         f = tables.frameworks.c
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(tables.frameworks).where(f.code == request.target))).first()
         if row is None:
-            raise ProblemError(404, "Not found", f"no framework {request.target}")
+            raise NotFound(f"no framework {request.target}")
         return Reply(ok=True, result=framework_view(framework_from_row(row)))
 
-    async def list_frameworks(self, request: Request) -> Reply:
+    async def list_frameworks(self, request: Request[FrameworkListQuery]) -> Reply[Any]:
+        """The index frameworks."""
         await caught_up(self.runner, request)
-        query = FrameworkListQuery.model_validate(request.body)
+        query = request.body
         f = tables.frameworks.c
         conditions = []
         if query.index is not None:
@@ -74,15 +76,17 @@ class ScoringQueries:
         items = [framework_view(framework_from_row(r)) for r in rows]
         return Reply(ok=True, result={"items": items, "next_cursor": None})
 
-    async def framework_templates(self, request: Request) -> Reply:
+    async def framework_templates(self, request: Request[NoBody]) -> Reply[Any]:
+        """The built-in framework templates."""
         items = [t.model_dump(mode="json") for t in framework_templates()]
         return Reply(ok=True, result={"items": items, "next_cursor": None})
 
     # --- assessments ------------------------------------------------------------------------
 
-    async def get_assessment(self, request: Request) -> Reply:
+    async def get_assessment(self, request: Request[AssessmentQuery]) -> Reply[Any]:
+        """One assessment with its criteria."""
         await caught_up(self.runner, request)
-        query = AssessmentQuery.model_validate(request.body)
+        query = request.body
         await applied(self.dossier_metrics, query.dossier_position, "dossier_position",
                       "the dossier metrics")
         await applied(self.planning_metrics, query.planning_position, "planning_position",
@@ -91,9 +95,9 @@ class ScoringQueries:
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(tables.assessments).where(a.id == request.target))).first()
             if row is None:
-                raise ProblemError(404, "Not found", f"no assessment {request.target}")
+                raise NotFound(f"no assessment {request.target}")
             if not request.meta.principal.may_read(row.agency):
-                raise ProblemError(403, "Forbidden", f"assessment of agency {row.agency}")
+                raise Forbidden(f"assessment of agency {row.agency}")
             framework = framework_from_row(
                 (await conn.execute(
                     select(tables.frameworks).where(tables.frameworks.c.code == row.framework)
@@ -107,9 +111,10 @@ class ScoringQueries:
         return Reply(ok=True, result=assessment_view(framework, assessment, evaluation),
                      version=assessment.version)
 
-    async def list_assessments(self, request: Request) -> Reply:
+    async def list_assessments(self, request: Request[AssessmentListQuery]) -> Reply[Any]:
+        """The assessments."""
         await caught_up(self.runner, request)
-        query = AssessmentListQuery.model_validate(request.body)
+        query = request.body
         agencies = readable_agencies(request.meta.principal, query.agency)
         a = tables.assessments.c
         conditions = []
@@ -129,9 +134,10 @@ class ScoringQueries:
 
     # --- results and rankings ---------------------------------------------------------------
 
-    async def rankings(self, request: Request) -> Reply:
+    async def rankings(self, request: Request[RankingsQuery]) -> Reply[Any]:
+        """The ranking of a published index in a year."""
         await caught_up(self.runner, request)
-        query = RankingsQuery.model_validate(request.body)
+        query = request.body
         async with self.engine.connect() as conn:
             ranked = await ranking(conn, query.index, query.year, query.group, query.as_of)
         return Reply(ok=True, result={
@@ -140,10 +146,11 @@ class ScoringQueries:
             "items": ranked,
         })
 
-    async def agency_indexes(self, request: Request) -> Reply:
+    async def agency_indexes(self, request: Request[AgencyIndexesQuery]) -> Reply[Any]:
+        """An agency's latest published year of each index, with its rank."""
         """The agency's latest published year of each index, with its rank in its group."""
         await caught_up(self.runner, request)
-        query = AgencyIndexesQuery.model_validate(request.body)
+        query = request.body
         readable_agencies(request.meta.principal, query.agency)
         as_of = query.as_of or local_date(datetime.now(UTC))
         r = tables.index_results.c

@@ -1,7 +1,10 @@
-"""Entrypoints: NATS request/reply endpoints translated into command and query handler calls."""
+"""Entrypoints: the scoring service's endpoints, each a typed FastStream subscriber."""
+
+from collections.abc import Callable
+from typing import Any
 
 from cchc.contracts.scoring_commands import SERVICE
-from cchc.runtime.rpc import Handler
+from cchc.runtime.endpoints import ServiceRouter
 from cchc.scoring.handlers import ScoringCommandHandlers
 from cchc.scoring.queries import ScoringQueries
 
@@ -9,9 +12,10 @@ __all__ = ["SERVICE", "endpoints"]
 
 
 def endpoints(
-    commands: ScoringCommandHandlers, queries: ScoringQueries, health: Handler
-) -> dict[str, Handler]:
-    return {
+    commands: ScoringCommandHandlers, queries: ScoringQueries, health: Callable[..., Any],
+    max_workers: int,
+) -> ServiceRouter:
+    return ServiceRouter.of(SERVICE, {
         "define-framework": commands.define_framework,
         "open-assessment": commands.open_assessment,
         "submit-self-scores": commands.submit_self_scores,
@@ -27,4 +31,4 @@ def endpoints(
         "rankings": queries.rankings,
         "agency-indexes": queries.agency_indexes,
         "health": health,
-    }
+    }, max_workers)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from cchc.contracts.messages import CommandMeta, Principal, Problem, Request, Role
 from cchc.gateway.deps import GatewayDep
 from cchc.gateway.problems import MEDIA_TYPE, problem_responses
-from cchc.runtime.rpc import ServiceUnavailable
+from cchc.runtime.endpoints import ServiceUnavailable
 
 router = APIRouter(tags=["operations"])
 # The probe reads nothing, but a Request must name someone: the least privileged role.

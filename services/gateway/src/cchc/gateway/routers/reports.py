@@ -14,15 +14,14 @@ from cchc.contracts.localtime import local_date
 from cchc.contracts.messages import CommandMeta, Problem, Request
 from cchc.contracts.subjects import TOKEN_PATTERN
 from cchc.gateway.deps import Gateway, GatewayDep, QueryCall, QueryCallDep, require_readable
-from cchc.gateway.problems import PROBLEM_RESPONSES, ProblemException, problem
+from cchc.gateway.problems import PROBLEM_RESPONSES, ProblemException, from_service, problem
 from cchc.gateway.report_page import render_agency_report
-from cchc.runtime.rpc import ServiceUnavailable
+from cchc.runtime.endpoints import ServiceUnavailable
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=PROBLEM_RESPONSES)
 
-PAGE_SIZE = 500
 HTML_RESPONSE = {200: {"content": {"text/html": {}}, "description": "the report (JSON or HTML)"}}
 
 
@@ -39,33 +38,28 @@ async def _result(
         raise problem(503, f"the {service} service did not answer; try again",
                       headers={"Retry-After": "2"}) from None
     if not reply.ok or reply.result is None:
-        raise ProblemException(reply.problem or Problem(title="Bad gateway", status=502))
+        raise ProblemException(from_service(reply.problem))
     return reply.result
 
 
 async def _procedures_published(gw: Gateway, call: QueryCall, agency: str, as_of: date) -> int:
     """The agency's procedures whose publishing decision is dated ``as_of`` or earlier."""
-    count, cursor, last_day = 0, None, as_of.isoformat()
-    while True:
-        page = await _result(gw, call, "dossier", "list-procedures",
-                             {"agency": agency, "limit": PAGE_SIZE, "cursor": cursor})
-        count += sum(1 for item in page["items"] if item["published_on"] <= last_day)
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return count
+    answer = await _result(gw, call, "dossier", "procedures-published",
+                           {"agency": agency, "as_of": as_of.isoformat()})
+    return answer["published"]
+
+
+PLAN_FIELDS = ("total", "completed", "completed_on_time", "completed_late", "in_progress",
+               "overdue", "cancelled", "completion_rate")
 
 
 async def _plan(gw: Gateway, call: QueryCall, agency: str, year: int, as_of: date) -> dict:
-    plans = await _result(gw, call, "planning", "list-plans", {"agency": agency, "year": year})
-    if not plans["items"]:
+    progress = await _result(gw, call, "planning", "plan-of",
+                             {"agency": agency, "year": year, "as_of": as_of.isoformat()})
+    if progress["plan_id"] is None:
         return {"plan_id": None, "total": 0, "completed": 0, "cancelled": 0, "overdue": 0,
                 "completion_rate": None}
-    plan_id = plans["items"][0]["id"]  # one plan per agency and year
-    progress = await _result(gw, call, "planning", "plan-progress", {"as_of": as_of.isoformat()},
-                             target=plan_id)
-    return {"plan_id": plan_id, **{k: progress[k] for k in (
-        "total", "completed", "completed_on_time", "completed_late", "in_progress", "overdue",
-        "cancelled", "completion_rate")}}
+    return {"plan_id": progress["plan_id"], **{k: progress[k] for k in PLAN_FIELDS}}
 
 
 def _wants_html(accept: str | None) -> bool:
