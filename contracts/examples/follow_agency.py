@@ -4,13 +4,15 @@ An example for another agency's system. It needs this folder's package and nats-
 
     pip install "./contracts[examples]"
     python contracts/examples/follow_agency.py --agency SNV \\
-        --server nats://nats.example.gov.vn:4222 --user agency-SNV --password "$PASSWORD"
+        --server tls://nats.example.gov.vn:4222 --ca cchc-ca.crt \\
+        --user agency-SNV --password "$PASSWORD"
 
 On each event stream (DOSSIER, PLANNING) it keeps one durable pull consumer named
 ``agency-<AGENCY>``, filtered to ``cchc.<context>.<AGENCY>.>``: the only consumer the agency's NATS
-user may create (deploy/nats/accounts.conf). It fetches in batches, decodes each envelope with
-``cchc.contracts`` (an event of an older schema version is upcast to the current one), prints it
-as one JSON line on stdout, then acknowledges it. The server keeps the consumer's position, so a
+user may create (deploy/nats/accounts.conf). Its replies come to its own inbox prefix,
+``_INBOX_agency_<AGENCY>``: the agency's user may subscribe to no other inbox. It fetches in
+batches, decodes each envelope with ``cchc.contracts`` (an event of an older schema version is
+upcast to the current one), prints it as one JSON line on stdout, then acknowledges it. The server keeps the consumer's position, so a
 restart goes on after the last acknowledged event; SIGINT or SIGTERM lets the batch in hand
 finish first. Delivery is at least once: a crash between printing and acknowledging prints that
 event again on restart, so a receiver that stores events keys them by ``event_id`` (or by
@@ -22,6 +24,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import sys
 from typing import Any
 
@@ -38,6 +41,11 @@ CONTEXTS = ("dossier", "planning")  # the streams an agency's user may consume
 
 def consumer_name(agency: str) -> str:
     return f"agency-{agency}"
+
+
+def inbox_prefix(agency: str) -> str:
+    """The only inbox prefix the agency's NATS user may subscribe to."""
+    return f"_INBOX_agency_{agency}"
 
 
 async def bind(js: JetStreamContext, context: str, agency: str) -> JetStreamContext.PullSubscription:
@@ -81,8 +89,12 @@ async def follow(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    # The installation's NATS speaks TLS with a private CA: trust that CA (--ca) when given.
+    tls = ssl.create_default_context(cafile=args.ca) if args.ca else None
     nc = await nats.connect(args.server, user=args.user, password=args.password,
-                            name=f"follow-{args.agency}", max_reconnect_attempts=-1)
+                            name=f"follow-{args.agency}", max_reconnect_attempts=-1,
+                            inbox_prefix=args.inbox_prefix or inbox_prefix(args.agency),
+                            tls=tls)
     js = nc.jetstream(timeout=args.timeout)
     subscriptions: dict[str, JetStreamContext.PullSubscription] = {}
     announced = False
@@ -122,6 +134,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="default: $CCHC_NATS_USER (e.g. agency-SNV)")
     parser.add_argument("--password", default=os.environ.get("CCHC_NATS_PASSWORD"),
                         help="default: $CCHC_NATS_PASSWORD")
+    parser.add_argument("--ca", default=os.environ.get("CCHC_NATS_CA"),
+                        help="the installation's CA certificate (PEM); default: $CCHC_NATS_CA")
+    parser.add_argument("--inbox-prefix", default=None,
+                        help="default: _INBOX_agency_<AGENCY>, the one the server allows")
     parser.add_argument("--contexts", default=",".join(CONTEXTS),
                         type=lambda value: [c for c in value.split(",") if c])
     parser.add_argument("--batch", type=int, default=100, help="events fetched at a time")

@@ -5,7 +5,7 @@
 
 The gateway is asked over HTTP (GET /health on its own port). A service has no HTTP port, so its
 ``health`` endpoint is asked over NATS with the service's own settings (CCHC_<SERVICE>_NATS_URL,
-credentials in the URL). That endpoint is served by the service's queue group: the answer says the
+credentials in the URL; TLS trusting $SSL_CERT_FILE, its own inbox prefix). That endpoint is served by the service's queue group: the answer says the
 pod reaches NATS and that a replica of the service is ready, not that this very replica is (see
 deploy/README.md, "Probes").
 """
@@ -48,6 +48,8 @@ async def service_ready(service: str) -> bool:
         nc = await nats.connect(
             url, connect_timeout=TIMEOUT_S, allow_reconnect=False, error_cb=quiet,
             name=f"cchc-{service}-probe",
+            # The service's user may subscribe to its own inbox prefix only (accounts.conf).
+            inbox_prefix=f"_INBOX_{service}",
         )
     except Exception:  # noqa: BLE001 - unreachable, refused or not authorised: not ready
         return False

@@ -1,5 +1,6 @@
 """contracts/examples/follow_agency.py, run as an agency would run it: its own restricted NATS user
-(deploy/nats/accounts.conf) on a real secured nats-server. It prints each of its agency's events
+(deploy/nats/accounts.conf, its own inbox prefix) over TLS with the installation's CA (--ca) on a
+real secured nats-server. It prints each of its agency's events
 exactly once across a stop and a restart, resumes where it stopped, upcasts an old version, and
 never sees another agency's events."""
 
@@ -84,16 +85,18 @@ class Log:
 class Follower:
     """The example as a subprocess; its stdout lines, parsed."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, ca: Path) -> None:
         self.url = url
+        self.ca = ca
         self.process: asyncio.subprocess.Process | None = None
         self.printed: list[dict] = []
 
     async def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CCHC_NATS")}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("CCHC_NATS") and k != "SSL_CERT_FILE"}  # --ca, nothing else
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, str(EXAMPLE), "--agency", "SNV", "--server", self.url,
-            "--wait", "0.3", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            "--ca", str(self.ca), "--wait", "0.3", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             env=env)
 
     async def read_until(self, count: int, timeout: float = 30) -> None:
@@ -125,8 +128,9 @@ class Follower:
 
 
 @pytest.fixture
-async def ops(secured_nats, nats_user_url):
-    nc = await nats.connect(nats_user_url(secured_nats, "ops"))
+async def ops(secured_nats, nats_user_url, nats_certs, deploy_tls):
+    nc = await nats.connect(nats_user_url(secured_nats, "ops"),
+                            tls=deploy_tls.tls_context(nats_certs / "ca.crt"))
     for context in ("dossier", "planning"):
         await ensure_event_stream(nc.jetstream(), context)
     yield nc
@@ -134,12 +138,12 @@ async def ops(secured_nats, nats_user_url):
 
 
 async def test_the_example_follows_one_agency_and_resumes_where_it_stopped(
-    secured_nats, nats_user_url, ops
+    secured_nats, nats_user_url, ops, nats_certs
 ):
     log = Log(ops)
     await log.round()
     await log.old_resolution("SNV")
-    follower = Follower(nats_user_url(secured_nats, "agency-SNV"))
+    follower = Follower(nats_user_url(secured_nats, "agency-SNV"), nats_certs / "ca.crt")
 
     await follower.start()
     await follower.read_until(len(log.ids["SNV"]))

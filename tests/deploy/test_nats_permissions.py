@@ -108,16 +108,23 @@ async def test_the_gateway_calls_services_and_reads_but_writes_no_event(connect,
         await js.purge_stream("DOSSIER")
 
 
-async def test_no_one_gets_in_without_a_password(secured_nats):
-    with pytest.raises(Exception):  # noqa: B017 - nats-py raises its authorization error or gives up
-        await nats.connect(secured_nats.url, allow_reconnect=False, connect_timeout=2)
-    with pytest.raises(Exception):  # noqa: B017
+async def test_no_one_gets_in_without_a_password(secured_nats, nats_certs, deploy_tls):
+    tls = deploy_tls.tls_context(nats_certs / "ca.crt")  # TLS is fine: only the login is wrong
+    with pytest.raises(nats.errors.Error, match="(?i)authorization"):
+        await nats.connect(secured_nats.url, allow_reconnect=False, connect_timeout=2, tls=tls)
+    with pytest.raises(nats.errors.Error, match="(?i)authorization"):
         await nats.connect(secured_nats.url, user="dossier", password="wrong",
-                           allow_reconnect=False, connect_timeout=2)
+                           allow_reconnect=False, connect_timeout=2, tls=tls)
+    # The same TLS settings with the right password get in.
+    good = await nats.connect(secured_nats.url, user="dossier",
+                              password=deploy_tls.passwords["dossier"], allow_reconnect=False,
+                              connect_timeout=2, tls=tls, inbox_prefix="_INBOX_dossier")
+    await good.close()
 
 
 async def test_the_dossier_service_works_with_its_restricted_user(
-    secured_nats, nats_user_url, connect, sqlite_url
+    secured_nats, nats_user_url, connect, sqlite_url, trusting_the_ca,
+    services_use_their_inbox_prefix,
 ):
     service = DossierService(DossierSettings(
         nats_url=nats_user_url(secured_nats, "dossier"), database_url=sqlite_url))
@@ -149,7 +156,8 @@ async def test_the_dossier_service_works_with_its_restricted_user(
         assert health.ok and health.result["projection_position"] >= reply.position
         assert not service.nc._err, service.nc._err
 
-        # The container probe, with the service's own (restricted) user, sees it ready.
+        # The container probe, with the service's own (restricted) user, its own inbox prefix
+        # and TLS trusting the CA through SSL_CERT_FILE (in os.environ here), sees it ready.
         probe = await asyncio.create_subprocess_exec(
             sys.executable, str(PROBE), "dossier",
             env={**os.environ, "CCHC_DOSSIER_NATS_URL": nats_user_url(secured_nats, "dossier")},

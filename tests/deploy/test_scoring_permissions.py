@@ -24,7 +24,8 @@ def request(body=None, target=None) -> Request:  # type: ignore[no-untyped-def]
 
 
 async def test_scoring_starts_first_and_follows_the_dossier_stream_with_its_restricted_user(
-    secured_nats, nats_user_url, connect, tmp_path
+    secured_nats, nats_user_url, connect, tmp_path, trusting_the_ca,
+    services_use_their_inbox_prefix,
 ):
     scoring = ScoringService(ScoringSettings(
         nats_url=nats_user_url(secured_nats, "scoring"),
