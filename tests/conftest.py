@@ -41,9 +41,10 @@ class Api:
             nonlocal done
             if done:
                 return
-            answer = await self.admin.post("/api/v1/agencies", json={
+            # 201, or 409 when the test registered it: either way it is registered now (should
+            # it not be, the officer's own request says so with a 401 naming the agency).
+            await self.admin.post("/api/v1/agencies", json={
                 "code": agency, "name": f"Cơ quan {agency}", "group": "department"})
-            assert answer.status_code in (201, 409), answer.text
             done = True
 
         return register

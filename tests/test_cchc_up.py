@@ -77,7 +77,8 @@ def test_cchc_up_serves_stops_on_sigterm_and_keeps_data_across_a_restart(tmp_pat
         status, agencies = get(f"{base}/api/v1/agencies", token)
         assert status == 200 and [a["code"] for a in agencies["items"]] == ["SNV"]
         officer = subprocess.run(
-            [CCHC, "token", "--role", "officer", "--agency", "SNV", "--data-dir", str(tmp_path)],
+            [CCHC, "token", "--role", "officer", "--agency", "SNV", "--sub", "officer",
+             "--data-dir", str(tmp_path)],
             capture_output=True, text=True, check=True).stdout.strip()
         status, me = get(f"{base}/api/v1/me", officer)
         assert status == 200 and me == {"sub": "officer", "role": "officer", "agency": "SNV"}

@@ -181,6 +181,10 @@ class OidcVerifier:
         )
 
     @property
+    def cached_discovery(self) -> Discovery | None:
+        return self._discovery
+
+    @property
     def issuer_claim(self) -> str:
         # The iss claim is the discovery document's issuer, byte for byte.
         return self._discovery.issuer if self._discovery else self.issuer

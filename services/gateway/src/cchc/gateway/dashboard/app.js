@@ -1,9 +1,12 @@
-// The officials' dashboard: reads the REST API (/api/v1) with the bearer token pasted at sign-in.
+// The officials' dashboard: reads the REST API (/api/v1) with the bearer token pasted at sign-in,
+// or, when the gateway names an identity provider (/dashboard/sign-in.json), with the access token
+// of the provider's authorization code flow with PKCE, run here in the browser.
 // No framework and nothing fetched from elsewhere: DOM built with textContent (never innerHTML of
 // data), charts drawn as inline SVG. What a role may not see is not requested nor shown.
 
 const API = "/api/v1";
 const TOKEN_KEY = "cchc.token";
+const PKCE_KEY = "cchc.pkce";
 const TZ = "Asia/Ho_Chi_Minh";
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -193,6 +196,65 @@ async function signIn(token) {
   await start();
 }
 
+// --- sign-in through the province's identity provider (authorization code + PKCE) -------------
+
+let provider = null;  // {issuer, client_id, scope, authorization_endpoint, token_endpoint} or null
+
+const base64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
+  .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const randomText = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
+const redirectUri = () => `${location.origin}/dashboard/`;
+
+async function loadProvider() {
+  try {
+    const answer = await fetch("/dashboard/sign-in.json", { headers: { Accept: "application/json" } });
+    if (!answer.ok) throw new Error(`Lỗi ${answer.status}`);
+    provider = (await answer.json()).oidc || null;
+  } catch {
+    provider = null;
+    $("sign-in-error").textContent = "Chưa kết nối được với hệ thống đăng nhập của tỉnh.";
+  }
+  $("sso").hidden = !provider;
+  $("sign-in-form").hidden = Boolean(provider);
+}
+
+async function ssoStart() {
+  const verifier = randomText();
+  const stateValue = randomText();
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state: stateValue }));
+  const url = new URL(provider.authorization_endpoint);
+  url.search = new URLSearchParams({
+    response_type: "code", client_id: provider.client_id, redirect_uri: redirectUri(),
+    scope: provider.scope, state: stateValue, code_challenge: base64url(digest),
+    code_challenge_method: "S256",
+  }).toString();
+  location.assign(url.toString());
+}
+
+async function ssoFinish(params) {
+  const saved = JSON.parse(sessionStorage.getItem(PKCE_KEY) || "null");
+  sessionStorage.removeItem(PKCE_KEY);
+  history.replaceState(null, "", location.pathname);  // the code is single-use: not kept in view
+  if (params.get("error")) {
+    throw new Error(`Hệ thống đăng nhập từ chối: ${params.get("error_description") || params.get("error")}`);
+  }
+  if (!saved || saved.state !== params.get("state")) {
+    throw new Error("Phiên đăng nhập không khớp. Vui lòng đăng nhập lại.");
+  }
+  const answer = await fetch(provider.token_endpoint, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code", code: params.get("code"), redirect_uri: redirectUri(),
+      client_id: provider.client_id, code_verifier: saved.verifier,
+    }),
+  });
+  if (!answer.ok) throw new Error("Hệ thống đăng nhập không cấp mã truy cập. Vui lòng thử lại.");
+  const tokens = await answer.json();
+  await signIn(tokens.access_token);
+}
+
 function signOut(message = "") {
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
@@ -202,7 +264,7 @@ function signOut(message = "") {
   $("sign-out").hidden = true;
   $("who").textContent = "";
   $("sign-in").hidden = false;
-  $("sign-in-error").textContent = message;
+  $(provider ? "sso-error" : "sign-in-error").textContent = message;
 }
 
 // --- set-up after sign-in --------------------------------------------------------------------
@@ -664,6 +726,10 @@ function wire() {
     }
   });
   $("sign-out").addEventListener("click", () => signOut());
+  $("sso-button").addEventListener("click", () => {
+    $("sso-error").textContent = "";
+    ssoStart().catch((error) => { $("sso-error").textContent = error.message; });
+  });
   $("agency").addEventListener("change", (e) => { state.agency = e.target.value; refresh(); });
   $("year").addEventListener("change", (e) => {
     state.year = Number(e.target.value);
@@ -697,10 +763,25 @@ function wire() {
   $("resolve-form").addEventListener("submit", resolve);
 }
 
-wire();
-const saved = sessionStorage.getItem(TOKEN_KEY);
-if (saved) {
-  signIn(saved).catch(() => signOut("Vui lòng đăng nhập lại."));
-} else {
-  signOut();
+async function boot() {
+  await loadProvider();
+  const params = new URLSearchParams(location.search);
+  if (provider && (params.has("code") || params.has("error"))) {
+    try {
+      await ssoFinish(params);
+    } catch (error) {
+      signOut();
+      $("sso-error").textContent = error.message;
+    }
+    return;
+  }
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) {
+    signIn(saved).catch(() => signOut("Vui lòng đăng nhập lại."));
+  } else {
+    signOut($("sign-in-error").textContent);
+  }
 }
+
+wire();
+boot();
