@@ -2,6 +2,7 @@
 
 import nats
 
+from cchc.contracts.dossier_commands import DossierStatsQuery
 from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.dossier.projections import DossierReadModel
 from cchc.dossier.queries import DossierQueries
@@ -36,7 +37,7 @@ async def test_rebuilt_statistics_equal_the_live_ones(stack_api, tmp_path):
     await runner.drop()
     assert await runner.catch_up() >= head
     rebuilt = await DossierQueries(engine, runner).dossier_stats(
-        Request(meta=ADMIN, body={"from": params["from"], "to": params["to"]})
+        Request[DossierStatsQuery](meta=ADMIN, body={"from": params["from"], "to": params["to"]})
     )
     assert rebuilt.result == live
     assert live["received"]["total"] >= 5

@@ -69,3 +69,22 @@ async def test_openapi_lists_the_dossier_paths_of_api_md(client):
 async def test_docs_are_served(client):
     response = await client.get("/docs")
     assert response.status_code == 200 and "text/html" in response.headers["content-type"]
+
+
+async def test_every_api_operation_declares_the_schema_of_its_answer(client):
+    document = (await client.get("/openapi.json")).json()
+    undeclared = []
+    for path, operations in document["paths"].items():
+        if not path.startswith("/api/v1"):
+            continue
+        for method, operation in operations.items():
+            schemas = [
+                answer.get("content", {}).get("application/json", {}).get("schema")
+                for status, answer in operation["responses"].items() if status.startswith("2")
+            ]
+            if not any(schemas):
+                undeclared.append(f"{method.upper()} {path}")
+    assert undeclared == []
+    dossier = document["paths"]["/api/v1/dossiers/{dossier_id}"]["get"]["responses"]["200"]
+    assert dossier["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/DossierDetail"}

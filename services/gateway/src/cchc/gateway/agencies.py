@@ -18,7 +18,7 @@ from nats.aio.client import Client as NATS
 from cchc.contracts.dossier_commands import SERVICE
 from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.contracts.subjects import TOKEN_PATTERN, stream_name
-from cchc.runtime.rpc import ServiceClient, ServiceUnavailable
+from cchc.runtime.endpoints import ServiceClient, ServiceUnavailable
 
 log = logging.getLogger("cchc.gateway.agencies")
 
@@ -39,10 +39,10 @@ def is_agency_code(code: str) -> bool:
 
 
 class AgencyDirectory:
-    def __init__(self, nc: NATS, timeout: float = 5.0, miss_ttl_s: float = 2.0,
+    def __init__(self, nc: NATS, client: ServiceClient, miss_ttl_s: float = 2.0,
                  refresh_s: float = 60.0) -> None:
         self._nc = nc
-        self._client = ServiceClient(nc, timeout=timeout)
+        self._client = client
         self._miss_ttl_s = miss_ttl_s
         self._refresh_s = refresh_s
         self._codes: set[str] = set()

@@ -51,10 +51,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         authenticator = None  # issue 13: token checks (exp, revocation, agency, OIDC)
         try:
             bucket = await open_bucket(nc.jetstream(), settings.idempotency_ttl_s)
-            authenticator = await Authenticator.start(nc, settings)  # issue 13
+            services = ServiceClient(broker, timeout=settings.request_timeout)
+            authenticator = await Authenticator.start(nc, settings, services)
             app.state.gateway = Gateway(
-                settings=settings, nc=nc,
-                services=ServiceClient(broker, timeout=settings.request_timeout),
+                settings=settings, nc=nc, services=services,
                 health_probe=ServiceClient(broker, timeout=settings.health_timeout),
                 events=EventStore(nc), idempotency=IdempotencyStore(bucket),
                 authenticator=authenticator,  # issue 13

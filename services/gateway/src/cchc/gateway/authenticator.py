@@ -7,7 +7,7 @@
 3. Its agency, when it names one, a registered agency code (``cchc.gateway.agencies``): ``*``
    or a code nobody registered is refused.
 
-Made from the gateway's NATS connection: ``await Authenticator.start(nc, settings)``, and
+Made from the gateway's NATS connection: ``await Authenticator.start(nc, settings, services)``, and
 ``await authenticator.close()`` before the connection drains.
 """
 
@@ -15,6 +15,7 @@ import jwt
 from nats.aio.client import Client as NATS
 
 from cchc.contracts.messages import Principal
+from cchc.runtime.endpoints import ServiceClient
 from cchc.gateway.agencies import AgencyDirectory, DirectoryUnavailable, is_agency_code
 from cchc.gateway.auth import ALGORITHM, InvalidToken, VerifiedToken, verify_token
 from cchc.gateway.config import GatewaySettings
@@ -35,9 +36,11 @@ class Authenticator:
         self.oidc = oidc
 
     @classmethod
-    async def start(cls, nc: NATS, settings: GatewaySettings) -> "Authenticator":
+    async def start(
+        cls, nc: NATS, settings: GatewaySettings, services: ServiceClient
+    ) -> "Authenticator":
         revocations = await RevocationList.start(nc)
-        agencies = AgencyDirectory(nc, timeout=settings.request_timeout,
+        agencies = AgencyDirectory(nc, services,
                                    miss_ttl_s=settings.agency_miss_ttl_s,
                                    refresh_s=settings.agency_refresh_s)
         oidc = OidcVerifier(settings) if settings.oidc_issuer else None

@@ -3,6 +3,7 @@
 from datetime import date
 from typing import Annotated
 
+from cchc.contracts.answers import ANSWERS
 from fastapi import APIRouter, Query
 
 from cchc.contracts.dossier_commands import SERVICE, DossierStatsQuery
@@ -14,7 +15,8 @@ from cchc.gateway.problems import PROBLEM_RESPONSES, problem
 router = APIRouter(prefix="/api/v1", tags=["dossier statistics"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/dossier-stats", operation_id="get_dossier_stats")
+@router.get("/dossier-stats", operation_id="get_dossier_stats",
+             response_model=ANSWERS[("dossier", "dossier-stats")])
 async def get_dossier_stats(
     gw: GatewayDep, call: QueryCallDep,
     start: Annotated[date, Query(alias="from", description="first day of the period")],

@@ -8,6 +8,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
+from cchc.contracts.answers import ANSWERS
 from fastapi import APIRouter, Path, Query
 
 from cchc.contracts.dossier_commands import (
@@ -49,6 +50,7 @@ class DossierStatus(StrEnum):
 
 
 @router.post("/dossiers", status_code=201, operation_id="receive_dossier",
+             response_model=ANSWERS[("dossier", "receive-dossier")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def receive_dossier(body: ReceiveDossier, gw: GatewayDep, call: CommandCallDep):
     return await send_command(gw, call, SERVICE, "receive-dossier", body, success_status=201,
@@ -56,6 +58,7 @@ async def receive_dossier(body: ReceiveDossier, gw: GatewayDep, call: CommandCal
 
 
 @router.post("/dossiers/{dossier_id}/supplement-request", operation_id="request_supplement",
+             response_model=ANSWERS[("dossier", "request-supplement")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def request_supplement(dossier_id: DossierId, body: RequestSupplement, gw: GatewayDep,
                              call: CommandCallDep):
@@ -63,6 +66,7 @@ async def request_supplement(dossier_id: DossierId, body: RequestSupplement, gw:
 
 
 @router.post("/dossiers/{dossier_id}/supplement", operation_id="supplement_dossier",
+             response_model=ANSWERS[("dossier", "supplement-dossier")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def supplement_dossier(dossier_id: DossierId, body: SupplementDossier, gw: GatewayDep,
                              call: CommandCallDep):
@@ -70,6 +74,7 @@ async def supplement_dossier(dossier_id: DossierId, body: SupplementDossier, gw:
 
 
 @router.post("/dossiers/{dossier_id}/extension", operation_id="extend_dossier",
+             response_model=ANSWERS[("dossier", "extend-dossier")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def extend_dossier(dossier_id: DossierId, body: ExtendDossier, gw: GatewayDep,
                          call: CommandCallDep):
@@ -77,6 +82,7 @@ async def extend_dossier(dossier_id: DossierId, body: ExtendDossier, gw: Gateway
 
 
 @router.post("/dossiers/{dossier_id}/resolution", operation_id="resolve_dossier",
+             response_model=ANSWERS[("dossier", "resolve-dossier")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def resolve_dossier(dossier_id: DossierId, body: ResolveDossier, gw: GatewayDep,
                           call: CommandCallDep):
@@ -84,6 +90,7 @@ async def resolve_dossier(dossier_id: DossierId, body: ResolveDossier, gw: Gatew
 
 
 @router.post("/dossiers/{dossier_id}/result-return", operation_id="return_result",
+             response_model=ANSWERS[("dossier", "return-result")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def return_result(dossier_id: DossierId, body: ReturnResult, gw: GatewayDep,
                         call: CommandCallDep):
@@ -91,6 +98,7 @@ async def return_result(dossier_id: DossierId, body: ReturnResult, gw: GatewayDe
 
 
 @router.post("/dossiers/{dossier_id}/withdrawal", operation_id="withdraw_dossier",
+             response_model=ANSWERS[("dossier", "withdraw-dossier")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def withdraw_dossier(dossier_id: DossierId, body: WithdrawDossier, gw: GatewayDep,
                            call: CommandCallDep):
@@ -98,12 +106,14 @@ async def withdraw_dossier(dossier_id: DossierId, body: WithdrawDossier, gw: Gat
 
 
 @router.get("/dossiers/{dossier_id}", operation_id="get_dossier",
+             response_model=ANSWERS[("dossier", "get-dossier")],
             responses=problem_responses(404))
 async def get_dossier(dossier_id: DossierId, gw: GatewayDep, call: QueryCallDep):
     return await ask_query(gw, call, SERVICE, "get-dossier", target=dossier_id)
 
 
-@router.get("/dossiers", operation_id="list_dossiers")
+@router.get("/dossiers", operation_id="list_dossiers",
+             response_model=ANSWERS[("dossier", "list-dossiers")])
 async def list_dossiers(
     gw: GatewayDep, call: QueryCallDep,
     agency: Annotated[str | None, Query(pattern=TOKEN_PATTERN)] = None,

@@ -6,6 +6,7 @@ import uuid
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from cchc.contracts.gateway_views import Health
 from cchc.contracts.messages import CommandMeta, Principal, Problem, Request, Role
 from cchc.gateway.deps import GatewayDep
 from cchc.gateway.problems import MEDIA_TYPE, problem_responses
@@ -25,7 +26,7 @@ async def _service_ready(gw: GatewayDep, service: str) -> bool:
     return reply.ok
 
 
-@router.get("/health", operation_id="health", responses=problem_responses(503))
+@router.get("/health", operation_id="health", response_model=Health, responses=problem_responses(503))
 async def health(gw: GatewayDep) -> JSONResponse:
     services = gw.settings.services
     states = await asyncio.gather(*(_service_ready(gw, s) for s in services))

@@ -8,6 +8,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
+from cchc.contracts.answers import ANSWERS
 from fastapi import APIRouter, Depends, Path, Query
 
 from cchc.contracts.planning_commands import (
@@ -55,6 +56,7 @@ class TaskStatus(StrEnum):
 
 
 @router.post("/plans", status_code=201, operation_id="issue_plan",
+             response_model=ANSWERS[("planning", "issue-plan")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def issue_plan(body: IssuePlan, gw: GatewayDep, call: CommandCallDep):
     require_writable(call.caller, body.agency)
@@ -63,6 +65,7 @@ async def issue_plan(body: IssuePlan, gw: GatewayDep, call: CommandCallDep):
 
 
 @router.post("/plans/{plan_id}/tasks", status_code=201, operation_id="add_task",
+             response_model=ANSWERS[("planning", "add-task")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def add_task(plan_id: PlanId, body: AddTask, gw: GatewayDep, call: CommandCallDep):
     return await send_command(gw, call, SERVICE, "add-task", body, target=plan_id,
@@ -70,6 +73,7 @@ async def add_task(plan_id: PlanId, body: AddTask, gw: GatewayDep, call: Command
 
 
 @router.post("/tasks/{task_id}/progress", operation_id="report_task_progress",
+             response_model=ANSWERS[("planning", "report-progress")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def report_progress(task_id: TaskId, body: ReportProgress, gw: GatewayDep,
                           call: CommandCallDep):
@@ -77,6 +81,7 @@ async def report_progress(task_id: TaskId, body: ReportProgress, gw: GatewayDep,
 
 
 @router.post("/tasks/{task_id}/completion", operation_id="complete_task",
+             response_model=ANSWERS[("planning", "complete-task")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def complete_task(task_id: TaskId, body: CompleteTask, gw: GatewayDep,
                         call: CommandCallDep):
@@ -84,19 +89,22 @@ async def complete_task(task_id: TaskId, body: CompleteTask, gw: GatewayDep,
 
 
 @router.post("/tasks/{task_id}/cancellation", operation_id="cancel_task",
+             response_model=ANSWERS[("planning", "cancel-task")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def cancel_task(task_id: TaskId, body: CancelTask, gw: GatewayDep, call: CommandCallDep):
     return await send_command(gw, call, SERVICE, "cancel-task", body, target=task_id)
 
 
 @router.post("/tasks/{task_id}/reschedule", operation_id="reschedule_task",
+             response_model=ANSWERS[("planning", "reschedule-task")],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def reschedule_task(task_id: TaskId, body: RescheduleTask, gw: GatewayDep,
                           call: CommandCallDep):
     return await send_command(gw, call, SERVICE, "reschedule-task", body, target=task_id)
 
 
-@router.get("/plans", operation_id="list_plans")
+@router.get("/plans", operation_id="list_plans",
+             response_model=ANSWERS[("planning", "list-plans")])
 async def list_plans(gw: GatewayDep, call: QueryCallDep, agency: AgencyFilter = None,
                      year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                      limit: Limit = 50, cursor: Cursor = None):
@@ -105,12 +113,14 @@ async def list_plans(gw: GatewayDep, call: QueryCallDep, agency: AgencyFilter = 
     return await ask_query(gw, call, SERVICE, "list-plans", query.model_dump(mode="json"))
 
 
-@router.get("/plans/{plan_id}", operation_id="get_plan")
+@router.get("/plans/{plan_id}", operation_id="get_plan",
+             response_model=ANSWERS[("planning", "get-plan")])
 async def get_plan(plan_id: PlanId, gw: GatewayDep, call: QueryCallDep):
     return await ask_query(gw, call, SERVICE, "get-plan", target=plan_id)
 
 
-@router.get("/plans/{plan_id}/progress", operation_id="get_plan_progress")
+@router.get("/plans/{plan_id}/progress", operation_id="get_plan_progress",
+             response_model=ANSWERS[("planning", "plan-progress")])
 async def get_plan_progress(
     plan_id: PlanId, gw: GatewayDep, call: QueryCallDep,
     as_of: Annotated[date | None, Query(description="a day in Asia/Ho_Chi_Minh; default today")]
@@ -121,7 +131,8 @@ async def get_plan_progress(
                            target=plan_id)
 
 
-@router.get("/tasks", operation_id="list_tasks")
+@router.get("/tasks", operation_id="list_tasks",
+             response_model=ANSWERS[("planning", "list-tasks")])
 async def list_tasks(gw: GatewayDep, call: QueryCallDep,
                      plan_id: Annotated[str | None, Query(pattern=TOKEN_PATTERN)] = None,
                      agency: AgencyFilter = None, status: TaskStatus | None = None,
@@ -132,12 +143,14 @@ async def list_tasks(gw: GatewayDep, call: QueryCallDep,
     return await ask_query(gw, call, SERVICE, "list-tasks", body)
 
 
-@router.get("/tasks/{task_id}", operation_id="get_task")
+@router.get("/tasks/{task_id}", operation_id="get_task",
+             response_model=ANSWERS[("planning", "get-task")])
 async def get_task(task_id: TaskId, gw: GatewayDep, call: QueryCallDep):
     return await ask_query(gw, call, SERVICE, "get-task", target=task_id)
 
 
 @router.post("/inspections", status_code=201, operation_id="open_inspection",
+             response_model=ANSWERS[("planning", "open-inspection")],
              dependencies=[Depends(provincial_writer)], responses=COMMAND_PROBLEM_RESPONSES)
 async def open_inspection(body: OpenInspection, gw: GatewayDep, call: CommandCallDep):
     return await send_command(gw, call, SERVICE, "open-inspection", body, success_status=201,
@@ -145,7 +158,8 @@ async def open_inspection(body: OpenInspection, gw: GatewayDep, call: CommandCal
 
 
 @router.post("/inspections/{inspection_id}/findings", status_code=201,
-             operation_id="record_finding", dependencies=[Depends(provincial_writer)],
+             operation_id="record_finding",
+             response_model=ANSWERS[("planning", "record-finding")], dependencies=[Depends(provincial_writer)],
              responses=COMMAND_PROBLEM_RESPONSES)
 async def record_finding(inspection_id: InspectionId, body: RecordFinding, gw: GatewayDep,
                          call: CommandCallDep):
@@ -154,6 +168,7 @@ async def record_finding(inspection_id: InspectionId, body: RecordFinding, gw: G
                               success_status=201)
 
 
-@router.get("/inspections/{inspection_id}", operation_id="get_inspection")
+@router.get("/inspections/{inspection_id}", operation_id="get_inspection",
+             response_model=ANSWERS[("planning", "get-inspection")])
 async def get_inspection(inspection_id: InspectionId, gw: GatewayDep, call: QueryCallDep):
     return await ask_query(gw, call, SERVICE, "get-inspection", target=inspection_id)

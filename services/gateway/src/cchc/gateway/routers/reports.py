@@ -10,6 +10,7 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+from cchc.contracts.gateway_views import AgencyReport
 from cchc.contracts.localtime import local_date
 from cchc.contracts.messages import CommandMeta, Problem, Request
 from cchc.contracts.subjects import TOKEN_PATTERN
@@ -81,7 +82,8 @@ def _wants_html(accept: str | None) -> bool:
     return html > json
 
 
-@router.get("/reports/agency", operation_id="get_agency_report", responses=HTML_RESPONSE)
+@router.get("/reports/agency", operation_id="get_agency_report", response_model=AgencyReport,
+            responses=HTML_RESPONSE)
 async def agency_report(
     gw: GatewayDep, call: QueryCallDep,
     agency: Annotated[str, Query(pattern=TOKEN_PATTERN, description="agency code")],
