@@ -1,0 +1,89 @@
+"""The endpoints' transport in memory (FastStream's TestNatsBroker): every refusal answers.
+
+No JetStream is involved: these check what the subscribers do with a request and with what a
+handler raises. The event store, projections and system tests keep the real nats-server.
+"""
+
+import uuid
+
+import pytest
+from faststream.nats import TestNatsBroker
+from pydantic import BaseModel, Field
+
+from cchc.contracts.messages import CommandMeta, Principal, Reply, Request, Role
+from cchc.runtime import domain_errors
+from cchc.runtime.endpoints import ServiceClient, ServiceRouter, service_broker
+
+ADMIN = Principal(sub="admin", role=Role.ADMIN)
+
+
+class Double(BaseModel):
+    x: int = Field(ge=0)
+    label: str = Field(min_length=1)
+
+
+def request(body: dict, target: str | None = None) -> Request:
+    return Request(meta=CommandMeta(principal=ADMIN, correlation_id=str(uuid.uuid4())),
+                   body=body, target=target)
+
+
+ERRORS = {
+    "bad_request": domain_errors.BadRequest("not a cursor of this list", field="cursor"),
+    "invalid": domain_errors.InvalidCommand("before the receipt", field="resolved_at"),
+    "not_found": domain_errors.NotFound("no dossier d1"),
+    "forbidden": domain_errors.Forbidden("another agency's dossier"),
+    "conflict": domain_errors.Conflict("the dossier is withdrawn"),
+    "precondition_failed": domain_errors.PreconditionFailed("at version 3, not 2"),
+    "unavailable": domain_errors.NotCaughtUp("at 10, not yet at 12"),
+}
+
+
+def make_broker():  # type: ignore[no-untyped-def]
+    async def double(request: Request[Double]) -> Reply[dict]:
+        if request.target in ERRORS:
+            raise ERRORS[request.target]
+        if request.target == "crash":
+            raise RuntimeError("a bug")
+        return Reply.accepted({"y": request.body.x * 2, "label": request.body.label}, version=1)
+
+    broker = service_broker("nats://unused:4222", "test")
+    broker.include_router(ServiceRouter.of("demo", {"double": double}).router)
+    return broker
+
+
+async def test_a_typed_request_gets_its_typed_answer():
+    broker = make_broker()
+    async with TestNatsBroker(broker) as connected:
+        reply = await ServiceClient(connected).call("demo", "double",
+                                                   request({"x": 21, "label": "a"}))
+    assert reply.ok and reply.result == {"y": 42, "label": "a"} and reply.version == 1
+
+
+@pytest.mark.parametrize("kind", sorted(ERRORS))
+async def test_each_domain_error_answers_a_problem_of_its_kind(kind):
+    broker = make_broker()
+    async with TestNatsBroker(broker) as connected:
+        reply = await ServiceClient(connected).call("demo", "double",
+                                                   request({"x": 1, "label": "a"}, target=kind))
+    error = ERRORS[kind]
+    assert not reply.ok and reply.problem.kind == kind
+    assert reply.problem.title == error.title and reply.problem.detail == error.message
+    assert [e.field for e in reply.problem.errors] == ([error.field] if error.field else [])
+
+
+async def test_a_body_that_does_not_fit_its_model_names_each_field_as_the_client_wrote_it():
+    broker = make_broker()
+    async with TestNatsBroker(broker) as connected:
+        reply = await ServiceClient(connected).call("demo", "double",
+                                                   request({"x": -1, "label": ""}))
+    assert reply.problem.kind == "invalid"
+    assert sorted(e.field for e in reply.problem.errors) == ["label", "x"]
+
+
+async def test_an_unexpected_error_is_answered_as_internal_and_logged(caplog):
+    broker = make_broker()
+    async with TestNatsBroker(broker) as connected:
+        reply = await ServiceClient(connected).call("demo", "double",
+                                                   request({"x": 1, "label": "a"}, "crash"))
+    assert reply.problem.kind == "internal" and "a bug" not in reply.problem.detail
+    assert any("a bug" in record.getMessage() for record in caplog.records)
