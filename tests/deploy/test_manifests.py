@@ -7,12 +7,15 @@ strict: unknown fields are errors). Compose has no schema package here: its stru
 every CCHC_* variable given to a service must be a field of that service's settings class.
 """
 
+import base64
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -77,8 +80,6 @@ def test_compose_files_and_variables_exist():
         if "file" in config:
             assert (DEPLOY / config["file"]).is_file(), config
     example = (DEPLOY / "compose.env.example").read_text()
-    import re
-
     for variable in set(re.findall(r"\$\{(\w+)", text)):
         assert f"{variable}=" in example, f"{variable} missing from compose.env.example"
 
@@ -193,3 +194,293 @@ def test_dev_secrets_hold_only_settings_the_services_have():
         service = resource["metadata"]["name"].removeprefix("cchc-").rsplit("-", 1)[0]
         if service in SETTINGS:
             assert set(resource["data"]) <= settings_variables(service), resource["metadata"]
+
+
+# --- network policies ------------------------------------------------------------------------
+
+def pod_labels(resources: list[dict]) -> dict[str, dict[str, str]]:
+    """Each workload's pod labels, by workload name, plus PostgreSQL (not deployed here) and a
+    client outside the namespace."""
+    labels = {r["metadata"]["name"]: r["spec"]["template"]["metadata"]["labels"]
+              for r in resources if r["kind"] in ("Deployment", "StatefulSet")}
+    labels["postgresql"] = {"app.kubernetes.io/name": "postgresql"}
+    return labels
+
+
+def selects(selector: dict, labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, f"only matchLabels is evaluated here: {selector}"
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+def peer_matches(peers: list[dict] | None, labels: dict[str, str] | None) -> bool:
+    """``labels`` None: a client outside the namespace (the internet, another namespace)."""
+    if not peers:  # no `from`/`to`: any peer
+        return True
+    for peer in peers:
+        if "ipBlock" in peer:
+            return True  # an address range: treated as reaching anything, to be conservative
+        if "namespaceSelector" in peer:
+            continue  # another namespace (kube-dns): not a pod of ours, not outside traffic
+        if labels is not None and selects(peer["podSelector"], labels):
+            return True
+    return False
+
+
+def port_matches(ports: list[dict] | None, port: int) -> bool:
+    return not ports or any(p.get("port") == port for p in ports)
+
+
+def allowed(policies: list[dict], source: dict | None, target: dict | None, port: int) -> bool:
+    """NetworkPolicy semantics for TCP ``port``: the source's egress and the target's ingress
+    must both allow it when some policy isolates them (``None``: outside the namespace)."""
+    def side(kind: str, pod: dict | None, peer: dict | None) -> bool:
+        if pod is None:
+            return True  # outside the namespace: not governed by these policies
+        isolating = [p for p in policies if selects(p["spec"]["podSelector"], pod)
+                     and kind in p["spec"]["policyTypes"]]
+        if not isolating:
+            return True
+        key, peers_key = ("ingress", "from") if kind == "Ingress" else ("egress", "to")
+        return any(peer_matches(rule.get(peers_key), peer) and port_matches(rule.get("ports"), port)
+                   for p in isolating for rule in p["spec"].get(key) or [])
+
+    return side("Egress", source, target) and side("Ingress", target, source)
+
+
+@pytest.mark.parametrize("overlay", ["dev", "production"])
+def test_network_policies_let_in_only_the_gateway_and_let_services_reach_only_nats_and_postgres(
+    overlay,
+):
+    resources = render(overlay)
+    policies = [r for r in resources if r["kind"] == "NetworkPolicy"]
+    deny = [p for p in policies if p["spec"]["podSelector"] == {}
+            and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+            and not p["spec"].get("ingress") and not p["spec"].get("egress")]
+    assert deny, "no default-deny policy"
+    pods = pod_labels(resources)
+    gateway, nats_, postgres = pods["gateway"], pods["nats"], pods["postgresql"]
+    outside = None
+    expected = [
+        # (source, target, port, allowed)
+        (outside, gateway, 8000, True),
+        (outside, nats_, 4222, False), (outside, nats_, 8222, False), (outside, nats_, 6222, False),
+        (gateway, nats_, 4222, True), (gateway, postgres, 5432, False),
+        (outside, postgres, 5432, False), (nats_, postgres, 5432, False),
+        (nats_, nats_, 6222, True), (nats_, nats_, 8222, False), (nats_, gateway, 8000, False),
+    ]
+    for service in ("dossier", "planning", "scoring"):
+        pod = pods[service]
+        expected += [
+            (outside, pod, 8000, False),
+            (pod, nats_, 4222, True), (pod, postgres, 5432, True),
+            (pod, nats_, 6222, False), (pod, nats_, 8222, False),
+            (pod, gateway, 8000, False), (gateway, pod, 8000, False),
+            (pod, outside, 443, False),
+        ]
+        for other in ("dossier", "planning", "scoring"):
+            if other != service:
+                expected.append((pod, pods[other], 5432, False))
+    wrong = [(s, t, port, want) for s, t, port, want in expected
+             if allowed(policies, s, t, port) != want]
+    assert not wrong, wrong
+    # Every pod resolves names: DNS to kube-dns in kube-system, and nowhere else on port 53.
+    dns = [rule for p in policies for rule in p["spec"].get("egress") or []
+           if any(port.get("port") == 53 for port in rule.get("ports") or [])]
+    assert dns and all(peer.get("namespaceSelector", {}).get("matchLabels") ==
+                       {"kubernetes.io/metadata.name": "kube-system"}
+                       for rule in dns for peer in rule["to"])
+
+
+# --- the NATS StatefulSet --------------------------------------------------------------------
+
+def test_the_nats_statefulset_is_hardened_like_the_services():
+    resources = {(r["kind"], r["metadata"]["name"]): r for r in render("production")}
+    nats_pod = resources[("StatefulSet", "nats")]["spec"]["template"]["spec"]
+    assert nats_pod["securityContext"]["runAsNonRoot"] is True
+    assert nats_pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert nats_pod["automountServiceAccountToken"] is False
+    (container,) = nats_pod["containers"]
+    hardened = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]}}
+    assert container["securityContext"] == hardened
+    for name in SETTINGS:  # the same container settings as every service Deployment
+        pod = resources[("Deployment", name)]["spec"]["template"]["spec"]
+        assert pod["containers"][0]["securityContext"] == hardened, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+    # Read-only root: everything it writes is on a volume (JetStream, the pid file).
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert {"/data/jetstream", "/var/run/nats"} <= mounts
+
+
+def test_the_monitoring_port_is_not_exposed():
+    resources = render("production")
+    for resource in resources:
+        if resource["kind"] == "Service":
+            ports = {p["port"] for p in resource["spec"]["ports"]}
+            assert 8222 not in ports, resource["metadata"]["name"]
+    (nats_set,) = [r for r in resources if r["kind"] == "StatefulSet"]
+    container = nats_set["spec"]["template"]["spec"]["containers"][0]
+    assert 8222 not in {p["containerPort"] for p in container["ports"]}
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        command = container[probe]["exec"]["command"]
+        assert any(part.startswith("http://127.0.0.1:8222/healthz") for part in command), probe
+    assert "8222" not in " ".join(compose()["services"]["nats"]["ports"])
+    settings = (DEPLOY / "nats" / "nats-server.conf").read_text()
+    assert re.search(r'^http:\s*"127\.0\.0\.1:8222"\s*$', settings, re.M)
+
+
+# --- TLS -------------------------------------------------------------------------------------
+
+def test_cert_manager_issues_the_nats_certificates_from_a_private_ca():
+    resources = render("production")
+    by_kind = {(r["kind"], r["metadata"]["name"]): r for r in resources if is_cert_manager(r)}
+    issuers = {name: r["spec"] for (kind, name), r in by_kind.items() if kind == "Issuer"}
+    certificates = {name: r["spec"] for (kind, name), r in by_kind.items() if kind == "Certificate"}
+    (ca,) = [c for c in certificates.values() if c.get("isCA")]
+    assert "selfSigned" in issuers[ca["issuerRef"]["name"]]
+    (ca_issuer,) = [n for n, spec in issuers.items() if spec.get("ca", {}).get("secretName")
+                    == ca["secretName"]]
+    server = next(c for c in certificates.values() if c["secretName"] == "nats-server-tls")
+    assert server["issuerRef"] == {"name": ca_issuer, "kind": "Issuer"}
+    assert {"server auth", "client auth"} <= set(server["usages"])  # routes dial their peers
+    # Every name clients and routes use is on the certificate.
+    cluster = (DEPLOY / "k8s" / "base" / "nats" / "cluster.conf").read_text()
+    (nats_set,) = [r for r in resources if r["kind"] == "StatefulSet"]
+    container = nats_set["spec"]["template"]["spec"]["containers"][0]
+    route_hosts = {re.search(r"@([\w.-]+):6222", e["value"]).group(1)
+                   for e in container["env"] if e["name"].startswith("NATS_ROUTE_")}
+    assert len(route_hosts) == 3 and all(f"$NATS_ROUTE_{i}" in cluster for i in range(3))
+    for host in route_hosts | {"nats"}:
+        assert host in server["dnsNames"] or "*." + host.split(".", 1)[1] in server["dnsNames"]
+    # The server's secret is mounted where tls.conf and cluster.conf read it.
+    volumes = {v["name"]: v for v in nats_set["spec"]["template"]["spec"]["volumes"]}
+    (mount,) = [m for m in container["volumeMounts"]
+                if volumes.get(m["name"], {}).get("secret", {}).get("secretName")
+                == "nats-server-tls"]
+    for config in ("tls.conf", "cluster.conf"):
+        text = (DEPLOY / "k8s" / "base" / "nats" / config).read_text()
+        for path in re.findall(r'(?:cert|key|ca)_file: "([^"]+)"', text):
+            assert path.startswith(mount["mountPath"] + "/"), (config, path)
+    assert re.search(r"tls\s*\{[^}]*verify:\s*true", cluster), "routes without mutual TLS"
+    assert re.search(r"authorization\s*\{[^}]*password:\s*\$CCHC_NATS_ROUTE_PASSWORD", cluster)
+    assert 'include "tls.conf"' in cluster
+
+
+def test_every_nats_client_connects_over_tls_trusting_the_ca():
+    services = compose()["services"]
+    assert any("/etc/nats-tls" in volume for volume in services["nats"]["volumes"])
+    assert 'include "tls.conf"' in compose()["configs"]["nats-main"]["content"]
+    for name in SETTINGS:
+        environment = services[name]["environment"]
+        assert environment[f"CCHC_{name.upper()}_NATS_URL"].startswith("tls://"), name
+        ca = environment["SSL_CERT_FILE"]
+        assert any(volume.endswith(f":{ca}:ro") for volume in services[name]["volumes"]), name
+    resources = {(r["kind"], r["metadata"]["name"]): r for r in render("dev")}
+    for name in SETTINGS:
+        pod = resources[("Deployment", name)]["spec"]["template"]["spec"]
+        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+        mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        (ca_volume,) = [v for v in volumes.values() if v.get("secret")]
+        assert ca_volume["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]  # no key
+        assert env["SSL_CERT_FILE"] == mounts[ca_volume["name"]] + "/ca.crt", name
+        secret = resources[("Secret", pod["containers"][0]["envFrom"][0]["secretRef"]["name"])]
+        url = base64.b64decode(secret["data"][f"CCHC_{name.upper()}_NATS_URL"]).decode()
+        assert url.startswith(f"tls://{name}:"), name
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+def git_files(*paths: Path) -> list[Path]:
+    listed = subprocess.run(["git", "ls-files", "--", *map(str, paths)], cwd=DEPLOY.parent,
+                            capture_output=True, text=True, check=True).stdout.split()
+    return [DEPLOY.parent / name for name in listed]
+
+
+def ignored(path: Path) -> bool:
+    return subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=DEPLOY.parent).returncode == 0
+
+
+def test_no_secret_is_committed_in_any_overlay():
+    kustomizations = list((DEPLOY / "k8s").rglob("kustomization.yaml"))
+    assert len(kustomizations) == 3
+    for kustomization in kustomizations:
+        document = yaml.safe_load(kustomization.read_text())
+        for generator in document.get("secretGenerator", []):
+            assert "literals" not in generator, (kustomization, generator["name"])
+            for source in generator.get("envs", []) + generator.get("files", []):
+                path = kustomization.parent / source
+                assert ignored(path), f"{path} is not gitignored"
+                assert path.with_name(path.name + ".example").is_file(), path
+        for resource in document.get("resources", []):
+            target = kustomization.parent / resource
+            if target.is_file():
+                for doc in yaml.safe_load_all(target.read_text()):
+                    if doc and doc.get("kind") == "Secret":
+                        assert not doc.get("data") and not doc.get("stringData"), target
+    for generated in (DEPLOY / ".env", DEPLOY / "tls" / "certs" / "ca.key",
+                      DEPLOY / "k8s" / "overlays" / "dev" / "secrets" / "nats.env"):
+        assert ignored(generated), generated
+    committed = git_files(DEPLOY)
+    assert not [p for p in committed if p.suffix in (".key", ".env") or p.name == ".env"]
+
+
+def test_make_secrets_writes_consistent_untracked_env_files(tmp_path):
+    made = subprocess.run([sys.executable, str(DEPLOY / "make_secrets.py"), "--deploy-dir",
+                           str(tmp_path)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+
+    def read(path: Path) -> dict[str, str]:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} readable by others"
+        return dict(line.split("=", 1) for line in path.read_text().splitlines()
+                    if line and not line.startswith("#"))
+
+    folder = tmp_path / "k8s" / "overlays" / "dev" / "secrets"
+    nats_passwords, roles = read(folder / "nats.env"), read(folder / "postgres.env")
+    for name in SETTINGS:
+        env = read(folder / f"{name}.env")
+        example = read_example(DEPLOY / "k8s" / "overlays" / "dev" / "secrets" / f"{name}.env.example")
+        assert set(env) == set(example), name
+        nats_url = urlsplit(env[f"CCHC_{name.upper()}_NATS_URL"])
+        assert nats_url.username == name
+        assert nats_url.password == nats_passwords[f"CCHC_NATS_{name.upper()}_PASSWORD"]
+        if name != "gateway":
+            database = urlsplit(env[f"CCHC_{name.upper()}_DATABASE_URL"])
+            assert (database.username, database.path) == (f"cchc_{name}", f"/cchc_{name}")
+            assert database.password == roles[f"CCHC_POSTGRES_{name.upper()}_PASSWORD"]
+    compose_env = read(tmp_path / ".env")
+    assert set(compose_env) == set(read_example(DEPLOY / "compose.env.example"))
+    assert len(set(compose_env.values()) - {"dev", "8000"}) == len(compose_env) - 2  # all distinct
+    # A second run keeps what exists: passwords already on the servers are not replaced.
+    again = subprocess.run([sys.executable, str(DEPLOY / "make_secrets.py"), "--deploy-dir",
+                            str(tmp_path)], capture_output=True, text=True)
+    assert again.returncode == 0 and read(tmp_path / ".env") == compose_env
+
+
+def read_example(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines()
+                if line and not line.startswith("#"))
+
+
+# --- PostgreSQL roles ------------------------------------------------------------------------
+
+def test_each_service_uses_its_own_postgres_role_and_database():
+    services = compose()["services"]
+    superuser = services["postgres"]["environment"]["POSTGRES_USER"]
+    for name in ("dossier", "planning", "scoring"):
+        given = services[name]["environment"][f"CCHC_{name.upper()}_DATABASE_URL"]
+        variables = re.findall(r"\$\{(\w+)[^}]*\}", given)
+        assert variables == [f"CCHC_POSTGRES_{name.upper()}_PASSWORD"], (name, variables)
+        url = urlsplit(re.sub(r"\$\{[^}]*\}", "password", given))
+        assert (url.username, url.path) == (f"cchc_{name}", f"/cchc_{name}"), name
+        assert url.username != superuser
+    sql = (DEPLOY / "postgres" / "init-databases.sql").read_text()
+    for name in ("dossier", "planning", "scoring"):
+        assert re.search(rf"CREATE ROLE cchc_{name} LOGIN PASSWORD :'{name}_password'\s+NOSUPERUSER",
+                         sql)
+        assert f"CREATE DATABASE cchc_{name} OWNER cchc_{name};" in sql
+        assert f"REVOKE ALL ON DATABASE cchc_{name} FROM PUBLIC;" in sql
+    mounted = " ".join(services["postgres"]["volumes"])
+    assert "init-databases.sh:/docker-entrypoint-initdb.d/" in mounted
+    assert "init-databases.sql:/cchc/init-databases.sql" in mounted
+    assert os.access(DEPLOY / "postgres" / "init-databases.sh", os.X_OK)
