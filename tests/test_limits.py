@@ -144,10 +144,11 @@ async def test_a_real_cursor_still_pages(stack_api):
     for minute in ("00", "10", "20"):
         answer = await receive(admin, procedure, f"2024-05-06T09:{minute}:00+07:00")
         assert answer.status_code == 201, answer.text
+    written = {"X-Min-Position": answer.headers["X-Event-Position"]}
     seen, cursor = [], None
     while True:
-        page = await admin.get("/api/v1/dossiers", params={"agency": agency, "limit": 2,
-                                                          **({"cursor": cursor} if cursor else {})})
+        page = await admin.get("/api/v1/dossiers", headers=written, params={
+            "agency": agency, "limit": 2, **({"cursor": cursor} if cursor else {})})
         assert page.status_code == 200, page.text
         seen += [d["id"] for d in page.json()["items"]]
         cursor = page.json()["next_cursor"]
