@@ -57,7 +57,9 @@ def decode_typed(cursor: str, *kinds: type) -> tuple[Any, ...]:
 
 def _as(kind: type, value: Any) -> Any:
     if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int) or not _INT_MIN <= value <= _INT_MAX:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidCursor()
+        if not _INT_MIN <= value <= _INT_MAX:
             raise InvalidCursor()
         return value
     if not isinstance(value, str):
