@@ -12,6 +12,7 @@ from cchc.gateway.body_limit import BodyLimitMiddleware
 from cchc.gateway.config import GatewaySettings
 from cchc.gateway.deps import Gateway
 from cchc.gateway.idempotency import IdempotencyStore, open_bucket
+from cchc.gateway.telemetry import TelemetryMiddleware
 from cchc.gateway.routers import (
     admin,
     asyncapi,
@@ -23,6 +24,7 @@ from cchc.gateway.routers import (
     health,
     indexes,
     me,
+    metrics,
     planning,
     reference,
     reports,
@@ -73,8 +75,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TelemetryMiddleware)  # outermost: times and counts the 413s too
     for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
-                   health, dashboard, asyncapi, admin):  # admin: issue 13
+                   health, dashboard, asyncapi, admin, metrics):  # admin: issue 13
         app.include_router(module.router)
     return app
 
