@@ -178,3 +178,19 @@ async def connect(secured_nats, nats_user_url, nats_certs
     for connection in opened:
         if connection.nc is not None and not connection.nc.is_closed:
             await connection.nc.close()
+
+
+@pytest.fixture
+async def gateway_client(secured_nats, nats_user_url, nats_certs):
+    """A caller of the services' endpoints as the gateway calls them (FastStream requests), logged
+    in as the `gateway` user over TLS with the gateway's inbox prefix."""
+    from cchc.runtime.endpoints import ServiceClient
+    from faststream.nats import NatsBroker
+    from faststream.security import BaseSecurity
+
+    broker = NatsBroker(nats_user_url(secured_nats, "gateway"), logger=None,
+                        security=BaseSecurity(ssl_context=tls_context(nats_certs / "ca.crt")),
+                        inbox_prefix=inbox_prefix("gateway"))
+    await broker.connect()
+    yield ServiceClient(broker, timeout=5)
+    await broker.stop()

@@ -19,7 +19,8 @@ from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService
 from cchc.runtime.natsserver import NatsServer, free_port
-from cchc.runtime.rpc import ServiceClient, ServiceUnavailable
+from cchc.runtime.endpoints import ServiceClient, ServiceUnavailable
+from faststream.nats import NatsBroker
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +83,13 @@ def request(body=None, target=None, key=None, min_position=None) -> Request:
     return Request(meta=meta, body=body or {}, target=target, min_position=min_position)
 
 
+async def connected_broker(urls: list[str]) -> NatsBroker:
+    """A caller of the services as the gateway calls them (FastStream requests), reconnecting."""
+    broker = NatsBroker(urls, max_reconnect_attempts=-1, reconnect_time_wait=0.2, logger=None)
+    await broker.connect()
+    return broker
+
+
 async def call_until_answered(client: ServiceClient, endpoint: str, req: Request, deadline: float):
     """Retry a command (same idempotency key) on a timeout or a server-side failure."""
     while True:
@@ -114,8 +122,9 @@ async def test_acknowledged_dossiers_survive_the_loss_of_a_node(cluster, tmp_pat
     await service.start()
     caller = await nats.connect(urls[1:] + urls[:1], max_reconnect_attempts=-1,
                                 reconnect_time_wait=0.2)
+    broker = await connected_broker(urls[1:] + urls[:1])
     try:
-        client = ServiceClient(caller, timeout=5)
+        client = ServiceClient(broker, timeout=5)
         info = await caller.jetstream().stream_info("DOSSIER")
         assert info.config.num_replicas == 3 and len(info.cluster.replicas) == 2
 
@@ -160,6 +169,7 @@ async def test_acknowledged_dossiers_survive_the_loss_of_a_node(cluster, tmp_pat
         info = await caller.jetstream().stream_info("DOSSIER")
         assert info.state.last_seq >= newest
     finally:
+        await broker.stop()
         await caller.close()
         await service.stop()
     assert time.monotonic() - started < TEST_BUDGET_S
@@ -186,10 +196,10 @@ async def test_two_replicas_of_the_dossier_service_apply_every_event_once(cluste
     ]
     for replica in replicas:
         await replica.start()
-    caller = await nats.connect(urls[2], max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    broker = await connected_broker([urls[2]])
     stopped: list[DossierService] = []
     try:
-        client = ServiceClient(caller, timeout=5)
+        client = ServiceClient(broker, timeout=5)
         agency, code = f"A{uuid.uuid4().hex[:6]}", f"1.{uuid.uuid4().hex[:6]}.H26"
         for endpoint, body in [
             ("register-agency", {"code": agency, "name": "Sở A", "group": "department"}),
@@ -228,7 +238,7 @@ async def test_two_replicas_of_the_dossier_service_apply_every_event_once(cluste
         assert all(row.version == 1 for row in rows) and history == len(acknowledged)
         assert parked == 0
     finally:
-        await caller.close()
+        await broker.stop()
         for replica in replicas:
             if replica not in stopped:
                 await replica.stop()

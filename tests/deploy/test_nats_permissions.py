@@ -17,7 +17,6 @@ import pytest
 from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService
-from cchc.runtime.rpc import ServiceClient
 from cchc.runtime.streams import ensure_event_stream
 from nats.js.api import ConsumerConfig
 
@@ -123,15 +122,14 @@ async def test_no_one_gets_in_without_a_password(secured_nats, nats_certs, deplo
 
 
 async def test_the_dossier_service_works_with_its_restricted_user(
-    secured_nats, nats_user_url, connect, sqlite_url, trusting_the_ca,
+    secured_nats, nats_user_url, gateway_client, sqlite_url, trusting_the_ca,
     services_use_their_inbox_prefix,
 ):
     service = DossierService(DossierSettings(
         nats_url=nats_user_url(secured_nats, "dossier"), database_url=sqlite_url))
     await service.start()
     try:
-        gateway = await connect("gateway")
-        client = ServiceClient(gateway.nc, timeout=5)
+        client = gateway_client
 
         def request(body=None, target=None, min_position=None) -> Request:
             meta = CommandMeta(principal=ADMIN, correlation_id=str(uuid.uuid4()))

@@ -11,7 +11,6 @@ import uuid
 from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService
-from cchc.runtime.rpc import ServiceClient
 from cchc.scoring.config import ScoringSettings
 from cchc.scoring.main import ScoringService
 
@@ -24,7 +23,7 @@ def request(body=None, target=None) -> Request:  # type: ignore[no-untyped-def]
 
 
 async def test_scoring_starts_first_and_follows_the_dossier_stream_with_its_restricted_user(
-    secured_nats, nats_user_url, connect, tmp_path, trusting_the_ca,
+    secured_nats, nats_user_url, connect, gateway_client, tmp_path, trusting_the_ca,
     services_use_their_inbox_prefix,
 ):
     scoring = ScoringService(ScoringSettings(
@@ -36,7 +35,7 @@ async def test_scoring_starts_first_and_follows_the_dossier_stream_with_its_rest
         database_url=f"sqlite:///{tmp_path / 'dossier.db'}"))
     await dossier.start()
     try:
-        client = ServiceClient((await connect("gateway")).nc, timeout=5)
+        client = gateway_client
         agency = f"A{uuid.uuid4().hex[:6].upper()}"
         registered = await client.call("dossier", "register-agency", request(
             {"code": agency, "name": "Sở Thông tin và Truyền thông", "group": "department"}))
