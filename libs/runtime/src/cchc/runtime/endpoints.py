@@ -30,6 +30,11 @@ log = logging.getLogger("cchc.endpoints")
 DEFAULT_MAX_WORKERS = 8
 
 
+def inbox_prefix(user: str) -> str:
+    """The inbox prefix of a connection of ``user``: nobody else may subscribe under it."""
+    return f"_INBOX_{user}"
+
+
 class ServiceUnavailable(Exception):
     """No instance of the service answered in time."""
 

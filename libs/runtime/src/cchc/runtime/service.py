@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.contracts.messages import NoBody, Reply, Request
-from cchc.runtime.endpoints import ServiceRouter, service_broker
+from cchc.runtime.endpoints import ServiceRouter, inbox_prefix, service_broker
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
@@ -76,8 +76,9 @@ class ServiceProcess(ABC):
         """Its endpoints (``self.health`` among them)."""
 
     def connect_options(self) -> dict[str, Any]:
-        """Extra nats-py connect options (credentials, inbox prefix) for this process."""
-        return {}
+        """Extra nats-py connect options for this process: its own inbox prefix, so that the
+        server can let each connection read only its own replies (deploy/nats/accounts.conf)."""
+        return {"inbox_prefix": inbox_prefix(self.name)}
 
     def health_positions(self) -> dict[str, int]:
         """What the health endpoint reports of the projections."""

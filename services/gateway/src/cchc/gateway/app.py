@@ -30,7 +30,7 @@ from cchc.gateway.routers import (
     reports,
 )
 from cchc.runtime.eventstore import EventStore
-from cchc.runtime.endpoints import ServiceClient, service_broker
+from cchc.runtime.endpoints import ServiceClient, inbox_prefix, service_broker
 
 log = logging.getLogger("cchc.gateway")
 
@@ -48,7 +48,8 @@ CCHC Ledger: administrative-procedure dossiers, reform plans and indexes of a pr
 def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        broker = service_broker(settings.nats_url, "cchc-gateway")
+        broker = service_broker(settings.nats_url, "cchc-gateway",
+                                inbox_prefix=inbox_prefix("gateway"))
         nc = await broker.connect()
         authenticator = None  # issue 13: token checks (exp, revocation, agency, OIDC)
         try:
