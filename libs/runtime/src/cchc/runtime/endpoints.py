@@ -16,13 +16,17 @@ from typing import Any
 
 from faststream import ExceptionMiddleware
 from faststream.nats import NatsBroker, NatsRouter
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
+from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
 from cchc.contracts.messages import FieldError, ProblemKind, Reply, Request, ServiceProblem
 from cchc.contracts.subjects import service_subject
 from cchc.runtime.domain_errors import DomainError
+from cchc.runtime.observability import tracer_provider
 
 log = logging.getLogger("cchc.endpoints")
 
@@ -79,10 +83,16 @@ def service_broker(
     url: str | Sequence[str], name: str, *, middlewares: Sequence[Any] = (),
     log_messages: bool = False, **connect: Any,
 ) -> NatsBroker:
-    """A broker for one process: reconnecting for ever, answering problems, quiet by default."""
+    """A broker for one process: reconnecting for ever, answering problems, quiet by default,
+    traced (the trace context travels in the NATS headers, a span per request on each side) and
+    counted (FastStream's Prometheus metrics: messages handled and their durations)."""
+    observed = [
+        NatsTelemetryMiddleware(tracer_provider=tracer_provider()),
+        NatsPrometheusMiddleware(registry=REGISTRY, app_name=name),
+    ]
     return NatsBroker(
         url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1,
-        middlewares=[*middlewares, problem_middleware()],
+        middlewares=[*observed, *middlewares, problem_middleware()],
         logger=log if log_messages else None, graceful_timeout=5.0, **connect,
     )
 
