@@ -35,6 +35,8 @@ administrative-procedure dossiers, reform plans and indexes, as immutable events
   type, schema version, aggregate id and version, business time (`occurred_at`) and recording
   time, actor, correlation and causation ids, the payload, and a SHA-256 hash chain over the
   aggregate's events (`prev_hash`, `hash`). The position of an event is its stream sequence.
+  An envelope may also carry `traceparent`, the W3C trace context of the command that appended
+  it (present only on events written with tracing; outside the hash chain).
 * Events are never edited. A payload of an older schema version is upcast on read: decode with
   `cchc.contracts.decode_event(type, schema_version, payload)` (`pip install` the `contracts/`
   folder; it needs pydantic only). `x-cchc-upcasts-from` lists the older versions of a type.
@@ -132,7 +134,7 @@ def asyncapi_document() -> dict[str, Any]:
                 "name": f"{event_type}-sample",
                 "summary": f"on {sample.subject()}",
                 "headers": {"Nats-Msg-Id": envelope.event_id, "Cchc-Event-Type": event_type},
-                "payload": envelope.model_dump(mode="json", exclude={"position"}),
+                "payload": json.loads(envelope.to_bytes()),  # as stored
             }]
         messages[event_type] = message
     return {

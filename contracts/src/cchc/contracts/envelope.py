@@ -1,4 +1,11 @@
-"""The envelope every event travels in, and the hash chain over one aggregate's events."""
+"""The envelope every event travels in, and the hash chain over one aggregate's events.
+
+The chain covers the fact (type, payload, aggregate, times) and who caused it (actor, correlation
+and causation ids). It does not cover ``traceparent``: telemetry, not history. Leaving it out
+keeps every event stored before it existed verifying as before, lets a verifier built on an
+older ``contracts`` (which ignores the unknown field) still verify new events, and lets an
+operator strip trace context from an exported log without breaking the chain.
+"""
 
 import hashlib
 import json
@@ -7,6 +14,8 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 GENESIS_HASH = "0" * 64
+# Not part of the chain: the hash itself, the position (known after storing), trace context.
+UNHASHED = frozenset({"hash", "position", "traceparent"})
 
 
 class EventEnvelope(BaseModel):
@@ -30,9 +39,15 @@ class EventEnvelope(BaseModel):
     prev_hash: str = GENESIS_HASH
     hash: str = ""
     position: int | None = None
+    traceparent: str | None = Field(
+        default=None,
+        description="W3C trace context of the span that appended the event (outside the hash "
+        "chain), so what the event causes can link to the command that caused it",
+        examples=["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"],
+    )
 
     def hashed_fields(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"hash", "position"})
+        return self.model_dump(mode="json", exclude=UNHASHED)
 
     def compute_hash(self) -> str:
         return chain_hash(self.prev_hash, self.hashed_fields())
@@ -43,7 +58,9 @@ class EventEnvelope(BaseModel):
         return unsealed.model_copy(update={"hash": unsealed.compute_hash()})
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json(exclude={"position"}).encode()
+        # An envelope without trace context is stored byte for byte as before the field existed.
+        unstored = {"position"} if self.traceparent else {"position", "traceparent"}
+        return self.model_dump_json(exclude=unstored).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes, position: int | None = None) -> "EventEnvelope":
