@@ -119,49 +119,69 @@ class EventStore:
         occurred_at: datetime,
         meta: Metadata,
     ) -> Appended:
-        envelope = EventEnvelope(
-            event_id=meta.event_id or new_id(),
-            type=event.event_type(),
-            schema_version=event.schema_version,
-            context=history.context,
-            agency=agency,
-            aggregate_id=history.aggregate_id,
-            aggregate_version=history.version + 1,
-            occurred_at=occurred_at,
-            recorded_at=datetime.now(UTC),
-            actor=meta.actor,
-            correlation_id=meta.correlation_id,
-            causation_id=meta.causation_id,
-            payload=event.model_dump(mode="json"),
-        ).sealed(history.head_hash)
-        subject = event_subject(history.context, agency, history.aggregate_id, envelope.type)
-        headers = {
-            "Nats-Msg-Id": envelope.event_id,
-            "Nats-Expected-Last-Subject-Sequence": str(history.last_position),
-            "Nats-Expected-Last-Subject-Sequence-Subject": aggregate_subjects(
-                history.context, history.aggregate_id
-            ),
-            "Cchc-Event-Type": envelope.type,
-        }
-        try:
-            ack = await self._js.publish(
-                subject, envelope.to_bytes(), stream=stream_name(history.context), headers=headers
-            )
-        except BadRequestError as error:
-            if error.err_code not in CONFLICT_CODES:
-                raise
-            # A retried publish whose first attempt was stored also fails the sequence check
-            # (single server): look for our own event before calling it a conflict.
-            stored = await self._find_event(history, envelope.event_id)
-            if stored is not None:
+        from opentelemetry.trace import SpanKind
+
+        from cchc.runtime.observability import current_traceparent, get_tracer
+
+        event_type = event.event_type()
+        subject = event_subject(history.context, agency, history.aggregate_id, event_type)
+        # A child of the command's span; the envelope keeps this span's trace context, so what
+        # the event causes later (a projection) can link back to it.
+        with get_tracer(__name__).start_as_current_span(
+            f"append {event_type}", kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "nats", "messaging.destination.name": subject,
+                        "cchc.context": history.context, "cchc.aggregate_id": history.aggregate_id,
+                        "cchc.expected_version": history.version},
+        ) as span:
+            envelope = EventEnvelope(
+                event_id=meta.event_id or new_id(),
+                type=event_type,
+                schema_version=event.schema_version,
+                context=history.context,
+                agency=agency,
+                aggregate_id=history.aggregate_id,
+                aggregate_version=history.version + 1,
+                occurred_at=occurred_at,
+                recorded_at=datetime.now(UTC),
+                actor=meta.actor,
+                correlation_id=meta.correlation_id,
+                causation_id=meta.causation_id,
+                payload=event.model_dump(mode="json"),
+                traceparent=current_traceparent(),
+            ).sealed(history.head_hash)
+            span.set_attribute("messaging.message.id", envelope.event_id)
+            headers = {
+                "Nats-Msg-Id": envelope.event_id,
+                "Nats-Expected-Last-Subject-Sequence": str(history.last_position),
+                "Nats-Expected-Last-Subject-Sequence-Subject": aggregate_subjects(
+                    history.context, history.aggregate_id
+                ),
+                "Cchc-Event-Type": envelope.type,
+            }
+            try:
+                ack = await self._js.publish(
+                    subject, envelope.to_bytes(), stream=stream_name(history.context),
+                    headers=headers,
+                )
+            except BadRequestError as error:
+                if error.err_code not in CONFLICT_CODES:
+                    raise
+                # A retried publish whose first attempt was stored also fails the sequence check
+                # (single server): look for our own event before calling it a conflict.
+                stored = await self._find_event(history, envelope.event_id)
+                if stored is not None:
+                    span.set_attribute("cchc.duplicate", True)
+                    return Appended(stored, duplicate=True)
+                span.set_attribute("cchc.conflict", True)
+                raise ConcurrencyConflict(
+                    f"{history.context}/{history.aggregate_id} moved past version {history.version}"
+                ) from error
+            span.set_attribute("cchc.position", ack.seq)
+            if ack.duplicate:
+                span.set_attribute("cchc.duplicate", True)
+                stored = await self.get(history.context, ack.seq)
                 return Appended(stored, duplicate=True)
-            raise ConcurrencyConflict(
-                f"{history.context}/{history.aggregate_id} moved past version {history.version}"
-            ) from error
-        if ack.duplicate:
-            stored = await self.get(history.context, ack.seq)
-            return Appended(stored, duplicate=True)
-        return Appended(envelope.model_copy(update={"position": ack.seq}))
+            return Appended(envelope.model_copy(update={"position": ack.seq}))
 
     async def get(self, context: str, position: int) -> EventEnvelope:
         raw = await self._msg_get(context, {"seq": position})

@@ -82,7 +82,10 @@ def accepted_correlation_id(value: str | None) -> str:
 
 # --- logs -----------------------------------------------------------------------------------
 
-_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_CONTEXT_ATTRS = ("correlation_id", "trace_id", "span_id")
+_STANDARD_ATTRS = frozenset(
+    [*vars(logging.makeLogRecord({})), "message", "asctime", *_CONTEXT_ATTRS]
+)
 _OUR_HANDLER = "_cchc_json_handler"
 
 
@@ -113,7 +116,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("correlation_id", "trace_id", "span_id"):
+        for key in _CONTEXT_ATTRS:
             value = getattr(record, key, None)
             if value is not None:
                 line[key] = value

@@ -6,6 +6,11 @@ is the truth: on start, and after any failure, the consumer is recreated from ch
 redelivered or out-of-order messages can neither be skipped nor counted twice. A batch that fails
 for a passing reason (database unavailable) is retried whole; an event that fails on its own
 (malformed, or a projection bug) is parked with a log line and the projection goes on.
+
+Each batch is a span ``project <name>``, linked (not parented: it runs on its own, later) to
+the span that appended each of its events, whose trace context the envelope keeps. Metrics:
+events applied, events parked, the checkpoint and the lag behind the log's head (from the
+pending count the consumer sends with each message, and the stream's head at each reset).
 """
 
 import asyncio
@@ -19,6 +24,7 @@ from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
+from opentelemetry.trace import Link
 from sqlalchemy import MetaData, exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -26,9 +32,18 @@ from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.subjects import context_subjects, stream_name
 from cchc.runtime import checkpoints
 from cchc.runtime.leadership import ProjectionLease, lock_key
+from cchc.runtime.observability import (
+    PROJECTION_EVENTS_APPLIED,
+    PROJECTION_LAG,
+    PROJECTION_PARKED,
+    PROJECTION_POSITION,
+    get_tracer,
+    link_from_traceparent,
+)
 from cchc.runtime.pullfeed import Delivered, PullFeed
 
 log = logging.getLogger("cchc.projection")
+tracer = get_tracer(__name__)
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     exc.OperationalError,
@@ -39,6 +54,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncio.TimeoutError,
 )
 MAX_ATTEMPTS_BEFORE_PARKING = 3
+MAX_LINKS_PER_BATCH = 128  # OpenTelemetry's default limit: a big replay batch links its first
 LEASE_CHECK_S = 2.0  # how often the active runner makes sure it still holds the lease
 STANDBY_POLL_S = 0.02  # how often a standby replica's read-your-writes wait looks
 
@@ -67,6 +83,23 @@ class _Item:
     subject: str
     envelope: EventEnvelope | None
     decode_error: str | None
+
+
+def _links(items: list[_Item]) -> list[Link]:
+    """Links to the spans that appended these events, one per distinct span."""
+    links: list[Link] = []
+    seen: set[str] = set()
+    for item in items:
+        traceparent = item.envelope.traceparent if item.envelope is not None else None
+        if not traceparent or traceparent in seen:
+            continue
+        seen.add(traceparent)
+        link = link_from_traceparent(traceparent, {"cchc.position": item.position})
+        if link is not None:
+            links.append(link)
+            if len(links) >= MAX_LINKS_PER_BATCH:
+                break
+    return links
 
 
 def _decode(message: Delivered) -> _Item:
@@ -102,6 +135,10 @@ class ProjectionRunner:
         # two consumers; by default the name follows the projection.
         self._consumer_name = consumer_name
         self.lease: ProjectionLease | None = None
+        self._applied = PROJECTION_EVENTS_APPLIED.labels(projection.name)
+        self._parked = PROJECTION_PARKED.labels(projection.name)
+        self._checkpoint = PROJECTION_POSITION.labels(projection.name)
+        self._lag = PROJECTION_LAG.labels(projection.name)
 
     @property
     def name(self) -> str:
@@ -206,19 +243,28 @@ class ProjectionRunner:
         if not msgs:
             return 0
         items = [_decode(m) for m in msgs]
-        try:
+        with tracer.start_as_current_span(
+            f"project {self.name}", links=_links(items),
+            attributes={"cchc.projection": self.name, "cchc.batch_size": len(items),
+                        "cchc.first_position": items[0].position,
+                        "cchc.last_position": items[-1].position},
+        ):
             try:
-                await self._apply_batch(items)
-            except (_OutOfOrder, *TRANSIENT_ERRORS):
-                raise
-            except Exception as error:  # noqa: BLE001 - some event in the batch fails on its own
-                log.info("projection %s: batch failed (%s); one by one", self.name, error)
-                await self._apply_one_by_one(items)
-        except _OutOfOrder as error:
-            log.debug("projection %s: out of order (%s); resetting", self.name, error)
-            await self._reset_consumer()
-            return len(msgs)
-        await self._feed.acknowledge(msgs[-1])  # AckPolicy.ALL: the whole batch
+                try:
+                    await self._apply_batch(items)
+                except (_OutOfOrder, *TRANSIENT_ERRORS):
+                    raise
+                except Exception as error:  # noqa: BLE001 - some event in the batch fails alone
+                    log.info("projection %s: batch failed (%s); one by one", self.name, error)
+                    await self._apply_one_by_one(items)
+            except _OutOfOrder as error:
+                log.debug("projection %s: out of order (%s); resetting", self.name, error)
+                await self._reset_consumer()
+                return len(msgs)
+            await self._feed.acknowledge(msgs[-1])  # AckPolicy.ALL: the whole batch
+        # What the consumer still had for us when it sent the batch's last message: the log's
+        # head minus what is now applied (as of that moment; newer events come next).
+        self._lag.set(msgs[-1].pending)
         await self._notify()
         return len(msgs)
 
@@ -269,6 +315,8 @@ class ProjectionRunner:
                     await self.projection.apply(conn, envelope)
             await checkpoints.write_checkpoint(conn, self.name, position)
         self.position = position
+        self._applied.inc(len(fresh))
+        self._checkpoint.set(position)
 
     async def _apply_one_by_one(self, items: list[_Item]) -> None:
         for item in items:
@@ -300,6 +348,8 @@ class ProjectionRunner:
             await checkpoints.write_checkpoint(conn, self.name, item.position)
         self._failures.pop(item.position, None)
         self.position = item.position
+        self._parked.inc()
+        self._checkpoint.set(item.position)
 
     def _check_order(self, incoming: int, applied: int) -> None:
         if incoming != applied + 1 and not self._gap_allowed:
@@ -338,13 +388,12 @@ class ProjectionRunner:
         )
         self._feed = PullFeed(self.nc, stream, self.durable, self.batch_size, self.fetch_timeout)
         await self._feed.start()
+        info = await self.js.stream_info(stream)
         # The first event after a reset may sit beyond checkpoint + 1 only if the log itself
         # has a hole (a restored backup that starts later); accept it once.
-        self._gap_allowed = await self._log_starts_after(self.position + 1)
-
-    async def _log_starts_after(self, position: int) -> bool:
-        info = await self.js.stream_info(stream_name(self.projection.context))
-        return info.state.first_seq > position
+        self._gap_allowed = info.state.first_seq > self.position + 1
+        self._checkpoint.set(self.position)
+        self._lag.set(max(0, info.state.last_seq - self.position))
 
     async def _reset_consumer_quietly(self) -> None:
         try:
