@@ -1,29 +1,29 @@
-"""Per HTTP request: a metric, a server span and the correlation id of the log lines.
+"""Per HTTP request: its metrics and the correlation id of its log lines.
 
 ``TelemetryMiddleware`` is a plain ASGI middleware (not ``BaseHTTPMiddleware``, which would
 buffer the event stream's response). For each HTTP request it
 * sets the correlation id (``X-Correlation-Id`` if usable, else a new one) in the context
-  variable every log line reads (``cchc.runtime.observability``);
-* opens a SERVER span ``<METHOD> <route template>``, a child of the caller's ``traceparent``
-  when it sends one, so the NATS request and the append that follow share its trace;
+  variable every log line reads (``cchc.runtime.observability``), and on the request's span;
 * counts the request by method, route template and status, and times it (until its response
   ends: a live event stream is timed for as long as it lasts, under its own route).
 
 The route is the template (``/api/v1/dossiers/{dossier_id}``), never the path: one series per
 operation, not per dossier. A request that matches no route counts under ``unmatched``.
+
+The request's SERVER span is FastAPI's own (native OpenTelemetry since 0.16x: on as soon as a
+tracer provider is configured, ``cchc.runtime.observability.configure_tracing``): named
+``<METHOD> <route template>``, a child of the caller's ``traceparent`` when one is sent, and
+current while the request runs, so the NATS request and the append that follow share its trace.
 """
 
 import time
-from typing import Any
 
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cchc.runtime.observability import (
     accepted_correlation_id,
-    extract_trace_context,
-    get_tracer,
     reset_correlation_id,
     set_correlation_id,
 )
@@ -41,8 +41,6 @@ HTTP_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 
-tracer = get_tracer("cchc.gateway")
-
 
 def route_template(scope: Scope) -> str:
     """The template of the route that answered (set in the scope by the routing)."""
@@ -59,6 +57,13 @@ def route_template(scope: Scope) -> str:
     return UNMATCHED
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 class TelemetryMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -67,39 +72,24 @@ class TelemetryMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {key.decode("latin-1"): value.decode("latin-1")
-                   for key, value in scope.get("headers", [])}
-        method = scope.get("method", "GET")
-        correlation_id = accepted_correlation_id(headers.get("x-correlation-id"))
+        correlation_id = accepted_correlation_id(_header(scope, b"x-correlation-id"))
         token = set_correlation_id(correlation_id)
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("cchc.correlation_id", correlation_id)
         status = 500  # what the client gets if the app raises before answering
-        route = UNMATCHED
         started = time.perf_counter()
-        span_attributes: dict[str, Any] = {
-            "http.request.method": method, "url.path": scope.get("path", ""),
-            "cchc.correlation_id": correlation_id,
-        }
-        try:
-            with tracer.start_as_current_span(
-                method, context=extract_trace_context(headers), kind=SpanKind.SERVER,
-                attributes=span_attributes,
-            ) as span:
-                async def send_with_status(message: Message) -> None:
-                    nonlocal status
-                    if message["type"] == "http.response.start":
-                        status = message["status"]
-                    await send(message)
 
-                try:
-                    await self.app(scope, receive, send_with_status)
-                finally:
-                    route = route_template(scope)
-                    span.update_name(f"{method} {route}")
-                    span.set_attribute("http.route", route)
-                    span.set_attribute("http.response.status_code", status)
-                    if status >= 500:
-                        span.set_status(Status(StatusCode.ERROR))
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
         finally:
+            method, route = scope.get("method", "GET"), route_template(scope)
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
             reset_correlation_id(token)
