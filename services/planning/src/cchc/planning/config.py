@@ -14,3 +14,6 @@ class PlanningSettings(BaseSettings):
     max_workers: int = 8
     # The per-message log lines of FastStream (off: one line per request is noise at load).
     log_messages: bool = False
+    # Serve this process's Prometheus metrics at :<port>/metrics (deploy: one process per
+    # service); 0 = off, as in the embedded `cchc up`, whose gateway serves them all.
+    metrics_port: int = 0
