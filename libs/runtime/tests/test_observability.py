@@ -26,10 +26,9 @@ from cchc.runtime.ids import new_id
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.observability import (
     configure_logging,
-    configure_tracing,
+    captured_spans,
     correlation_scope,
     get_tracer,
-    install_in_memory_exporter,
     link_from_traceparent,
     otlp_traces_endpoint,
     start_metrics_server,
@@ -40,7 +39,6 @@ from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
 
 CONTEXT = "dossier"
-_exporter = None
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +52,9 @@ def nats_server(tmp_path_factory):
 
 @pytest.fixture
 def spans():
-    """The spans ended during the test (one in-memory exporter for the whole session)."""
-    global _exporter
-    configure_tracing("cchc-tests")
-    if _exporter is None:
-        _exporter = install_in_memory_exporter()
-    _exporter.clear()
-    yield _exporter
-    _exporter.clear()
+    """The spans ended during the test."""
+    with captured_spans() as exporter:
+        yield exporter
 
 
 class RowsProjection:

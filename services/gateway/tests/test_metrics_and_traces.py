@@ -10,26 +10,20 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cchc.runtime.observability import (
-    configure_tracing,
+    captured_spans,
     current_correlation_id,
-    install_in_memory_exporter,
 )
 
 DOSSIER_ROUTE = "/api/v1/dossiers/{dossier_id}"
 CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
 CALLER_TRACEPARENT = f"00-{CALLER_TRACE}-b7ad6b7169203331-01"
-_exporter = None
 
 
 @pytest.fixture
 def spans():
-    global _exporter
-    configure_tracing("cchc-tests")
-    if _exporter is None:
-        _exporter = install_in_memory_exporter()
-    _exporter.clear()
-    yield _exporter
-    _exporter.clear()
+    """The spans ended during the test."""
+    with captured_spans() as exporter:
+        yield exporter
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:

@@ -195,9 +195,8 @@ def configure_tracing(service_name: str = "cchc", *, endpoint: str | None = None
             if isinstance(existing, TracerProvider):  # someone (a test, an agent) was first
                 _provider = existing
             else:
-                _provider = TracerProvider(
-                    resource=Resource.create({"service.name": service_name})
-                )
+                name = os.environ.get("OTEL_SERVICE_NAME") or service_name
+                _provider = TracerProvider(resource=Resource.create({"service.name": name}))
                 trace.set_tracer_provider(_provider)
         url = otlp_traces_endpoint(endpoint)
         if url and _otlp_endpoint is None:
@@ -215,10 +214,23 @@ def tracer_provider() -> TracerProvider:
 
 def install_in_memory_exporter() -> InMemorySpanExporter:
     """For tests: every span ended from now on is also kept in the returned exporter
-    (``get_finished_spans()``, ``clear()``). Spans are exported synchronously."""
+    (``get_finished_spans()``, ``clear()``), synchronously, until its ``shutdown()``."""
     exporter = InMemorySpanExporter()
     tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
     return exporter
+
+
+@contextmanager
+def captured_spans() -> Iterator[InMemorySpanExporter]:
+    """For tests: ``with captured_spans() as spans: ...; spans.get_finished_spans()``. On exit
+    the exporter keeps nothing more (a provider cannot drop a processor; it stops storing), so
+    a long test session does not hold every later span in memory."""
+    exporter = install_in_memory_exporter()
+    try:
+        yield exporter
+    finally:
+        exporter.clear()
+        exporter.shutdown()
 
 
 @functools.lru_cache(maxsize=64)
