@@ -6,6 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
+from cchc.runtime.observability import configure_logging
+
 DEFAULT_DATA_DIR = Path(".data")
 
 
@@ -132,7 +134,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     args = parser().parse_args(argv)
     return args.run(args)
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.contracts.messages import NoBody, Reply, Request
 from cchc.runtime.endpoints import ServiceRouter, inbox_prefix, service_broker
+from cchc.runtime.observability import configure_logging, configure_tracing, start_metrics_server
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
@@ -143,5 +144,7 @@ async def run_until_signalled(service: ServiceProcess) -> None:
 
 
 def main(service: ServiceProcess) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
+    configure_tracing(f"cchc-{service.name}")
+    start_metrics_server(getattr(service.settings, "metrics_port", 0))
     asyncio.run(run_until_signalled(service))

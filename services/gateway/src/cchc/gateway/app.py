@@ -30,6 +30,7 @@ from cchc.gateway.routers import (
     reports,
 )
 from cchc.runtime.eventstore import EventStore
+from cchc.runtime.observability import configure_logging, configure_tracing
 from cchc.runtime.endpoints import ServiceClient, inbox_prefix, service_broker
 
 log = logging.getLogger("cchc.gateway")
@@ -86,7 +87,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 def main() -> None:
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
+    configure_tracing("cchc-gateway")
     settings = GatewaySettings()  # type: ignore[call-arg] # jwt_secret comes from the env
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S)

@@ -5,7 +5,6 @@ headers (Idempotency-Key, If-Match, X-Min-Position), whose malformed values are 
 """
 
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from cchc.gateway.config import GatewaySettings
 from cchc.gateway.idempotency import IdempotencyStore
 from cchc.gateway.problems import problem
 from cchc.runtime.eventstore import EventStore
+from cchc.runtime.observability import accepted_correlation_id, current_correlation_id
 from cchc.runtime.endpoints import ServiceClient
 
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
@@ -99,10 +99,9 @@ def require_writable(caller: Principal, agency: str) -> None:
 
 
 def _correlation_id(value: str | None) -> str:
-    # A caller's id ties our log lines to theirs; an unusable one is replaced, not refused.
-    if value and 0 < len(value) <= 128 and value.isprintable():
-        return value
-    return str(uuid.uuid4())
+    # The telemetry middleware chose the request's id (the caller's, or a new one): the same id
+    # goes to the log lines, the service and the stored event.
+    return current_correlation_id() or accepted_correlation_id(value)
 
 
 def parse_if_match(value: str | None) -> int | None:
