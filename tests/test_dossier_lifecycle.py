@@ -136,3 +136,29 @@ async def test_an_officer_is_denied_another_agencys_dossier(stack_api):
     stats = await officer.get("/api/v1/dossier-stats",
                               params={"agency": theirs, "from": "2022-01-01", "to": "2022-12-31"})
     assert stats.status_code == 403
+
+
+async def test_another_agencys_reuse_of_an_idempotency_key_gets_its_own_answer(stack_api):
+    admin = stack_api.admin
+    agency_a, procedure_a = await agency_with_procedure(admin)
+    agency_b, _ = await agency_with_procedure(admin)
+    officer_a = stack_api.as_("officer", agency_a)
+    officer_b = stack_api.as_("officer", agency_b)
+    key = {"Idempotency-Key": "phieu-0001"}
+
+    received = await receive(officer_a, procedure_a, "2022-07-11T09:30:00+07:00", **key)
+    assert received.status_code == 201
+    dossier = received.json()
+    # B repeats A's request, key and body alike: the service judges B's own request.
+    repeated = await receive(officer_b, procedure_a, "2022-07-11T09:30:00+07:00", **key)
+    assert repeated.status_code == 403, repeated.text
+    assert "Idempotent-Replayed" not in repeated.headers
+    assert "Nguyễn" not in repeated.text and dossier["id"] not in repeated.text
+
+    resolution = {"resolved_at": "2022-07-12T10:00:00+07:00", "outcome": "approved"}
+    done = await act(officer_a, dossier["id"], "resolution", resolution, **{"Idempotency-Key": "k2"})
+    assert done.status_code == 200
+    reused = await act(officer_b, dossier["id"], "resolution", resolution, **{"Idempotency-Key": "k2"})
+    assert reused.status_code == 403 and "Idempotent-Replayed" not in reused.headers
+    again = await act(officer_a, dossier["id"], "resolution", resolution, **{"Idempotency-Key": "k2"})
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"

@@ -26,7 +26,7 @@ async def test_rebuilt_statistics_equal_the_live_ones(stack_api, tmp_path):
             await act(admin, dossier["id"], "withdrawal",
                       {"withdrawn_at": "2022-07-07T09:00:00+07:00", "reason": "công dân rút"})
     stack = stack_api.stack
-    nc = await nats.connect(stack.nats.url)
+    nc = await nats.connect(stack.nats_url_of("ops"))
     head = await EventStore(nc).last_position("dossier")
     params = {"from": "2022-07-01", "to": "2022-07-31"}
     live = (await admin.get("/api/v1/dossier-stats", params=params,

@@ -1,12 +1,23 @@
 """One request, one trace: the gateway's span, the service's span and the stored event share it,
 and /metrics counts the request (the whole stack in this process, an in-memory exporter)."""
 
+import os
+
 import nats
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api_steps import agency_with_procedure, receive
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.observability import install_in_memory_exporter, trace_id_hex
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tracing_on():
+    """Tracing is off by default (spans cost requests); this module's stack traces."""
+    os.environ["CCHC_TRACING"] = "1"
+    yield
+    os.environ.pop("CCHC_TRACING", None)
 
 
 def count_of(metrics_text: str, route: str, status: str) -> float:
@@ -31,7 +42,7 @@ async def test_a_receipt_is_one_trace_from_http_through_nats_to_the_stored_event
     received = await receive(officer, procedure, "2022-07-11T09:30:00+07:00")
     assert received.status_code == 201, received.text
 
-    nc = await nats.connect(stack_api.stack.nats.url, inbox_prefix="_INBOX_gateway")
+    nc = await nats.connect(stack_api.stack.nats_url_of("ops"))
     try:
         envelope = await EventStore(nc).get("dossier", int(received.headers["X-Event-Position"]))
     finally:

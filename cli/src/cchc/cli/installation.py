@@ -8,12 +8,15 @@ of a looser mode (an installation from before) is tightened when the installatio
 
 import contextlib
 import fcntl
+import json
 import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from cchc.runtime import nats_auth
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -110,11 +113,29 @@ class Installation:
             write_private(path, secrets.token_urlsafe(48))
         return path.read_text().strip()
 
+    def nats_passwords(self) -> dict[str, str]:
+        """A NATS password per process (gateway, each service, ops), made once and kept 0600."""
+        path = self.root / "nats-credentials.json"
+        known = json.loads(path.read_text()) if path.exists() else {}
+        if set(known) != set(nats_auth.USERS):
+            known = {**nats_auth.new_passwords(), **{
+                user: password for user, password in known.items() if user in nats_auth.USERS}}
+            private_dir(self.root)
+            write_private(path, json.dumps(known, indent=2) + "\n")
+        return known
+
+    def nats_url_of(self, url: str, user: str) -> str:
+        """``url`` with the credentials of ``user`` (gateway, dossier, planning, scoring, ops)."""
+        return nats_auth.url_with_credentials(url, user, self.nats_passwords()[user])
+
     def write_nats_config(self) -> Path:
         # Sync every write to disk before acknowledging it: an event store may not lose an
         # acknowledged event to a power cut (the default syncs every two minutes).
-        # The store folder is given on the command line (-sd).
-        return write_private(self.nats_config, "jetstream {\n  sync_interval: always\n}\n")
+        # Every connection logs in as its process's user (an anonymous one is refused); the
+        # store folder is given on the command line (-sd).
+        config = "jetstream {\n  sync_interval: always\n}\n"
+        config += nats_auth.authorization_block(self.nats_passwords())
+        return write_private(self.nats_config, config)
 
     def lock(self) -> IO[str]:
         """Hold the folder for this process: one stack (or one offline rebuild) at a time."""

@@ -43,7 +43,7 @@ async def rebuild(data_dir: Path, service: str) -> int:
     server = NatsServer(store_dir=installation.nats_dir, config_file=installation.write_nats_config())
     server.start()
     try:
-        nc = await nats.connect(server.url)
+        nc = await nats.connect(installation.nats_url_of(server.url, "ops"))
         engine = create_engine(installation.database_url(service))
         for runner in _runners(service, nc, engine):
             await runner.drop()

@@ -59,17 +59,17 @@ class EmbeddedStack:
         write_private(installation.nats_url_file, self.nats.url + "\n")
         log.info("nats-server %s (JetStream in %s)", self.nats.url, installation.nats_dir)
         dossier = DossierService(
-            DossierSettings(nats_url=self.nats.url, database_url=self._database_url("dossier"))
+            DossierSettings(nats_url=self.nats_url_of("dossier"), database_url=self._database_url("dossier"))
         )
         await dossier.start()
         self.services.append(dossier)
         planning = PlanningService(
-            PlanningSettings(nats_url=self.nats.url, database_url=self._database_url("planning"))
+            PlanningSettings(nats_url=self.nats_url_of("planning"), database_url=self._database_url("planning"))
         )
         await planning.start()
         self.services.append(planning)
         scoring = ScoringService(
-            ScoringSettings(nats_url=self.nats.url, database_url=self._database_url("scoring"))
+            ScoringSettings(nats_url=self.nats_url_of("scoring"), database_url=self._database_url("scoring"))
         )
         await scoring.start()
         self.services.append(scoring)
@@ -78,10 +78,15 @@ class EmbeddedStack:
         admin_token = issue_token(secret, "admin", "admin", ttl_s=12 * 3600)
         installation.admin_token_file.write_text(admin_token + "\n")
         installation.admin_token_file.chmod(0o600)
-        app = create_app(GatewaySettings(nats_url=self.nats.url, jwt_secret=secret, services=SERVICES))
+        app = create_app(GatewaySettings(nats_url=self.nats_url_of("gateway"), jwt_secret=secret, services=SERVICES))
         config = uvicorn.Config(app, host=self.host, port=self.http_port, log_level="info",
                                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
         self.server = _Server(config)
+
+    def nats_url_of(self, user: str) -> str:
+        """The embedded nats-server's URL with the credentials of ``user`` (ops for tools)."""
+        assert self.nats is not None
+        return self.installation.nats_url_of(self.nats.url, user)
 
     def _database_url(self, service: str) -> str:
         return self.database_urls.get(service) or self.installation.database_url(service)

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from cchc.contracts.messages import FieldError, ProblemKind, Reply, Request, ServiceProblem
 from cchc.contracts.subjects import service_subject
 from cchc.runtime.domain_errors import DomainError
-from cchc.runtime.observability import tracer_provider
+from cchc.runtime.observability import tracer_provider, tracing_enabled
 
 log = logging.getLogger("cchc.endpoints")
 
@@ -84,12 +84,11 @@ def service_broker(
     log_messages: bool = False, **connect: Any,
 ) -> NatsBroker:
     """A broker for one process: reconnecting for ever, answering problems, quiet by default,
-    traced (the trace context travels in the NATS headers, a span per request on each side) and
-    counted (FastStream's Prometheus metrics: messages handled and their durations)."""
-    observed = [
-        NatsTelemetryMiddleware(tracer_provider=tracer_provider()),
-        NatsPrometheusMiddleware(registry=REGISTRY, app_name=name),
-    ]
+    traced when tracing is on (the trace context travels in the NATS headers, a span per
+    request on each side) and counted (FastStream's Prometheus metrics: messages handled and their durations)."""
+    observed: list[Any] = [NatsPrometheusMiddleware(registry=REGISTRY, app_name=name)]
+    if tracing_enabled():  # a span per message costs every request, even unexported
+        observed.insert(0, NatsTelemetryMiddleware(tracer_provider=tracer_provider()))
     return NatsBroker(
         url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1,
         middlewares=[*observed, *middlewares, problem_middleware()],

@@ -5,12 +5,12 @@
   every log line written meanwhile carries it.
 * **Logs.** ``configure_logging()``: one JSON object per line (time, level, logger, message, and
   the correlation id, trace id and span id when known).
-* **Traces.** ``configure_tracing(service)`` installs one OpenTelemetry ``TracerProvider`` per
-  process (the embedded ``cchc up`` shares it between the services and the gateway). Spans are
-  made even with no exporter, so trace ids reach log lines and event envelopes; they leave the
-  process only when an OTLP/HTTP endpoint is configured (``OTEL_EXPORTER_OTLP_ENDPOINT``, or
-  ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``, or ``endpoint=``). Tests call
-  ``install_in_memory_exporter()``.
+* **Traces.** Off unless an OTLP/HTTP endpoint is configured (``OTEL_EXPORTER_OTLP_ENDPOINT``,
+  ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` or ``endpoint=``): then ``configure_tracing(service)``
+  installs one recording ``TracerProvider`` per process (the embedded ``cchc up`` shares it
+  between the services and the gateway) and trace ids reach the spans, log lines and event
+  envelopes. Unexported spans are not made at all: they cost requests their CPU. Tests call
+  ``install_in_memory_exporter()``, which installs the recording provider.
 * **Trace context.** W3C ``traceparent``: ``current_traceparent()``, ``inject_trace_context()``
   into a headers dict, ``extract_trace_context()`` from one, ``link_from_traceparent()`` for a
   span that follows from (not under) an earlier one, as a projection follows a command.
@@ -180,15 +180,9 @@ def otlp_traces_endpoint(endpoint: str | None = None) -> str | None:
     return endpoint if endpoint.endswith("/v1/traces") else f"{endpoint}/v1/traces"
 
 
-def configure_tracing(service_name: str = "cchc", *, endpoint: str | None = None) -> TracerProvider:
-    """The process's tracer provider, made and installed as the global one on the first call.
-
-    Later calls (the other services of ``cchc up``) get the same provider; the first caller's
-    name is the resource's ``service.name`` (spans say which service by their tracer's name and
-    the broker's attributes). An OTLP/HTTP exporter is added once, when an endpoint is
-    configured. Pass the provider to FastStream's ``NatsTelemetryMiddleware(tracer_provider=)``.
-    """
-    global _provider, _otlp_endpoint
+def _sdk_provider(service_name: str) -> TracerProvider:
+    """The process's recording provider, installed as the global one on first use."""
+    global _provider
     with _tracing_lock:
         if _provider is None:
             existing = trace.get_tracer_provider()
@@ -198,25 +192,51 @@ def configure_tracing(service_name: str = "cchc", *, endpoint: str | None = None
                 name = os.environ.get("OTEL_SERVICE_NAME") or service_name
                 _provider = TracerProvider(resource=Resource.create({"service.name": name}))
                 trace.set_tracer_provider(_provider)
-        url = otlp_traces_endpoint(endpoint)
-        if url and _otlp_endpoint is None:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-            _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
-            _otlp_endpoint = url
         return _provider
 
 
-def tracer_provider() -> TracerProvider:
-    """The process's provider (configured with defaults if nobody has yet)."""
-    return _provider or configure_tracing()
+def configure_tracing(
+    service_name: str = "cchc", *, endpoint: str | None = None
+) -> TracerProvider | None:
+    """Traces for this process when an OTLP endpoint is configured; else none are recorded.
+
+    Spans nobody exports cost every request its share of the CPU (measured with bench/run.py:
+    recording them without an exporter halved the request rate on 2 cores), so without an
+    endpoint the global provider stays OpenTelemetry's no-op one. With one, a recording provider
+    is installed once per process (the other services of ``cchc up`` share it; the first
+    caller's name is its ``service.name``) with an OTLP/HTTP exporter.
+    """
+    global _otlp_endpoint
+    url = otlp_traces_endpoint(endpoint)
+    if not url:
+        return _sdk_provider(service_name) if tracing_enabled() else _provider
+    provider = _sdk_provider(service_name)
+    with _tracing_lock:
+        if _otlp_endpoint is None:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
+            _otlp_endpoint = url
+    return provider
+
+
+def tracing_enabled() -> bool:
+    """Whether this process traces: an OTLP endpoint is configured, or ``CCHC_TRACING`` is on."""
+    forced = os.environ.get("CCHC_TRACING", "").lower() in ("1", "on", "true", "yes")
+    return forced or bool(otlp_traces_endpoint())
+
+
+def tracer_provider() -> trace.TracerProvider:
+    """The global provider, for FastStream's ``NatsTelemetryMiddleware``: before a recording one
+    is installed it is OpenTelemetry's proxy, whose tracers follow the one installed later."""
+    return trace.get_tracer_provider()
 
 
 def install_in_memory_exporter() -> InMemorySpanExporter:
     """For tests: every span ended from now on is also kept in the returned exporter
     (``get_finished_spans()``, ``clear()``), synchronously, until its ``shutdown()``."""
     exporter = InMemorySpanExporter()
-    tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
+    _sdk_provider("cchc").add_span_processor(SimpleSpanProcessor(exporter))
     return exporter
 
 

@@ -76,7 +76,7 @@ async def send_command(
     fingerprint = request_hash(payload)
     key = None
     if call.idempotency_key is not None:
-        key = record_key(call.caller.sub, call.method, call.path, call.idempotency_key)
+        key = record_key(call.caller, call.method, call.path, call.idempotency_key)
         try:
             earlier = await gw.idempotency.get(key)
         except IdempotencyUnavailable:

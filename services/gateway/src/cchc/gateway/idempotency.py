@@ -23,6 +23,7 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from cchc.contracts.envelope import canonical_json
+from cchc.contracts.messages import Principal
 
 BUCKET = "IDEMPOTENCY"
 # Headers of a command's answer worth replaying; the rest (date, length) belong to each answer.
@@ -40,10 +41,14 @@ class StoredAnswer(BaseModel):
     body: Any
 
 
-def record_key(sub: str, method: str, path: str, client_key: str) -> str:
+def record_key(caller: Principal, method: str, path: str, client_key: str) -> str:
+    """The record of one caller's key: the whole principal (sub, role, agency), so that nobody
+    else's reuse of the key can reach it. Another caller's request with the same key goes on to
+    the service, which authorizes it and answers what that caller's own request deserves."""
     # Hashed: a client key may hold characters a KV key may not, and the caller's name
     # should not be readable from the bucket.
-    return hashlib.sha256("\x1f".join((sub, method, path, client_key)).encode()).hexdigest()
+    parts = (caller.sub, caller.role.value, caller.agency or "", method, path, client_key)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 def request_hash(body: Any) -> str:

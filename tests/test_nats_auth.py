@@ -1,0 +1,108 @@
+"""The embedded stack's NATS is authenticated, with the deployment's permissions.
+
+`cchc up` gives every process its own NATS user (passwords made once, 0600 in the data folder)
+and the server the same allow-lists as deploy/nats/accounts.conf: an anonymous connection is
+refused, only the gateway may send requests to the services, and nobody reads another's inbox.
+"""
+
+import asyncio
+import re
+from pathlib import Path
+
+import nats
+import pytest
+from nats.errors import Error as NatsError
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from cchc.contracts.messages import CommandMeta, Principal, Request, Role
+from cchc.runtime import nats_auth
+from cchc.runtime.endpoints import inbox_prefix
+
+ACCOUNTS = Path(__file__).resolve().parents[1] / "deploy" / "nats" / "accounts.conf"
+
+
+def deployed_permissions(user: str) -> tuple[set[str], set[str]]:
+    """The publish and subscribe allow-lists of ``user`` in deploy/nats/accounts.conf."""
+    text = ACCOUNTS.read_text()
+    block = text[text.index(f"user: {user},"):]
+    block = block[: block.index("\n      }")]
+    block = "\n".join(line.split("#")[0] for line in block.splitlines())  # no comments
+    publish = block[block.index("publish"):block.index("subscribe")]
+    subscribe = block[block.index("subscribe"):]
+    return set(re.findall(r'"([^"]+)"', publish)), set(re.findall(r'"([^"]+)"', subscribe))
+
+
+@pytest.mark.parametrize("user", ["gateway", *nats_auth.SERVICES])
+def test_the_embedded_permissions_are_the_deployed_ones(user):
+    rules = nats_auth.permissions(user)
+    assert rules is not None
+    publish, subscribe = deployed_permissions(user)
+    assert set(rules["publish"]["allow"]) == publish
+    assert set(rules["subscribe"]["allow"]) == subscribe
+    assert rules.get("allow_responses", False) == (user in nats_auth.SERVICES)
+
+
+def admin_request(endpoint_body: dict | None = None) -> bytes:
+    meta = CommandMeta(principal=Principal(sub="forger", role=Role.ADMIN), correlation_id="x")
+    return Request(meta=meta, body=endpoint_body or {}).model_dump_json().encode()
+
+
+async def test_an_anonymous_connection_is_refused(stack_api):
+    with pytest.raises((NatsError, OSError)):
+        await nats.connect(stack_api.stack.nats.url, allow_reconnect=False, connect_timeout=2,
+                           max_reconnect_attempts=0)
+
+
+async def test_a_wrong_password_is_refused(stack_api):
+    url = nats_auth.url_with_credentials(stack_api.stack.nats.url, "gateway", "not-the-password")
+    with pytest.raises((NatsError, OSError)):
+        await nats.connect(url, allow_reconnect=False, connect_timeout=2, max_reconnect_attempts=0)
+
+
+async def test_only_the_gateway_may_send_a_service_request(stack_api):
+    stack = stack_api.stack
+    violations: list[str] = []
+
+    async def on_error(error: Exception) -> None:
+        violations.append(str(error))
+
+    # The gateway's own credentials get an answer: the forgery below fails for its user alone.
+    gateway = await nats.connect(stack.nats_url_of("gateway"), inbox_prefix=inbox_prefix("gateway"))
+    answered = await gateway.request("svc.dossier.list-agencies", admin_request(), timeout=5)
+    assert b'"ok":true' in answered.data
+    await gateway.close()
+
+    for user in ("planning", "scoring"):
+        forger = await nats.connect(stack.nats_url_of(user), inbox_prefix=inbox_prefix(user),
+                                    error_cb=on_error)
+        with pytest.raises((NatsTimeout, NoRespondersError)):
+            await forger.request("svc.dossier.list-dossiers", admin_request(), timeout=1)
+        await forger.close()
+    assert any("permissions violation" in v.lower() for v in violations), violations
+
+
+async def test_nobody_reads_another_connections_inbox(stack_api):
+    stack = stack_api.stack
+    violations: list[str] = []
+
+    async def on_error(error: Exception) -> None:
+        violations.append(str(error))
+
+    snoop = await nats.connect(stack.nats_url_of("dossier"), inbox_prefix=inbox_prefix("dossier"),
+                               error_cb=on_error)
+    seen = []
+
+    async def keep(msg) -> None:  # type: ignore[no-untyped-def]
+        seen.append(msg)
+
+    await snoop.subscribe("_INBOX_gateway.>", cb=keep)
+    await snoop.subscribe("_INBOX.>", cb=keep)
+    await snoop.flush()
+    await asyncio.sleep(0.2)
+    # The gateway works meanwhile: its replies go to its inbox only.
+    assert (await stack_api.admin.get("/api/v1/agencies")).status_code == 200
+    await asyncio.sleep(0.3)
+    await snoop.close()
+    assert seen == []
+    assert sum("permissions violation" in v.lower() for v in violations) >= 2, violations
