@@ -87,3 +87,18 @@ async def test_an_unexpected_error_is_answered_as_internal_and_logged(caplog):
                                                    request({"x": 1, "label": "a"}, "crash"))
     assert reply.problem.kind == "internal" and "a bug" not in reply.problem.detail
     assert any("a bug" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_handler_runs_under_its_requests_correlation_id():
+    from cchc.runtime.observability import current_correlation_id
+
+    async def whose(request: Request[Double]) -> Reply[dict]:
+        return Reply.accepted({"correlation_id": current_correlation_id()})
+
+    broker = service_broker("nats://unused:4222", "test")
+    broker.include_router(ServiceRouter.of("demo", {"whose": whose}).router)
+    sent = request({"x": 1, "label": "a"})
+    async with TestNatsBroker(broker) as connected:
+        reply = await ServiceClient(connected).call("demo", "whose", sent)
+    assert reply.result == {"correlation_id": sent.meta.correlation_id}
+    assert current_correlation_id() is None  # only inside the handler

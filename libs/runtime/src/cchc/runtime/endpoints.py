@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from faststream import ExceptionMiddleware
+from faststream import BaseMiddleware, ExceptionMiddleware
 from faststream.nats import NatsBroker, NatsRouter
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
@@ -26,12 +26,12 @@ from pydantic import ValidationError
 from cchc.contracts.messages import FieldError, ProblemKind, Reply, Request, ServiceProblem
 from cchc.contracts.subjects import service_subject
 from cchc.runtime.domain_errors import DomainError
-from cchc.runtime.observability import tracer_provider, tracing_enabled
+from cchc.runtime.observability import correlation_scope, tracer_provider, tracing_enabled
 
 log = logging.getLogger("cchc.endpoints")
 
-# Requests one endpoint handles at once in one process (FastStream's default is one at a time).
-DEFAULT_MAX_WORKERS = 8
+# Requests one endpoint handles at once in one process (see the services' max_workers setting).
+DEFAULT_MAX_WORKERS = 1
 
 
 def inbox_prefix(user: str) -> str:
@@ -79,6 +79,15 @@ def problem_middleware() -> ExceptionMiddleware:
     return middleware
 
 
+class CorrelationMiddleware(BaseMiddleware):  # type: ignore[type-arg]
+    """Every log line a handler writes carries its request's correlation id (the caller sends
+    it as the message's correlation id: ``ServiceClient.call``)."""
+
+    async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+        with correlation_scope(msg.correlation_id):
+            return await call_next(msg)
+
+
 def service_broker(
     url: str | Sequence[str], name: str, *, middlewares: Sequence[Any] = (),
     log_messages: bool = False, **connect: Any,
@@ -86,7 +95,8 @@ def service_broker(
     """A broker for one process: reconnecting for ever, answering problems, quiet by default,
     traced when tracing is on (the trace context travels in the NATS headers, a span per
     request on each side) and counted (FastStream's Prometheus metrics: messages handled and their durations)."""
-    observed: list[Any] = [NatsPrometheusMiddleware(registry=REGISTRY, app_name=name)]
+    observed: list[Any] = [NatsPrometheusMiddleware(registry=REGISTRY, app_name=name),
+                           CorrelationMiddleware]
     if tracing_enabled():  # a span per message costs every request, even unexported
         observed.insert(0, NatsTelemetryMiddleware(tracer_provider=tracer_provider()))
     return NatsBroker(

@@ -10,8 +10,10 @@ class DossierSettings(BaseSettings):
     database_url: str = "sqlite:///dossier.db"
     stream_replicas: int = 1
     projection_batch_size: int = 500
-    # Requests each endpoint handles at once in one process (FastStream's default is one).
-    max_workers: int = 8
+    # Requests each endpoint handles at once in one process. One, measured (bench/run.py): at 8
+    # the handlers crowd the projection off the event loop, and command-to-projection p99 at 16
+    # clients went from ~140 ms to ~470 ms with no gain in throughput. Scale with replicas.
+    max_workers: int = 1
     # The per-message log lines of FastStream (off: one line per request is noise at load).
     log_messages: bool = False
     # Serve this process's Prometheus metrics at :<port>/metrics (deploy: one process per

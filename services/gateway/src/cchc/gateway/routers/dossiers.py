@@ -23,17 +23,30 @@ from cchc.contracts.dossier_commands import (
     WithdrawDossier,
 )
 from cchc.contracts.subjects import TOKEN_PATTERN
-from cchc.gateway.deps import CommandCallDep, GatewayDep, QueryCallDep, require_readable
-from cchc.gateway.forwarding import ask_query, send_command
-from cchc.gateway.problems import (
-    COMMAND_PROBLEM_RESPONSES,
-    PROBLEM_RESPONSES,
-    problem,
-    problem_responses,
-)
+from cchc.gateway.command_table import CommandRoute, add_command_routes
+from cchc.gateway.deps import GatewayDep, QueryCallDep, require_readable
+from cchc.gateway.forwarding import ask_query
+from cchc.gateway.problems import PROBLEM_RESPONSES, problem, problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["dossiers"], responses=PROBLEM_RESPONSES)
-COLLECTION = "/api/v1/dossiers"
+
+COMMANDS = [
+    CommandRoute("/dossiers", ReceiveDossier, "receive-dossier", "receive_dossier", status=201,
+                 created_under="/api/v1/dossiers"),
+    CommandRoute("/dossiers/{dossier_id}/supplement-request", RequestSupplement,
+                 "request-supplement", "request_supplement"),
+    CommandRoute("/dossiers/{dossier_id}/supplement", SupplementDossier, "supplement-dossier",
+                 "supplement_dossier"),
+    CommandRoute("/dossiers/{dossier_id}/extension", ExtendDossier, "extend-dossier",
+                 "extend_dossier"),
+    CommandRoute("/dossiers/{dossier_id}/resolution", ResolveDossier, "resolve-dossier",
+                 "resolve_dossier"),
+    CommandRoute("/dossiers/{dossier_id}/result-return", ReturnResult, "return-result",
+                 "return_result"),
+    CommandRoute("/dossiers/{dossier_id}/withdrawal", WithdrawDossier, "withdraw-dossier",
+                 "withdraw_dossier"),
+]
+add_command_routes(router, SERVICE, COMMANDS)
 
 # A dossier id is a subject token of the event log; anything else cannot name a dossier.
 DossierId = Annotated[str, Path(pattern=TOKEN_PATTERN, description="the dossier's id")]
@@ -47,62 +60,6 @@ class DossierStatus(StrEnum):
     RESOLVED = "resolved"
     RETURNED = "returned"
     WITHDRAWN = "withdrawn"
-
-
-@router.post("/dossiers", status_code=201, operation_id="receive_dossier",
-             response_model=ANSWERS[("dossier", "receive-dossier")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def receive_dossier(body: ReceiveDossier, gw: GatewayDep, call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "receive-dossier", body, success_status=201,
-                              location=COLLECTION)
-
-
-@router.post("/dossiers/{dossier_id}/supplement-request", operation_id="request_supplement",
-             response_model=ANSWERS[("dossier", "request-supplement")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def request_supplement(dossier_id: DossierId, body: RequestSupplement, gw: GatewayDep,
-                             call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "request-supplement", body, target=dossier_id)
-
-
-@router.post("/dossiers/{dossier_id}/supplement", operation_id="supplement_dossier",
-             response_model=ANSWERS[("dossier", "supplement-dossier")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def supplement_dossier(dossier_id: DossierId, body: SupplementDossier, gw: GatewayDep,
-                             call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "supplement-dossier", body, target=dossier_id)
-
-
-@router.post("/dossiers/{dossier_id}/extension", operation_id="extend_dossier",
-             response_model=ANSWERS[("dossier", "extend-dossier")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def extend_dossier(dossier_id: DossierId, body: ExtendDossier, gw: GatewayDep,
-                         call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "extend-dossier", body, target=dossier_id)
-
-
-@router.post("/dossiers/{dossier_id}/resolution", operation_id="resolve_dossier",
-             response_model=ANSWERS[("dossier", "resolve-dossier")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def resolve_dossier(dossier_id: DossierId, body: ResolveDossier, gw: GatewayDep,
-                          call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "resolve-dossier", body, target=dossier_id)
-
-
-@router.post("/dossiers/{dossier_id}/result-return", operation_id="return_result",
-             response_model=ANSWERS[("dossier", "return-result")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def return_result(dossier_id: DossierId, body: ReturnResult, gw: GatewayDep,
-                        call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "return-result", body, target=dossier_id)
-
-
-@router.post("/dossiers/{dossier_id}/withdrawal", operation_id="withdraw_dossier",
-             response_model=ANSWERS[("dossier", "withdraw-dossier")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def withdraw_dossier(dossier_id: DossierId, body: WithdrawDossier, gw: GatewayDep,
-                           call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "withdraw-dossier", body, target=dossier_id)
 
 
 @router.get("/dossiers/{dossier_id}", operation_id="get_dossier",

@@ -28,17 +28,11 @@ from cchc.contracts.scoring_commands import (
     SubmitSelfScores,
 )
 from cchc.contracts.subjects import TOKEN_PATTERN
-from cchc.gateway.deps import (
-    CommandCallDep,
-    GatewayDep,
-    QueryCallDep,
-    provincial_writer,
-    require_readable,
-    require_writable,
-)
-from cchc.gateway.forwarding import ask_query, send_command
-from cchc.gateway.problems import COMMAND_PROBLEM_RESPONSES, PROBLEM_RESPONSES
-from fastapi import APIRouter, Depends, Path, Query
+from cchc.gateway.command_table import CommandRoute, Who, add_command_routes
+from cchc.gateway.deps import GatewayDep, QueryCallDep, require_readable
+from cchc.gateway.forwarding import ask_query
+from cchc.gateway.problems import PROBLEM_RESPONSES
+from fastapi import APIRouter, Path, Query
 
 router = APIRouter(prefix="/api/v1", tags=["indexes"], responses=PROBLEM_RESPONSES)
 
@@ -48,18 +42,30 @@ AgencyFilter = Annotated[str | None, Query(pattern=TOKEN_PATTERN, description="a
 Year = Annotated[int, Query(ge=2000, le=2100)]
 AsOf = Annotated[date | None, Query(description="results published by this day (default: all)")]
 Position = Annotated[int | None, Query(ge=0, description="a log position of that stream to wait for")]
-PROVINCIAL = [Depends(provincial_writer)]
+
+COMMANDS = [
+    CommandRoute("/index-frameworks", DefineFramework, "define-framework",
+                 "define_index_framework", Who.PROVINCIAL, status=201,
+                 created_under="/api/v1/index-frameworks"),
+    CommandRoute("/assessments", OpenAssessment, "open-assessment", "open_assessment",
+                 Who.AGENCY_IN_BODY, status=201, created_under="/api/v1/assessments"),
+    CommandRoute("/assessments/{assessment_id}/self-scores", SubmitSelfScores,
+                 "submit-self-scores", "submit_self_scores"),
+    CommandRoute("/assessments/{assessment_id}/appraisal", RecordAppraisal, "record-appraisal",
+                 "record_appraisal", Who.PROVINCIAL),
+    CommandRoute("/assessments/{assessment_id}/survey", RecordSurvey, "record-survey",
+                 "record_survey", Who.PROVINCIAL),
+    CommandRoute("/assessments/{assessment_id}/finish", FinishAssessment, "finish-assessment",
+                 "finish_assessment", Who.PROVINCIAL, body_optional=True,
+                 description="Publish the result: the finals, auto values and their "
+                             "explanations are frozen."),
+    CommandRoute("/index-results", RecordIndexResult, "record-index-result",
+                 "record_index_result", Who.PROVINCIAL, status=201),
+]
+add_command_routes(router, SERVICE, COMMANDS)
 
 
 # --- frameworks -------------------------------------------------------------------------------
-
-
-@router.post("/index-frameworks", status_code=201, operation_id="define_index_framework",
-             response_model=ANSWERS[("scoring", "define-framework")],
-             dependencies=PROVINCIAL, responses=COMMAND_PROBLEM_RESPONSES)
-async def define_framework(body: DefineFramework, gw: GatewayDep, call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "define-framework", body, success_status=201,
-                              location="/api/v1/index-frameworks")
 
 
 @router.get("/index-frameworks", operation_id="list_index_frameworks",
@@ -87,49 +93,6 @@ async def get_framework(code: FrameworkCode, gw: GatewayDep, call: QueryCallDep)
 # --- assessments ------------------------------------------------------------------------------
 
 
-@router.post("/assessments", status_code=201, operation_id="open_assessment",
-             response_model=ANSWERS[("scoring", "open-assessment")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def open_assessment(body: OpenAssessment, gw: GatewayDep, call: CommandCallDep):
-    require_writable(call.caller, body.agency)
-    return await send_command(gw, call, SERVICE, "open-assessment", body, success_status=201,
-                              location="/api/v1/assessments")
-
-
-@router.post("/assessments/{assessment_id}/self-scores", operation_id="submit_self_scores",
-             response_model=ANSWERS[("scoring", "submit-self-scores")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def submit_self_scores(assessment_id: AssessmentId, body: SubmitSelfScores, gw: GatewayDep,
-                             call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "submit-self-scores", body, target=assessment_id)
-
-
-@router.post("/assessments/{assessment_id}/appraisal", operation_id="record_appraisal",
-             response_model=ANSWERS[("scoring", "record-appraisal")],
-             dependencies=PROVINCIAL, responses=COMMAND_PROBLEM_RESPONSES)
-async def record_appraisal(assessment_id: AssessmentId, body: RecordAppraisal, gw: GatewayDep,
-                           call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "record-appraisal", body, target=assessment_id)
-
-
-@router.post("/assessments/{assessment_id}/survey", operation_id="record_survey",
-             response_model=ANSWERS[("scoring", "record-survey")],
-             dependencies=PROVINCIAL, responses=COMMAND_PROBLEM_RESPONSES)
-async def record_survey(assessment_id: AssessmentId, body: RecordSurvey, gw: GatewayDep,
-                        call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "record-survey", body, target=assessment_id)
-
-
-@router.post("/assessments/{assessment_id}/finish", operation_id="finish_assessment",
-             response_model=ANSWERS[("scoring", "finish-assessment")],
-             dependencies=PROVINCIAL, responses=COMMAND_PROBLEM_RESPONSES)
-async def finish_assessment(assessment_id: AssessmentId, gw: GatewayDep, call: CommandCallDep,
-                            body: FinishAssessment | None = None):
-    """Publish the result: the finals, auto values and their explanations are frozen."""
-    return await send_command(gw, call, SERVICE, "finish-assessment", body or FinishAssessment(),
-                              target=assessment_id)
-
-
 @router.get("/assessments", operation_id="list_assessments",
              response_model=ANSWERS[("scoring", "list-assessments")])
 async def list_assessments(gw: GatewayDep, call: QueryCallDep, agency: AgencyFilter = None,
@@ -151,13 +114,6 @@ async def get_assessment(assessment_id: AssessmentId, gw: GatewayDep, call: Quer
 
 
 # --- results and rankings ---------------------------------------------------------------------
-
-
-@router.post("/index-results", status_code=201, operation_id="record_index_result",
-             response_model=ANSWERS[("scoring", "record-index-result")],
-             dependencies=PROVINCIAL, responses=COMMAND_PROBLEM_RESPONSES)
-async def record_index_result(body: RecordIndexResult, gw: GatewayDep, call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "record-index-result", body, success_status=201)
 
 
 @router.get("/index-results", operation_id="get_agency_index_results",

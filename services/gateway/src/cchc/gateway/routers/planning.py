@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from cchc.contracts.answers import ANSWERS
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
 from cchc.contracts.planning_commands import (
     SERVICE,
@@ -25,16 +25,10 @@ from cchc.contracts.planning_commands import (
     RescheduleTask,
 )
 from cchc.contracts.subjects import TOKEN_PATTERN
-from cchc.gateway.deps import (
-    CommandCallDep,
-    GatewayDep,
-    QueryCallDep,
-    provincial_writer,
-    require_readable,
-    require_writable,
-)
-from cchc.gateway.forwarding import ask_query, send_command
-from cchc.gateway.problems import COMMAND_PROBLEM_RESPONSES, PROBLEM_RESPONSES
+from cchc.gateway.command_table import CommandRoute, Who, add_command_routes
+from cchc.gateway.deps import GatewayDep, QueryCallDep, require_readable
+from cchc.gateway.forwarding import ask_query
+from cchc.gateway.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/api/v1", tags=["plans"], responses=PROBLEM_RESPONSES)
 
@@ -47,60 +41,32 @@ Cursor = Annotated[str | None, Query(description="next_cursor of the previous pa
 AgencyFilter = Annotated[str | None, Query(pattern=TOKEN_PATTERN, description="agency code")]
 
 
+COMMANDS = [
+    CommandRoute("/plans", IssuePlan, "issue-plan", "issue_plan", Who.AGENCY_IN_BODY,
+                 status=201, created_under="/api/v1/plans"),
+    CommandRoute("/plans/{plan_id}/tasks", AddTask, "add-task", "add_task", status=201,
+                 created_under="/api/v1/tasks"),
+    CommandRoute("/tasks/{task_id}/progress", ReportProgress, "report-progress",
+                 "report_task_progress"),
+    CommandRoute("/tasks/{task_id}/completion", CompleteTask, "complete-task", "complete_task"),
+    CommandRoute("/tasks/{task_id}/cancellation", CancelTask, "cancel-task", "cancel_task"),
+    CommandRoute("/tasks/{task_id}/reschedule", RescheduleTask, "reschedule-task",
+                 "reschedule_task"),
+    CommandRoute("/inspections", OpenInspection, "open-inspection", "open_inspection",
+                 Who.PROVINCIAL, status=201, created_under="/api/v1/inspections"),
+    # The ETag is the inspection's version; a finding has no address of its own.
+    CommandRoute("/inspections/{inspection_id}/findings", RecordFinding, "record-finding",
+                 "record_finding", Who.PROVINCIAL, status=201),
+]
+add_command_routes(router, SERVICE, COMMANDS)
+
+
 class TaskStatus(StrEnum):
     """Checked here so a typo is a 422 rather than an empty list."""
 
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-
-
-@router.post("/plans", status_code=201, operation_id="issue_plan",
-             response_model=ANSWERS[("planning", "issue-plan")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def issue_plan(body: IssuePlan, gw: GatewayDep, call: CommandCallDep):
-    require_writable(call.caller, body.agency)
-    return await send_command(gw, call, SERVICE, "issue-plan", body, success_status=201,
-                              location="/api/v1/plans")
-
-
-@router.post("/plans/{plan_id}/tasks", status_code=201, operation_id="add_task",
-             response_model=ANSWERS[("planning", "add-task")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def add_task(plan_id: PlanId, body: AddTask, gw: GatewayDep, call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "add-task", body, target=plan_id,
-                              success_status=201, location="/api/v1/tasks")
-
-
-@router.post("/tasks/{task_id}/progress", operation_id="report_task_progress",
-             response_model=ANSWERS[("planning", "report-progress")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def report_progress(task_id: TaskId, body: ReportProgress, gw: GatewayDep,
-                          call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "report-progress", body, target=task_id)
-
-
-@router.post("/tasks/{task_id}/completion", operation_id="complete_task",
-             response_model=ANSWERS[("planning", "complete-task")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def complete_task(task_id: TaskId, body: CompleteTask, gw: GatewayDep,
-                        call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "complete-task", body, target=task_id)
-
-
-@router.post("/tasks/{task_id}/cancellation", operation_id="cancel_task",
-             response_model=ANSWERS[("planning", "cancel-task")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def cancel_task(task_id: TaskId, body: CancelTask, gw: GatewayDep, call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "cancel-task", body, target=task_id)
-
-
-@router.post("/tasks/{task_id}/reschedule", operation_id="reschedule_task",
-             response_model=ANSWERS[("planning", "reschedule-task")],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def reschedule_task(task_id: TaskId, body: RescheduleTask, gw: GatewayDep,
-                          call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "reschedule-task", body, target=task_id)
 
 
 @router.get("/plans", operation_id="list_plans",
@@ -147,25 +113,6 @@ async def list_tasks(gw: GatewayDep, call: QueryCallDep,
              response_model=ANSWERS[("planning", "get-task")])
 async def get_task(task_id: TaskId, gw: GatewayDep, call: QueryCallDep):
     return await ask_query(gw, call, SERVICE, "get-task", target=task_id)
-
-
-@router.post("/inspections", status_code=201, operation_id="open_inspection",
-             response_model=ANSWERS[("planning", "open-inspection")],
-             dependencies=[Depends(provincial_writer)], responses=COMMAND_PROBLEM_RESPONSES)
-async def open_inspection(body: OpenInspection, gw: GatewayDep, call: CommandCallDep):
-    return await send_command(gw, call, SERVICE, "open-inspection", body, success_status=201,
-                              location="/api/v1/inspections")
-
-
-@router.post("/inspections/{inspection_id}/findings", status_code=201,
-             operation_id="record_finding",
-             response_model=ANSWERS[("planning", "record-finding")], dependencies=[Depends(provincial_writer)],
-             responses=COMMAND_PROBLEM_RESPONSES)
-async def record_finding(inspection_id: InspectionId, body: RecordFinding, gw: GatewayDep,
-                         call: CommandCallDep):
-    # The ETag is the inspection's version; a finding has no address of its own.
-    return await send_command(gw, call, SERVICE, "record-finding", body, target=inspection_id,
-                              success_status=201)
 
 
 @router.get("/inspections/{inspection_id}", operation_id="get_inspection",

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from cchc.contracts.gateway_views import AgencyReport
 from cchc.contracts.localtime import local_date
-from cchc.contracts.messages import CommandMeta, Problem, Request
+from cchc.contracts.messages import CommandMeta, Request
 from cchc.contracts.subjects import TOKEN_PATTERN
 from cchc.gateway.deps import Gateway, GatewayDep, QueryCall, QueryCallDep, require_readable
 from cchc.gateway.problems import PROBLEM_RESPONSES, ProblemException, from_service, problem
