@@ -385,7 +385,7 @@ async def test_malformed_messages_are_parked_with_a_log_line_and_the_projection_
         task = asyncio.create_task(runner.run(stop))
         try:
             assert await runner.wait_for(written.last, timeout=15)
-            js, subject = client.jetstream(), f"cchc.{CONTEXT}.{AGENCY}.bad1.DossierReceived"
+            js, subject = client.jetstream(), f"cchc.{CONTEXT}.{AGENCY}.bad1"
             bad = {
                 "garbage bytes": b"\x00\xff{not json",
                 "JSON, not an envelope": json.dumps({"hello": "world", "type": 3}).encode(),

@@ -12,7 +12,8 @@ On each event stream (DOSSIER, PLANNING) it keeps one durable pull consumer name
 user may create (deploy/nats/accounts.conf). Its replies come to its own inbox prefix,
 ``_INBOX_agency_<AGENCY>``: the agency's user may subscribe to no other inbox. It fetches in
 batches, decodes each envelope with ``cchc.contracts`` (an event of an older schema version is
-upcast to the current one), prints it as one JSON line on stdout, then acknowledges it. The server keeps the consumer's position, so a
+upcast to the current one), prints it as one JSON line on stdout (only the types ``--types`` names,
+read from the ``Cchc-Event-Type`` header), then acknowledges it. The server keeps the consumer's position, so a
 restart goes on after the last acknowledged event; SIGINT or SIGTERM lets the batch in hand
 finish first. Delivery is at least once: a crash between printing and acknowledging prints that
 event again on restart, so a receiver that stores events keys them by ``event_id`` (or by
@@ -34,7 +35,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from cchc.contracts import EventEnvelope, decode_event
-from cchc.contracts.subjects import agency_subjects, stream_name
+from cchc.contracts.subjects import EVENT_TYPE_HEADER, agency_subjects, stream_name
 
 CONTEXTS = ("dossier", "planning")  # the streams an agency's user may consume
 
@@ -63,6 +64,12 @@ async def bind(js: JetStreamContext, context: str, agency: str) -> JetStreamCont
             max_ack_pending=1000,
         ))
     return await js.pull_subscribe_bind(name, stream=stream)
+
+
+def wanted(msg: Any, types: list[str]) -> bool:
+    """Whether the event is of a type asked for: read from its header, before decoding (one
+    subject per aggregate carries every type of event, so the filter is the subscriber's)."""
+    return not types or (msg.headers or {}).get(EVENT_TYPE_HEADER) in types
 
 
 def describe(msg: Any, context: str) -> dict[str, Any]:
@@ -113,7 +120,8 @@ async def follow(args: argparse.Namespace) -> None:
                 # The whole batch is handled, even after a stop signal: an unacknowledged
                 # message would wait for its ack_wait before being delivered again.
                 for msg in batch:
-                    print(json.dumps(describe(msg, context), ensure_ascii=False), flush=True)
+                    if wanted(msg, args.types):
+                        print(json.dumps(describe(msg, context), ensure_ascii=False), flush=True)
                     await msg.ack_sync()
             if not announced and len(subscriptions) == len(args.contexts):
                 announced = True
@@ -140,6 +148,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="default: _INBOX_agency_<AGENCY>, the one the server allows")
     parser.add_argument("--contexts", default=",".join(CONTEXTS),
                         type=lambda value: [c for c in value.split(",") if c])
+    parser.add_argument("--types", default="",
+                        type=lambda value: [t for t in value.split(",") if t],
+                        help="only these event types, e.g. DossierReceived,DossierResolved "
+                             "(the Cchc-Event-Type header); default: every type")
     parser.add_argument("--batch", type=int, default=100, help="events fetched at a time")
     parser.add_argument("--wait", type=float, default=1.0,
                         help="seconds a fetch waits for new events")

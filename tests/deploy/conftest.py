@@ -13,7 +13,6 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import urlsplit
 
 import nats
 import pytest
@@ -113,24 +112,6 @@ def trusting_the_ca(monkeypatch, nats_certs) -> Path:
     default file, SSL_CERT_FILE (the services pass no TLS settings of their own)."""
     monkeypatch.setenv("SSL_CERT_FILE", str(nats_certs / "ca.crt"))
     return nats_certs / "ca.crt"
-
-
-@pytest.fixture
-def services_use_their_inbox_prefix(monkeypatch) -> None:
-    """Until the services pass nats-py's ``inbox_prefix`` themselves (issue 13, item 1), connect
-    them with the one accounts.conf allows their user (``_INBOX_<user>``); a connection that
-    names a prefix of its own keeps it."""
-    connect = nats.connect
-
-    async def with_prefix(servers="nats://127.0.0.1:4222", **options):  # type: ignore[no-untyped-def]
-        if options.get("inbox_prefix") in (None, "_INBOX", b"_INBOX"):  # FastStream names it
-            url = servers if isinstance(servers, str) else servers[0]
-            user = urlsplit(url).username
-            if user:
-                options["inbox_prefix"] = inbox_prefix(user)
-        return await connect(servers, **options)
-
-    monkeypatch.setattr(nats, "connect", with_prefix)
 
 
 class Connection:

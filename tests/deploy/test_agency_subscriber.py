@@ -69,7 +69,7 @@ class Log:
                      "due_at": WHEN.isoformat(), "timeliness": "late"},
         ).sealed("0" * 64)
         await self.nc.jetstream().publish(
-            f"cchc.dossier.{agency}.{dossier_id}.DossierResolved", envelope.to_bytes(),
+            f"cchc.dossier.{agency}.{dossier_id}", envelope.to_bytes(),
             stream="DOSSIER", headers={"Nats-Msg-Id": envelope.event_id})
         self.ids[agency].append(envelope.event_id)
 

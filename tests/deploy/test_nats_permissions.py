@@ -40,7 +40,7 @@ async def received_within(subscription, timeout: float = 1.0) -> list[str]:
 
 
 def event_subject(agency: str) -> str:
-    return f"cchc.dossier.{agency}.{uuid.uuid4().hex[:12]}.DossierReceived"
+    return f"cchc.dossier.{agency}.{uuid.uuid4().hex[:12]}"
 
 
 async def test_an_agency_reads_its_own_events_and_is_refused_another_agencys(
@@ -82,7 +82,7 @@ async def test_an_agency_keeps_a_durable_consumer_of_its_own_subjects_only(
 
 async def test_a_service_writes_only_its_own_context(connect, dossier_stream):
     dossier = await connect("dossier")
-    await dossier.nc.publish("cchc.dossier.STTTT.x.DossierReceived", b"{}")
+    await dossier.nc.publish("cchc.dossier.STTTT.x", b"{}")
     await dossier.nc.publish("cchc.planning.STTTT.x.PlanAdopted", b"{}")
     assert await dossier.violation("cchc.planning.STTTT.x.PlanAdopted"), dossier.errors
     assert not any("cchc.dossier.stttt" in e for e in dossier.errors)
@@ -98,8 +98,8 @@ async def test_a_service_writes_only_its_own_context(connect, dossier_stream):
 async def test_the_gateway_calls_services_and_reads_but_writes_no_event(connect, dossier_stream):
     gateway = await connect("gateway")
     await gateway.nc.publish("svc.dossier.get-dossier", b"{}")
-    await gateway.nc.publish("cchc.dossier.STTTT.x.DossierReceived", b"{}")
-    assert await gateway.violation("cchc.dossier.STTTT.x.DossierReceived"), gateway.errors
+    await gateway.nc.publish("cchc.dossier.STTTT.x", b"{}")
+    assert await gateway.violation("cchc.dossier.STTTT.x"), gateway.errors
     assert not any("svc.dossier" in e for e in gateway.errors)
     js = gateway.nc.jetstream(timeout=2)
     assert (await js.stream_info("DOSSIER")).config.name == "DOSSIER"
@@ -123,7 +123,6 @@ async def test_no_one_gets_in_without_a_password(secured_nats, nats_certs, deplo
 
 async def test_the_dossier_service_works_with_its_restricted_user(
     secured_nats, nats_user_url, gateway_client, sqlite_url, trusting_the_ca,
-    services_use_their_inbox_prefix,
 ):
     service = DossierService(DossierSettings(
         nats_url=nats_user_url(secured_nats, "dossier"), database_url=sqlite_url))

@@ -94,8 +94,8 @@ async def test_an_agency_is_refused_another_agencys_subjects_under_any_wildcard(
     subscriptions = [await snv.nc.subscribe(subject) for subject in theirs]
     for subject in theirs:
         assert await snv.violation(subject), (subject, snv.errors)
-    await ops.nc.publish("cchc.dossier.STTTT.d1.DossierReceived", b"theirs")
-    await ops.nc.publish("cchc.dossier.SNV.d2.DossierReceived", b"mine")
+    await ops.nc.publish("cchc.dossier.STTTT.d1", b"theirs")
+    await ops.nc.publish("cchc.dossier.SNV.d2", b"mine")
     assert await received_within(own) == [b"mine"]
     for subscription in subscriptions:
         assert await received_within(subscription, 0.2) == [], subscription.subject

@@ -24,7 +24,6 @@ def request(body=None, target=None) -> Request:  # type: ignore[no-untyped-def]
 
 async def test_scoring_starts_first_and_follows_the_dossier_stream_with_its_restricted_user(
     secured_nats, nats_user_url, connect, gateway_client, tmp_path, trusting_the_ca,
-    services_use_their_inbox_prefix,
 ):
     scoring = ScoringService(ScoringSettings(
         nats_url=nats_user_url(secured_nats, "scoring"),
@@ -59,8 +58,8 @@ async def test_scoring_starts_first_and_follows_the_dossier_stream_with_its_rest
 
         # It reads the dossier stream; it cannot write into it.
         own = await connect("scoring")
-        await own.nc.publish(f"cchc.dossier.{agency}.x.AgencyRegistered", b"{}")
-        assert await own.violation(f"cchc.dossier.{agency}.x.AgencyRegistered"), own.errors
+        await own.nc.publish(f"cchc.dossier.{agency}.x", b"{}")
+        assert await own.violation(f"cchc.dossier.{agency}.x"), own.errors
     finally:
         await dossier.stop()
         await scoring.stop()

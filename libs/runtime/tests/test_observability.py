@@ -160,7 +160,7 @@ async def test_projection_metrics_count_applied_and_parked_events_and_the_lag(nc
 
         # A message that is no envelope is parked; a good one after it is applied.
         garbage = await js.publish(
-            event_subject(CONTEXT, "_province", new_id(), "CalendarDayDeclared"),
+            event_subject(CONTEXT, "_province", new_id()),
             b"not an envelope", stream=stream_name(CONTEXT))
         await append_one(store)
         await runner.catch_up()

@@ -76,6 +76,12 @@ def _rebuild(args: argparse.Namespace) -> int:
     return asyncio.run(rebuild(args.data_dir, args.service))
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from cchc.cli.migrate import migrate
+
+    return asyncio.run(migrate(args.data_dir, args.nats_url, args.replicas, args.drop_legacy))
+
+
 def _demo(args: argparse.Namespace) -> int:
     from cchc.cli.demo import run_demo
     from cchc.cli.installation import Installation
@@ -121,6 +127,17 @@ def parser() -> argparse.ArgumentParser:
     rebuild.add_argument("service", choices=["dossier", "planning", "scoring"])
     rebuild.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     rebuild.set_defaults(run=_rebuild)
+
+    migrate = commands.add_parser(
+        "migrate-subjects", help="move the event log to one subject per aggregate (scheme 2), "
+                                 "keeping a checked copy of the old streams")
+    migrate.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    migrate.add_argument("--nats-url", help="a running cluster instead (the ops user; the "
+                                            "services stopped)")
+    migrate.add_argument("--replicas", type=int, default=1, help="of the migrated streams")
+    migrate.add_argument("--drop-legacy", action="store_true",
+                         help="check the scheme-1 copies again, then delete them")
+    migrate.set_defaults(run=_migrate)
 
     demo = commands.add_parser(
         "demo", help="load a demo province (20 departments, a year of dossiers, plans, indexes) "

@@ -7,9 +7,11 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats
 import uvicorn
 
 from cchc.cli.installation import Installation, owner_only_umask, private_umask, write_private
+from cchc.cli.migrate import migrate_all
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService
 from cchc.gateway.app import SHUTDOWN_GRACE_S, create_app
@@ -58,6 +60,7 @@ class EmbeddedStack:
             ).start()
         write_private(installation.nats_url_file, self.nats.url + "\n")
         log.info("nats-server %s (JetStream in %s)", self.nats.url, installation.nats_dir)
+        await self._migrate_subjects()
         dossier = DossierService(
             DossierSettings(nats_url=self.nats_url_of("dossier"), database_url=self._database_url("dossier"))
         )
@@ -82,6 +85,16 @@ class EmbeddedStack:
         config = uvicorn.Config(app, host=self.host, port=self.http_port, log_level="info",
                                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
         self.server = _Server(config)
+
+    async def _migrate_subjects(self) -> None:
+        """A log written with the earlier subject scheme is migrated before the services start
+        (the scheme-1 copies stay: `cchc migrate-subjects --drop-legacy`)."""
+        nc = await nats.connect(self.nats_url_of("ops"))
+        try:
+            for line in await migrate_all(nc):
+                log.info("subject scheme: %s", line)
+        finally:
+            await nc.close()
 
     def nats_url_of(self, user: str) -> str:
         """The embedded nats-server's URL with the credentials of ``user`` (ops for tools)."""

@@ -17,7 +17,15 @@ from cchc.contracts import __version__
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.events import event_model, known_event_types, upcaster_versions
 from cchc.contracts.samples import SAMPLES
-from cchc.contracts.subjects import CONTEXTS, PROVINCE, ROOT, TOKEN_PATTERN, stream_name
+from cchc.contracts.subjects import (
+    CONTEXTS,
+    EVENT_TYPE_HEADER,
+    PROVINCE,
+    ROOT,
+    SUBJECT_SCHEME,
+    TOKEN_PATTERN,
+    stream_name,
+)
 
 ASYNCAPI_VERSION = "3.0.0"
 SCHEMA_REF = "#/components/schemas/{model}"
@@ -27,8 +35,10 @@ The event log of CCHC Ledger (theo dõi cải cách hành chính): every fact ab
 administrative-procedure dossiers, reform plans and indexes, as immutable events on NATS JetStream.
 
 * One stream per bounded context: {", ".join(f"`{stream_name(c)}` on `{ROOT}.{c}.>`" for c in CONTEXTS)}.
-* Subject of an event: `{ROOT}.<context>.<agency>.<aggregate_id>.<EventType>`; province-wide facts
-  use the agency token `{PROVINCE}`. An agency's NATS user reads `{ROOT}.*.<AGENCY>.>` and may
+* Subject of an event (subject scheme {SUBJECT_SCHEME}): `{ROOT}.<context>.<agency>.<aggregate_id>`, one
+  subject per aggregate; the event type is in the `{EVENT_TYPE_HEADER}` header (filter on it) and
+  in the envelope. Province-wide facts use the agency token `{PROVINCE}`. Logs of scheme 1
+  (`{ROOT}.<context>.<agency>.<aggregate_id>.<EventType>`) are migrated by `cchc migrate-subjects`. An agency's NATS user reads `{ROOT}.*.<AGENCY>.>` and may
   keep one durable pull consumer per stream named `agency-<AGENCY>`, filtered to
   `{ROOT}.<context>.<AGENCY>.>` (see `contracts/examples/follow_agency.py`).
 * Every message is an envelope (`EventEnvelope`): event id (also the `Nats-Msg-Id` header),
@@ -66,9 +76,10 @@ def asyncapi_document() -> dict[str, Any]:
         "description": "NATS headers of a stored event",
         "properties": {
             "Nats-Msg-Id": {"type": "string", "description": "the event id (de-duplication)"},
-            "Cchc-Event-Type": {"type": "string", "description": "the event type"},
+            EVENT_TYPE_HEADER: {"type": "string",
+                                "description": "the event type: what a subscriber filters on"},
         },
-        "required": ["Nats-Msg-Id"],
+        "required": ["Nats-Msg-Id", EVENT_TYPE_HEADER],
     }
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -77,7 +88,8 @@ def asyncapi_document() -> dict[str, Any]:
         model = event_model(event_type)
         context, version = model.context, model.schema_version
         channels[event_type] = {
-            "address": f"{ROOT}.{context}.{{agency}}.{{aggregate_id}}.{event_type}",
+            # Every type of a context shares the aggregate's subject; the header tells them apart.
+            "address": f"{ROOT}.{context}.{{agency}}.{{aggregate_id}}",
             "title": event_type,
             "description": f"Stream `{stream_name(context)}`. {_summary(model, context)}",
             "parameters": {
@@ -100,7 +112,10 @@ def asyncapi_document() -> dict[str, Any]:
             "title": f"{event_type} v{version}",
             "summary": _summary(model, context),
             "contentType": "application/json",
-            "headers": {"$ref": SCHEMA_REF.format(model="EventHeaders")},
+            "headers": {"allOf": [
+                {"$ref": SCHEMA_REF.format(model="EventHeaders")},
+                {"type": "object", "properties": {EVENT_TYPE_HEADER: {"const": event_type}}},
+            ]},
             "payload": {
                 "allOf": [
                     refs["EventEnvelope"],
@@ -133,7 +148,7 @@ def asyncapi_document() -> dict[str, Any]:
             message["examples"] = [{
                 "name": f"{event_type}-sample",
                 "summary": f"on {sample.subject()}",
-                "headers": {"Nats-Msg-Id": envelope.event_id, "Cchc-Event-Type": event_type},
+                "headers": {"Nats-Msg-Id": envelope.event_id, EVENT_TYPE_HEADER: event_type},
                 "payload": json.loads(envelope.to_bytes()),  # as stored
             }]
         messages[event_type] = message
@@ -144,6 +159,7 @@ def asyncapi_document() -> dict[str, Any]:
             "title": "CCHC Ledger events",
             "version": __version__,
             "description": DESCRIPTION,
+            "x-cchc-subject-scheme": SUBJECT_SCHEME,
             "tags": [{"name": context, "description": f"stream {stream_name(context)}"}
                      for context in CONTEXTS],
         },

@@ -52,8 +52,7 @@ class Sample:
         ).sealed(prev_hash)
 
     def subject(self) -> str:
-        return event_subject(event_model(self.event_type).context, self.agency, self.aggregate_id,
-                             self.event_type)
+        return event_subject(event_model(self.event_type).context, self.agency, self.aggregate_id)
 
 
 SAMPLES: list[Sample] = [

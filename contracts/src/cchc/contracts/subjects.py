@@ -1,12 +1,20 @@
 """NATS subject names of the event log and of the services' request/reply endpoints.
 
-Event subject: ``cchc.<context>.<agency>.<aggregate_id>.<EventType>``. The agency token lets NATS
-permissions give each agency exactly its own events. Province-wide facts (calendar declarations)
-use the reserved agency token ``_province``.
+Event subject (scheme 2): ``cchc.<context>.<agency>.<aggregate_id>``, one subject per aggregate.
+The event type travels in the ``Cchc-Event-Type`` header and in the envelope, not in the subject:
+nats-server keeps ~300 bytes of memory per distinct subject for ever, so a type token multiplied
+that by the kinds of event an aggregate has. The agency token lets NATS permissions give each
+agency exactly its own events. Province-wide facts (calendar declarations) use the reserved
+agency token ``_province``.
+
+Scheme 1 (``cchc.<context>.<agency>.<aggregate_id>.<EventType>``) is what logs written before
+it hold; ``cchc migrate-subjects`` rewrites them with ``SCHEME_1_TO_2``.
 """
 
 import re
 
+SUBJECT_SCHEME = 2
+EVENT_TYPE_HEADER = "Cchc-Event-Type"
 ROOT = "cchc"
 PROVINCE = "_province"
 CONTEXTS = ("dossier", "planning", "scoring")
@@ -28,28 +36,41 @@ def context_subjects(context: str) -> str:
     return f"{ROOT}.{context}.>"
 
 
-def event_subject(context: str, agency: str, aggregate_id: str, event_type: str) -> str:
-    for token in (context, agency, aggregate_id, event_type):
+def event_subject(context: str, agency: str, aggregate_id: str) -> str:
+    """The subject of every event of one aggregate."""
+    for token in (context, agency, aggregate_id):
         if not is_token(token):
             raise ValueError(f"not a subject token: {token!r}")
-    return f"{ROOT}.{context}.{agency}.{aggregate_id}.{event_type}"
+    return f"{ROOT}.{context}.{agency}.{aggregate_id}"
 
 
 def aggregate_subjects(context: str, aggregate_id: str) -> str:
-    """Every event of one aggregate, whatever its agency: the optimistic-concurrency filter."""
-    return f"{ROOT}.{context}.*.{aggregate_id}.>"
+    """One aggregate's subject whatever its agency: to read it knowing only its id, and to make
+    sure a new aggregate's id is not taken under another agency."""
+    return f"{ROOT}.{context}.*.{aggregate_id}"
 
 
 def agency_subjects(context: str, agency: str) -> str:
     return f"{ROOT}.{context}.{agency}.>"
 
 
-def parse_event_subject(subject: str) -> tuple[str, str, str, str]:
-    """(context, agency, aggregate_id, event_type) of an event subject."""
+def parse_event_subject(subject: str) -> tuple[str, str, str]:
+    """(context, agency, aggregate_id) of an event subject."""
     parts = subject.split(".")
-    if len(parts) != 5 or parts[0] != ROOT:
+    if len(parts) != 4 or parts[0] != ROOT:
         raise ValueError(f"not an event subject: {subject!r}")
-    return parts[1], parts[2], parts[3], parts[4]
+    return parts[1], parts[2], parts[3]
+
+
+def scheme_1_subjects(context: str) -> str:
+    """Every event subject of a scheme-1 log of ``context`` (five tokens)."""
+    return f"{ROOT}.{context}.*.*.*"
+
+
+def scheme_1_to_2(context: str) -> tuple[str, str]:
+    """NATS subject transform (source, destination) from scheme 1 to scheme 2: the type token
+    goes; the agency and the aggregate stay."""
+    return scheme_1_subjects(context), f"{ROOT}.{context}.{{{{wildcard(1)}}}}.{{{{wildcard(2)}}}}"
 
 
 def service_subject(service: str, message: str) -> str:

@@ -1,8 +1,11 @@
 """The event store on NATS JetStream.
 
-One stream per context; one subject per event, ``cchc.<context>.<agency>.<aggregate>.<Type>``.
-An append expects the aggregate's last stream sequence (optimistic concurrency over
-``cchc.<context>.*.<aggregate>.>``) and carries ``Nats-Msg-Id`` = event id (de-duplication).
+One stream per context; one subject per aggregate, ``cchc.<context>.<agency>.<aggregate>``
+(subject scheme 2; the type is in the ``Cchc-Event-Type`` header and the envelope). An append
+expects the aggregate's last stream sequence on its subject (``Nats-Expected-Last-Subject-
+Sequence``, optimistic concurrency); the first event of an aggregate also expects its id free
+under every agency (``cchc.<context>.*.<aggregate>``). Each carries ``Nats-Msg-Id`` = event id
+(de-duplication).
 Each event is chained to the aggregate's previous one by hash, so history cannot be rewritten
 unnoticed.
 """
@@ -14,12 +17,19 @@ from datetime import UTC, datetime
 
 from nats.aio.client import Client as NATS
 from nats.js.errors import BadRequestError
+from opentelemetry.trace import SpanKind
 
 from cchc.contracts.envelope import GENESIS_HASH, EventEnvelope
 from cchc.contracts.events import Event
 from cchc.contracts.messages import CommandMeta
-from cchc.contracts.subjects import aggregate_subjects, event_subject, stream_name
+from cchc.contracts.subjects import (
+    EVENT_TYPE_HEADER,
+    aggregate_subjects,
+    event_subject,
+    stream_name,
+)
 from cchc.runtime.ids import derived_id, new_id
+from cchc.runtime.observability import current_traceparent, get_tracer
 
 CONFLICT_CODES = (10071, 10164)
 EOB_STATUS = "204"
@@ -119,12 +129,8 @@ class EventStore:
         occurred_at: datetime,
         meta: Metadata,
     ) -> Appended:
-        from opentelemetry.trace import SpanKind
-
-        from cchc.runtime.observability import current_traceparent, get_tracer
-
         event_type = event.event_type()
-        subject = event_subject(history.context, agency, history.aggregate_id, event_type)
+        subject = event_subject(history.context, agency, history.aggregate_id)
         # A child of the command's span; the envelope keeps this span's trace context, so what
         # the event causes later (a projection) can link back to it.
         with get_tracer(__name__).start_as_current_span(
@@ -153,11 +159,13 @@ class EventStore:
             headers = {
                 "Nats-Msg-Id": envelope.event_id,
                 "Nats-Expected-Last-Subject-Sequence": str(history.last_position),
-                "Nats-Expected-Last-Subject-Sequence-Subject": aggregate_subjects(
-                    history.context, history.aggregate_id
-                ),
-                "Cchc-Event-Type": envelope.type,
+                EVENT_TYPE_HEADER: envelope.type,
             }
+            if not history.exists:
+                # A new aggregate: its id must be free under any agency, not only under this one
+                # (the wildcard form costs a lookup, so only creations pay it).
+                headers["Nats-Expected-Last-Subject-Sequence-Subject"] = aggregate_subjects(
+                    history.context, history.aggregate_id)
             try:
                 ack = await self._js.publish(
                     subject, envelope.to_bytes(), stream=stream_name(history.context),

@@ -5,8 +5,33 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError
 
-from cchc.contracts.subjects import context_subjects, stream_name
+from cchc.contracts.subjects import SUBJECT_SCHEME, context_subjects, stream_name
 from cchc.runtime.natsserver import MIN_VERSION
+
+
+# The stream's metadata names the subject scheme its events are written with.
+SCHEME_KEY = "cchc_subject_scheme"
+
+
+class OldSubjectScheme(RuntimeError):
+    """The stream holds events of an earlier subject scheme: migrate it first."""
+
+
+def subject_scheme(info) -> int:  # type: ignore[no-untyped-def]
+    """The subject scheme of a stream (its metadata; scheme 1 before the metadata existed)."""
+    return int((info.config.metadata or {}).get(SCHEME_KEY, "1"))
+
+
+async def written_scheme(js: JetStreamContext, info) -> int:  # type: ignore[no-untyped-def]
+    """The scheme a stream's events are written with: its metadata says so; a stream made before
+    the metadata existed tells by the shape of its first event's subject (an empty one is ready
+    for the current scheme)."""
+    if SCHEME_KEY in (info.config.metadata or {}):
+        return subject_scheme(info)
+    if not info.state.messages:
+        return SUBJECT_SCHEME
+    first = await js.get_msg(info.config.name, info.state.first_seq)
+    return 1 if first.subject.count(".") == 4 else SUBJECT_SCHEME
 
 
 class UnsupportedServer(RuntimeError):
@@ -51,21 +76,29 @@ def event_stream_config(
         allow_direct=True,
         deny_delete=True,
         deny_purge=True,
+        metadata={SCHEME_KEY: str(SUBJECT_SCHEME)},
     )
 
 
 async def ensure_event_stream(js: JetStreamContext, context: str, replicas: int = 1) -> None:
     """Create the context's stream, or leave an existing one as it is (never rewrite its config).
 
-    Every service calls this on start, so it is also where an unsupported server is refused.
+    Every service calls this on start, so it is also where an unsupported server is refused, and
+    a stream of an earlier subject scheme (``OldSubjectScheme``: migrate it first).
     """
     require_supported_server(js._nc)  # nats-py keeps the connection only there
     config = event_stream_config(context, replicas)
     try:
-        await js.stream_info(config.name)
+        info = await js.stream_info(config.name)
     except Exception:  # noqa: BLE001 - nats-py raises NotFoundError; any miss means create
         try:
             await js.add_stream(config)
         except BadRequestError as error:
             if error.err_code != 10058:  # created concurrently by another replica
                 raise
+        return
+    scheme = await written_scheme(js, info)
+    if scheme != SUBJECT_SCHEME:
+        raise OldSubjectScheme(
+            f"stream {config.name} holds events of subject scheme {scheme}; stop the services "
+            f"and run `cchc migrate-subjects` (scheme {SUBJECT_SCHEME})")
