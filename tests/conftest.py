@@ -60,7 +60,11 @@ class Api:
 
 async def start_stack(data_dir: Path, database_urls: dict[str, str] | None = None):
     stack = EmbeddedStack(data_dir, free_port(), database_urls=database_urls)
-    await stack.start()
+    try:
+        await stack.start()
+    except BaseException:
+        await stack.stop()  # nats-server and what started must not outlive a failed start
+        raise
     task = asyncio.create_task(stack.serve())
     base_url = f"http://127.0.0.1:{stack.http_port}"
     async with httpx.AsyncClient() as client:
