@@ -29,6 +29,7 @@ LIVES = [  # the kinds of event a dossier has, by how its life went
      "ResultReturned"],
 ]
 BODY = b"x" * 300
+WINDOW = 2000  # events in flight
 
 
 def subjects(dossiers: int, scheme: int):  # type: ignore[no-untyped-def]
@@ -46,20 +47,32 @@ def resident_mib(pid: int) -> float:
 
 
 async def fill(server: NatsServer, dossiers: int, scheme: int) -> int:
+    """Publish every event with a reply inbox, at most WINDOW unacknowledged (a plain publish
+    outruns the stream's ingest queue and the server drops messages)."""
     nc = await nats.connect(server.url)
     js = nc.jetstream()
     await js.add_stream(event_stream_config("dossier"))
-    count = 0
+    window = asyncio.Semaphore(WINDOW)
+    acked = 0
+
+    async def on_ack(msg) -> None:  # type: ignore[no-untyped-def]
+        nonlocal acked
+        acked += 1
+        window.release()
+
+    inbox = nc.new_inbox()
+    await nc.subscribe(f"{inbox}.*", cb=on_ack)
+    sent = 0
     for subject in subjects(dossiers, scheme):
-        await nc.publish(subject, BODY)  # core publish: the stream captures it, no ack to wait
-        count += 1
-        if count % 10_000 == 0:
-            await nc.flush()
-    await nc.flush()
-    while (await js.stream_info("DOSSIER")).state.messages < count:
-        await asyncio.sleep(0.2)
+        await window.acquire()
+        await nc.publish(subject, BODY, reply=f"{inbox}.{sent}")
+        sent += 1
+    while acked < sent:
+        await asyncio.sleep(0.1)
     info = await js.stream_info("DOSSIER")
     await nc.close()
+    if info.state.messages != sent:
+        raise RuntimeError(f"{sent} sent, {info.state.messages} stored")
     return info.state.messages
 
 
