@@ -58,7 +58,7 @@ async def write_scheme_one_log(nc) -> tuple[str, str, list[EventEnvelope]]:  # t
     a procedure and dossiers, interleaved."""
     js = nc.jetstream()
     config: StreamConfig = event_stream_config("dossier")
-    config.metadata = None
+    config.metadata, config.subjects = None, ["cchc.dossier.>"]  # as scheme 1 made it
     await js.add_stream(config)
     log = SchemeOneLog(js)
     agency, code = f"S{uuid.uuid4().hex[:6].upper()}", f"1.{uuid.uuid4().int % 10**6:06d}.H26"
@@ -91,7 +91,7 @@ async def test_a_scheme_one_stream_is_refused_then_migrated_in_place(tmp_path: P
         assert (migrated.events, migrated.already) == (len(written), False)
         info = await js.stream_info("DOSSIER")
         assert info.config.metadata["cchc_subject_scheme"] == str(SUBJECT_SCHEME)
-        assert info.config.subjects == ["cchc.dossier.>"] and not info.config.sources
+        assert info.config.subjects == ["cchc.dossier.*.*"] and not info.config.sources
         assert info.config.deny_delete and info.config.deny_purge and info.config.allow_direct
         for envelope in written:
             message = await js.get_msg("DOSSIER", envelope.position)

@@ -157,7 +157,7 @@ async def test_a_failing_batch_is_retried_not_dropped(nc, db_url):
 
 async def test_a_poison_event_is_parked_and_the_projection_goes_on(nc, db_url, caplog):
     positions = await publish_events(nc, 3)
-    ack = await nc.jetstream().publish("cchc.dossier.X.bad.Garbage", b"{not json", stream="DOSSIER")
+    ack = await nc.jetstream().publish("cchc.dossier.X.bad", b"{not json", stream="DOSSIER")
     positions += await publish_events(nc, 3)
     engine = create_engine(db_url)
     projection = CountingProjection(f"p{new_id()[:8]}", fail_at={positions[1]: ValueError("bug")})

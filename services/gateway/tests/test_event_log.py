@@ -4,6 +4,9 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
+import pytest
+from nats.errors import NoRespondersError
+from nats.js.errors import NoStreamResponseError
 
 from cchc.contracts.dossier import AgencyRegistered, DossierReceived, DossierWithdrawn
 from cchc.contracts.envelope import EventEnvelope
@@ -125,8 +128,12 @@ async def test_audit_finds_a_forged_event(client, nc, as_role):
     forged = history.envelopes[-1].model_copy(update={
         "event_id": str(uuid.uuid4()), "aggregate_version": 3, "payload": {"reason": "sửa"},
         "recorded_at": datetime.now(UTC)})
-    await nc.jetstream().publish(f"cchc.dossier.{agency}.{dossier_id}.DossierWithdrawn",
+    await nc.jetstream().publish(f"cchc.dossier.{agency}.{dossier_id}",
                                  forged.to_bytes(), stream="DOSSIER")
+    # Beside the aggregate's subject, where a reader by aggregate would not look, nothing is kept.
+    with pytest.raises((NoRespondersError, NoStreamResponseError)):
+        await nc.jetstream().publish(f"cchc.dossier.{agency}.{dossier_id}.DossierWithdrawn",
+                                     forged.to_bytes(), stream="DOSSIER")
 
     audit = (await client.get(f"/api/v1/audit/dossiers/{dossier_id}",
                               headers=as_role("inspector"))).json()

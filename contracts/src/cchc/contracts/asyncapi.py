@@ -25,6 +25,7 @@ from cchc.contracts.subjects import (
     SUBJECT_SCHEME,
     TOKEN_PATTERN,
     stream_name,
+    stream_subjects,
 )
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -34,7 +35,7 @@ DESCRIPTION = f"""\
 The event log of CCHC Ledger (theo dõi cải cách hành chính): every fact about the province's
 administrative-procedure dossiers, reform plans and indexes, as immutable events on NATS JetStream.
 
-* One stream per bounded context: {", ".join(f"`{stream_name(c)}` on `{ROOT}.{c}.>`" for c in CONTEXTS)}.
+* One stream per bounded context: {", ".join(f"`{stream_name(c)}` on `{stream_subjects(c)}`" for c in CONTEXTS)}.
 * Subject of an event (subject scheme {SUBJECT_SCHEME}): `{ROOT}.<context>.<agency>.<aggregate_id>`, one
   subject per aggregate; the event type is in the `{EVENT_TYPE_HEADER}` header (filter on it) and
   in the envelope. Province-wide facts use the agency token `{PROVINCE}`. Logs of scheme 1

@@ -36,6 +36,13 @@ def context_subjects(context: str) -> str:
     return f"{ROOT}.{context}.>"
 
 
+def stream_subjects(context: str) -> str:
+    """What a context's stream stores: event subjects of the current scheme and nothing else,
+    so an event published on any other shape of subject is refused, not stored beside the
+    history where a reader by aggregate would not see it."""
+    return f"{ROOT}.{context}.*.*"
+
+
 def event_subject(context: str, agency: str, aggregate_id: str) -> str:
     """The subject of every event of one aggregate."""
     for token in (context, agency, aggregate_id):

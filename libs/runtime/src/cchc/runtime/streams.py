@@ -5,7 +5,7 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError
 
-from cchc.contracts.subjects import SUBJECT_SCHEME, context_subjects, stream_name
+from cchc.contracts.subjects import SUBJECT_SCHEME, stream_name, stream_subjects
 from cchc.runtime.natsserver import MIN_VERSION
 
 
@@ -63,7 +63,7 @@ def event_stream_config(
     # limit). discard=new makes any limit someone adds later reject writes instead.
     return StreamConfig(
         name=stream_name(context),
-        subjects=[context_subjects(context)],
+        subjects=[stream_subjects(context)],
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         max_msgs=-1,
