@@ -17,9 +17,9 @@ from cchc.scoring.main import ScoringService
 ADMIN = Principal(sub="admin", role=Role.ADMIN)
 
 
-def request(body=None, target=None) -> Request:  # type: ignore[no-untyped-def]
+def request(body=None, target=None, min_position=None) -> Request:  # type: ignore[no-untyped-def]
     meta = CommandMeta(principal=ADMIN, correlation_id=str(uuid.uuid4()))
-    return Request(meta=meta, body=body or {}, target=target)
+    return Request(meta=meta, body=body or {}, target=target, min_position=min_position)
 
 
 async def test_scoring_starts_first_and_follows_the_dossier_stream_with_its_restricted_user(
@@ -50,7 +50,9 @@ async def test_scoring_starts_first_and_follows_the_dossier_stream_with_its_rest
         while scoring.dossier_metrics.position < registered.position:
             assert loop.time() < deadline, "scoring did not follow the dossier stream"
             await asyncio.sleep(0.05)
-        indexes = await client.call("scoring", "agency-indexes", request({"agency": agency}))
+        # Read-your-writes: the result recorded above is in scoring's own read model.
+        indexes = await client.call("scoring", "agency-indexes", request(
+            {"agency": agency}, min_position=recorded.position))
         assert indexes.ok, indexes.problem
         assert [(i["index"], i["score"], i["rank"]) for i in indexes.result["items"]] == [
             ("PAR", 93.8, 1)]
