@@ -69,6 +69,17 @@ async def test_metrics_parse_and_count_a_request_by_route_template_and_status(cl
     assert count(after, "GET", "/metrics", "200") >= 1
 
 
+async def test_a_method_nobody_answers_is_counted_as_other_not_by_its_name(client):
+    before = await scrape(client)
+    for made_up in ("BREW", "WHATEVER1"):
+        await client.request(made_up, "/no/such/path")
+    after = await scrape(client)
+    assert count(after, "other", "unmatched", "404") == count(before, "other", "unmatched",
+                                                              "404") + 2
+    assert not [labels for labels in samples(after, "cchc_http_requests_total")
+                if ("method", "BREW") in labels]
+
+
 async def test_metrics_are_not_in_the_openapi_document(client):
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert "/metrics" not in paths

@@ -12,7 +12,7 @@ import httpx
 import jwt
 
 from cchc.gateway.app import create_app
-from cchc.gateway.auth import DEFAULT_TTL_S, ISSUER, issue_token
+from cchc.gateway.auth import DEFAULT_TTL_S, ISSUER, LEEWAY_S, issue_token
 
 SECRET = "test-secret-for-the-gateway-0123456789"  # the settings fixture's jwt_secret
 
@@ -52,6 +52,18 @@ async def test_an_expired_token_is_401(client):
     expired = jwt.encode({"sub": "x", "role": "admin", "iat": now - 7200, "exp": now - 3600},
                          SECRET, algorithm="HS256")
     response = await client.get("/api/v1/me", headers=header(expired))
+    assert response.status_code == 401 and "expired" in detail(response)
+
+
+async def test_a_token_accepted_once_is_refused_when_it_expires(client):
+    """Verified tokens are kept to spare the signature check; kept no longer than they are good."""
+    now = time.time()
+    expires = int(now) - LEEWAY_S + 2  # good for about 1-2 more seconds, by the leeway
+    token = jwt.encode({"sub": "x", "role": "admin", "iat": expires - 60, "exp": expires},
+                       SECRET, algorithm="HS256")
+    assert (await client.get("/api/v1/me", headers=header(token))).status_code == 200
+    await asyncio.sleep(expires + LEEWAY_S - time.time() + 0.2)
+    response = await client.get("/api/v1/me", headers=header(token))
     assert response.status_code == 401 and "expired" in detail(response)
 
 

@@ -88,22 +88,42 @@ class CorrelationMiddleware(BaseMiddleware):  # type: ignore[type-arg]
             return await call_next(msg)
 
 
+def _traced() -> list[Any]:
+    """The trace middleware when tracing is on: a span per message costs every request, even
+    unexported, so it is absent otherwise."""
+    return [NatsTelemetryMiddleware(tracer_provider=tracer_provider())] if tracing_enabled() else []
+
+
+def _broker(url: str | Sequence[str], name: str, middlewares: list[Any], log_messages: bool,
+            **connect: Any) -> NatsBroker:
+    return NatsBroker(
+        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1,
+        middlewares=middlewares, logger=log if log_messages else None, graceful_timeout=5.0,
+        **connect,
+    )
+
+
 def service_broker(
     url: str | Sequence[str], name: str, *, middlewares: Sequence[Any] = (),
     log_messages: bool = False, **connect: Any,
 ) -> NatsBroker:
-    """A broker for one process: reconnecting for ever, answering problems, quiet by default,
-    traced when tracing is on (the trace context travels in the NATS headers, a span per
-    request on each side) and counted (FastStream's Prometheus metrics: messages handled and their durations)."""
-    observed: list[Any] = [NatsPrometheusMiddleware(registry=REGISTRY, app_name=name),
-                           CorrelationMiddleware]
-    if tracing_enabled():  # a span per message costs every request, even unexported
-        observed.insert(0, NatsTelemetryMiddleware(tracer_provider=tracer_provider()))
-    return NatsBroker(
-        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1,
-        middlewares=[*observed, *middlewares, problem_middleware()],
-        logger=log if log_messages else None, graceful_timeout=5.0, **connect,
-    )
+    """A broker for a process that serves endpoints: reconnecting for ever, answering problems,
+    quiet by default, traced when tracing is on (the trace context travels in the NATS headers,
+    a span per request on each side) and counted (FastStream's Prometheus metrics: messages
+    handled and their durations)."""
+    observed = [*_traced(), NatsPrometheusMiddleware(registry=REGISTRY, app_name=name),
+                CorrelationMiddleware]
+    return _broker(url, name, [*observed, *middlewares, problem_middleware()], log_messages,
+                   **connect)
+
+
+def client_broker(
+    url: str | Sequence[str], name: str, *, log_messages: bool = False, **connect: Any,
+) -> NatsBroker:
+    """A broker for a process that only calls endpoints (the gateway): traced when tracing is
+    on, nothing else on the path of each request. Its requests are counted where they are
+    handled (the services' metrics) and where they arrive (the gateway's HTTP metrics)."""
+    return _broker(url, name, _traced(), log_messages, **connect)
 
 
 class ServiceRouter:

@@ -31,7 +31,7 @@ from cchc.gateway.routers import (
 )
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.observability import configure_logging, configure_tracing
-from cchc.runtime.endpoints import ServiceClient, inbox_prefix, service_broker
+from cchc.runtime.endpoints import ServiceClient, client_broker, inbox_prefix
 
 log = logging.getLogger("cchc.gateway")
 
@@ -49,8 +49,8 @@ CCHC Ledger: administrative-procedure dossiers, reform plans and indexes of a pr
 def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        broker = service_broker(settings.nats_url, "cchc-gateway",
-                                inbox_prefix=inbox_prefix("gateway"))
+        broker = client_broker(settings.nats_url, "cchc-gateway",
+                               inbox_prefix=inbox_prefix("gateway"))
         nc = await broker.connect()
         authenticator = None  # issue 13: token checks (exp, revocation, agency, OIDC)
         try:

@@ -11,16 +11,29 @@ Made from the gateway's NATS connection: ``await Authenticator.start(nc, setting
 ``await authenticator.close()`` before the connection drains.
 """
 
+import time
+
 import jwt
+from cachetools import TLRUCache
 from nats.aio.client import Client as NATS
 
 from cchc.contracts.messages import Principal
 from cchc.runtime.endpoints import ServiceClient
 from cchc.gateway.agencies import AgencyDirectory, DirectoryUnavailable, is_agency_code
-from cchc.gateway.auth import ALGORITHM, InvalidToken, VerifiedToken, verify_token
+from cchc.gateway.auth import ALGORITHM, LEEWAY_S, InvalidToken, VerifiedToken, verify_token
 from cchc.gateway.config import GatewaySettings
 from cchc.gateway.oidc import OidcVerifier, ProviderUnavailable
 from cchc.gateway.revocation import RevocationList
+
+
+# Tokens whose signature checked out, kept until they expire: checking a signature costs about as
+# much as forwarding the request. Revocation and the agency are checked on every request
+# regardless; a token that failed is never kept.
+VERIFIED_TOKENS_KEPT = 10_000
+
+
+def _verified_until(_token: str, verified: VerifiedToken, _now: float) -> float:
+    return verified.expires_at + LEEWAY_S  # as long as jwt.decode would accept it
 
 
 class CannotAuthenticate(Exception):
@@ -34,6 +47,8 @@ class Authenticator:
         self.revocations = revocations
         self.agencies = agencies
         self.oidc = oidc
+        self._verified: TLRUCache[str, VerifiedToken] = TLRUCache(
+            VERIFIED_TOKENS_KEPT, _verified_until, timer=time.time)
 
     @classmethod
     async def start(
@@ -53,19 +68,10 @@ class Authenticator:
 
     async def verify(self, token: str) -> VerifiedToken:
         """The checked token; InvalidToken (401) or CannotAuthenticate (503)."""
-        try:
-            algorithm = jwt.get_unverified_header(token).get("alg")
-        except jwt.PyJWTError as error:
-            raise InvalidToken(str(error)) from error
-        if algorithm == ALGORITHM:
-            verified = verify_token(self.settings.jwt_secret, token)
-        elif self.oidc is not None:
-            try:
-                verified = await self.oidc.verify(token)
-            except ProviderUnavailable as error:
-                raise CannotAuthenticate(f"the identity provider did not answer: {error}") from None
-        else:
-            raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
+        verified = self._verified.get(token)
+        if verified is None:
+            verified = await self._verify_signature(token)
+            self._verified[token] = verified
         principal = verified.principal
         reason = self.revocations.is_revoked(principal.sub, verified.jti, verified.issued_at)
         if reason:
@@ -73,6 +79,20 @@ class Authenticator:
         if principal.agency is not None:
             await self._check_agency(principal.agency)
         return verified
+
+    async def _verify_signature(self, token: str) -> VerifiedToken:
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+        except jwt.PyJWTError as error:
+            raise InvalidToken(str(error)) from error
+        if algorithm == ALGORITHM:
+            return verify_token(self.settings.jwt_secret, token)
+        if self.oidc is None:
+            raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
+        try:
+            return await self.oidc.verify(token)
+        except ProviderUnavailable as error:
+            raise CannotAuthenticate(f"the identity provider did not answer: {error}") from None
 
     async def principal(self, token: str) -> Principal:
         return (await self.verify(token)).principal

@@ -16,7 +16,9 @@ tracer provider is configured, ``cchc.runtime.observability.configure_tracing``)
 current while the request runs, so the NATS request and the append that follow share its trace.
 """
 
+import functools
 import time
+from typing import Any
 
 from opentelemetry import trace
 from prometheus_client import Counter, Histogram
@@ -29,6 +31,7 @@ from cchc.runtime.observability import (
 )
 
 UNMATCHED = "unmatched"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 HTTP_REQUESTS = Counter(
     "cchc_http_requests", "HTTP requests the gateway answered, by route template and status",
@@ -55,6 +58,13 @@ def route_template(scope: Scope) -> str:
             if getattr(route, "endpoint", None) is endpoint and isinstance(path, str):
                 return path
     return UNMATCHED
+
+
+def method_label(scope: Scope) -> str:
+    """The request's method, or ``other`` for a method no route answers: a client choosing
+    method names must not choose how many series the gateway keeps."""
+    method = scope.get("method", "GET")
+    return method if method in KNOWN_METHODS else "other"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -89,7 +99,16 @@ class TelemetryMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            method, route = scope.get("method", "GET"), route_template(scope)
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+            counted, timed = _series(method_label(scope), route_template(scope), status)
+            counted.inc()
+            timed.observe(time.perf_counter() - started)
             reset_correlation_id(token)
+
+
+@functools.cache
+def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
+    """The counter and the histogram of one method, route and status. Found once: looking a
+    series up by its labels costs about as much as the rest of the middleware. The keys are
+    bounded (route templates, not paths; the methods and statuses the server answers)."""
+    return (HTTP_REQUESTS.labels(method, route, str(status)),
+            HTTP_DURATION.labels(method, route))
