@@ -153,6 +153,7 @@ async def build(server: NatsServer, events: int) -> dict:
     if counts["dossier"] + counts["planning"] != written:
         raise RuntimeError(f"{written} published, {counts} stored")
     return {"events": written, "dossier_events": counts["dossier"],
+            "planning_aggregates": len(plans),
             "planning_events": counts["planning"], "reference_events": reference_events,
             "dossiers": dossiers, "years": years, "build_s": seconds,
             "publish_rate": written / seconds}
@@ -360,6 +361,11 @@ async def raw_messages(nc) -> list[tuple[str, bytes, bytes]]:  # type: ignore[no
 async def main(args: argparse.Namespace) -> None:
     tmp = Path(args.workdir)
     tmp.mkdir(parents=True, exist_ok=True)
+    if args.extrapolate:
+        results = json.loads(Path(args.extrapolate).read_text())
+        print_table(results)
+        print_extrapolation(extrapolate(results))
+        return
     if args.check:
         try:
             await check(tmp)
@@ -373,11 +379,14 @@ async def main(args: argparse.Namespace) -> None:
     pg_urls: list[str] = []
     try:
         server.start(timeout=900)
+        await asyncio.sleep(2)
+        assert server.process is not None
+        empty_mib = resident_mib(server.process.pid)
         note(f"building the log: {args.events:,} events ...")
         results["log"] = await build(server, args.events)
         note(f"log: {json.dumps(results['log'])}")
         save(args, results)
-        results["nats"] = await nats_figures(server, store)
+        results["nats"] = {"rss_empty_mib": empty_mib, **await nats_figures(server, store)}
         note(f"nats-server: {json.dumps(results['nats'])}")
         save(args, results)
         results["rebuild"], results["latency"] = {}, {}
@@ -423,6 +432,47 @@ async def main(args: argparse.Namespace) -> None:
     results["finished"] = datetime.now(UTC).isoformat()
     save(args, results)
     print_table(results)
+    print_extrapolation(extrapolate(results))
+
+
+# --- the ten-year extrapolation -----------------------------------------------------------------
+
+DOSSIERS_A_YEAR = 1_000_000
+EVENTS_A_YEAR = 4 * DOSSIERS_A_YEAR + len(log.AGENCIES) * 200  # dossiers 4.0 each; plans, tasks
+
+
+def extrapolate(r: dict, years=(1, 2, 5, 10)) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Every resource linear in what drives it, from the measured run: disk and rebuild time
+    in events, nats-server memory after a restart in subjects (one per aggregate, above an
+    empty server's), projection databases in dossier events (above an empty database)."""
+    lg, nt, rb = r["log"], r["nats"], r["rebuild"]
+    subjects = lg["dossiers"] + lg["planning_aggregates"] + lg["reference_events"]
+    per_subject_mib = (nt["rss_restarted_mib"] - nt["rss_empty_mib"]) / subjects
+    rows = []
+    for year in years:
+        events = EVENTS_A_YEAR * year
+        dossiers = DOSSIERS_A_YEAR * year
+        row = {"years": year, "events_m": events / 1e6, "dossiers_m": dossiers / 1e6,
+               "disk_gib": nt["disk_mib"] / lg["events"] * events / 1024,
+               "rss_restarted_gib": (nt["rss_empty_mib"] + per_subject_mib
+                                     * (dossiers + year * 20 * 41)) / 1024,
+               "restart_s": nt["restart_s"] / lg["events"] * events}
+        for kind, empty in (("sqlite", 0.0), ("postgres", 7.5)):
+            figures = rb.get(f"dossier {kind}")
+            if figures:
+                row[f"rebuild_{kind}_h"] = 4 * dossiers / figures["rate"] / 3600
+                row[f"db_{kind}_gib"] = ((figures["db_mib"] - empty) / figures["events"]
+                                         * 4 * dossiers + empty) / 1024
+        rows.append(row)
+    return rows
+
+
+def print_extrapolation(rows: list[dict]) -> None:
+    print("\nextrapolated (1M dossiers a year; linear in events / subjects / dossier events)\n")
+    keys = list(rows[0])
+    print("  ".join(f"{k:>17}" for k in keys))
+    for row in rows:
+        print("  ".join(f"{row[k]:>17,.1f}" for k in keys))
 
 
 def save(args: argparse.Namespace, results: dict) -> None:
@@ -470,6 +520,9 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--check", action="store_true",
                         help="compare stored messages with EventStore.append's, then exit")
+    parser.add_argument("--extrapolate", metavar="JSON",
+                        help="print the tables of a saved run (--out) and the ten-year "
+                        "extrapolation, then exit")
     parser.add_argument("--databases", nargs="*", default=["sqlite", "postgres"],
                         choices=["sqlite", "postgres"])
     parser.add_argument("--requests", type=int, default=100,
