@@ -110,15 +110,18 @@ async def publish(nc, aggregates, progress=lambda n: None, window: int = WINDOW)
     return published
 
 
-def dossier_stream(count: int):  # type: ignore[no-untyped-def]
+def dossier_stream(count: int, stop: list[bool]):  # type: ignore[no-untyped-def]
     for i in range(count):
+        if stop[0]:
+            note(f"  stopped at dossier {i:,}: nats-server passed its memory limit")
+            return
         aggregate = log.dossier(i)
         if i % VERIFY_EVERY == 0:
             log.verify(aggregate)
         yield aggregate
 
 
-async def build(server: NatsServer, events: int) -> dict:
+async def build(server: NatsServer, events: int, limit_mib: float) -> dict:
     nc = await nats.connect(server.url)
     js = nc.jetstream()
     for context in ("dossier", "planning", "scoring"):
@@ -134,17 +137,23 @@ async def build(server: NatsServer, events: int) -> dict:
         log.verify(aggregate)
     started = time.perf_counter()
     done = [0, time.perf_counter()]
+    stop, peak = [False], [0.0]
+    assert server.process is not None
+    pid = server.process.pid
 
     def progress(n: int) -> None:
         done[0] += n
-        if time.perf_counter() - done[1] > 60:
+        if time.perf_counter() - done[1] > 30:
             done[1] = time.perf_counter()
             rate = done[0] / (done[1] - started)
-            note(f"  {done[0]:,} events published, {rate:,.0f}/s")
+            rss = resident_mib(pid)
+            peak[0] = max(peak[0], rss)
+            stop[0] = stop[0] or rss > limit_mib
+            note(f"  {done[0]:,} events published, {rate:,.0f}/s; nats-server {rss:,.0f} MiB")
 
     written = await publish(nc, reference, progress)
     written += await publish(nc, plans, progress)
-    written += await publish(nc, dossier_stream(dossiers), progress)
+    written += await publish(nc, dossier_stream(dossiers, stop), progress)
     seconds = time.perf_counter() - started
     counts = {}
     for context in ("dossier", "planning"):
@@ -152,7 +161,10 @@ async def build(server: NatsServer, events: int) -> dict:
     await nc.close()
     if counts["dossier"] + counts["planning"] != written:
         raise RuntimeError(f"{written} published, {counts} stored")
-    return {"events": written, "dossier_events": counts["dossier"],
+    peak[0] = max(peak[0], resident_mib(pid))
+    dossiers = (counts["dossier"] - reference_events) // 4 if stop[0] else dossiers
+    return {"events": written, "dossier_events": counts["dossier"], "stopped_early": stop[0],
+            "rss_peak_during_load_mib": peak[0],
             "planning_aggregates": len(plans),
             "planning_events": counts["planning"], "reference_events": reference_events,
             "dossiers": dossiers, "years": years, "build_s": seconds,
@@ -383,7 +395,7 @@ async def main(args: argparse.Namespace) -> None:
         assert server.process is not None
         empty_mib = resident_mib(server.process.pid)
         note(f"building the log: {args.events:,} events ...")
-        results["log"] = await build(server, args.events)
+        results["log"] = await build(server, args.events, args.server_limit_gib * 1024)
         note(f"log: {json.dumps(results['log'])}")
         save(args, results)
         results["nats"] = {"rss_empty_mib": empty_mib, **await nats_figures(server, store)}
@@ -495,7 +507,9 @@ def print_table(r: dict) -> None:
           f"{lg['years']} year(s)); built in {lg['build_s']:.0f} s "
           f"({lg['publish_rate']:,.0f} events/s)\n")
     rows = [
-        ("nats-server RSS after the load", f"{nt['rss_loaded_mib']:,.0f} MiB"),
+        ("nats-server RSS, empty", f"{nt['rss_empty_mib']:,.0f} MiB"),
+        ("nats-server RSS, peak during the load", f"{lg.get('rss_peak_during_load_mib', 0):,.0f} MiB"),
+        ("nats-server RSS after the load (5 s idle)", f"{nt['rss_loaded_mib']:,.0f} MiB"),
         ("nats-server RSS after a restart", f"{nt['rss_restarted_mib']:,.0f} MiB"),
         ("nats-server restart (until stream info answers)", f"{nt['restart_s']:.1f} s"),
         ("JetStream store on disk", f"{nt['disk_mib']:,.0f} MiB "
@@ -523,6 +537,8 @@ if __name__ == "__main__":
     parser.add_argument("--extrapolate", metavar="JSON",
                         help="print the tables of a saved run (--out) and the ten-year "
                         "extrapolation, then exit")
+    parser.add_argument("--server-limit-gib", type=float, default=14.0,
+                        help="stop adding dossiers when nats-server's memory passes this")
     parser.add_argument("--databases", nargs="*", default=["sqlite", "postgres"],
                         choices=["sqlite", "postgres"])
     parser.add_argument("--requests", type=int, default=100,
