@@ -106,3 +106,27 @@ async def test_nobody_reads_another_connections_inbox(stack_api):
     await snoop.close()
     assert seen == []
     assert sum("permissions violation" in v.lower() for v in violations) >= 2, violations
+
+
+async def test_no_service_may_purge_a_stream_or_write_the_archive(stack_api):
+    """Purges (how archived years leave the stream) and the archive bucket are ops' alone."""
+    stack = stack_api.stack
+    for user in ("dossier", "planning", "scoring", "gateway"):
+        violations: list[str] = []
+
+        async def on_error(error: Exception, seen: list[str] = violations) -> None:
+            seen.append(str(error))
+
+        nc = await nats.connect(stack.nats_url_of(user), inbox_prefix=inbox_prefix(user),
+                                error_cb=on_error)
+        with pytest.raises((NatsTimeout, NoRespondersError)):
+            await nc.request("$JS.API.STREAM.PURGE.DOSSIER",
+                             b'{"filter": "cchc.dossier.>"}', timeout=1)
+        with pytest.raises((NatsTimeout, NoRespondersError)):
+            await nc.request("$JS.API.STREAM.CREATE.OBJ_CCHC_ARCHIVE", b"{}", timeout=1)
+        await nc.publish("$O.CCHC_ARCHIVE.M.forged", b"{}")
+        await nc.flush()
+        await asyncio.sleep(0.1)
+        await nc.close()
+        assert sum("permissions violation" in v.lower() for v in violations) >= 3, (user,
+                                                                                     violations)

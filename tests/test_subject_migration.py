@@ -92,7 +92,7 @@ async def test_a_scheme_one_stream_is_refused_then_migrated_in_place(tmp_path: P
         info = await js.stream_info("DOSSIER")
         assert info.config.metadata["cchc_subject_scheme"] == str(SUBJECT_SCHEME)
         assert info.config.subjects == ["cchc.dossier.*.*"] and not info.config.sources
-        assert info.config.deny_delete and info.config.deny_purge and info.config.allow_direct
+        assert info.config.deny_delete and info.config.allow_direct
         for envelope in written:
             message = await js.get_msg("DOSSIER", envelope.position)
             context, agency, aggregate = parse_event_subject(message.subject)

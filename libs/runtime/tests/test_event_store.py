@@ -91,7 +91,9 @@ def test_the_stream_never_discards_events():
     assert (config.max_msgs, config.max_bytes, config.max_age, config.max_msgs_per_subject) == (
         -1, -1, 0, -1,
     )
-    assert config.discard.value == "new" and config.deny_delete and config.deny_purge
+    assert config.discard.value == "new" and config.deny_delete
+    # Purges are allowed (archived years leave the stream), to ops alone: tests/test_nats_auth.py
+    assert not config.deny_purge
 
 
 async def test_an_existing_stream_config_is_left_alone(nc):

@@ -82,6 +82,12 @@ def _migrate(args: argparse.Namespace) -> int:
     return asyncio.run(migrate(args.data_dir, args.nats_url, args.replicas, args.drop_legacy))
 
 
+def _archive(args: argparse.Namespace) -> int:
+    from cchc.cli.archive import run
+
+    return asyncio.run(run(args))
+
+
 def _demo(args: argparse.Namespace) -> int:
     from cchc.cli.demo import run_demo
     from cchc.cli.installation import Installation
@@ -138,6 +144,22 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("--drop-legacy", action="store_true",
                          help="check the scheme-1 copies again, then delete them")
     migrate.set_defaults(run=_migrate)
+
+    archive = commands.add_parser(
+        "archive", help="move a closed year's finished aggregates out of the hot log, check an "
+        "archive, or put it back (deploy/README.md, \"Archived years\")")
+    actions = archive.add_subparsers(dest="action", required=True)
+    for name, text in (("create", "archive a closed year"), ("verify", "check an archived year"),
+                       ("restore", "put an archived year back into the stream")):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("context", choices=["dossier"])
+        action.add_argument("year", type=int)
+    actions.add_parser("list", help="the archives of this installation")
+    for action in actions.choices.values():
+        action.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+        action.add_argument("--nats-url", help="a running cluster instead (the ops user)")
+        action.add_argument("--by", default="ops", help="who archives (kept in the manifest)")
+    archive.set_defaults(run=_archive)
 
     demo = commands.add_parser(
         "demo", help="load a demo province (20 departments, a year of dossiers, plans, indexes) "

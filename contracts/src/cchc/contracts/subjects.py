@@ -15,6 +15,10 @@ import re
 
 SUBJECT_SCHEME = 2
 EVENT_TYPE_HEADER = "Cchc-Event-Type"
+# On an event put back from an archive (``cchc archive restore``): the position it was first
+# stored at. The event is the same (its bytes, id and hash); a subscriber that saw it at that
+# position has seen it already.
+RESTORED_FROM_HEADER = "Cchc-Restored-From"
 ROOT = "cchc"
 PROVINCE = "_province"
 CONTEXTS = ("dossier", "planning", "scoring")

@@ -28,6 +28,7 @@ from cchc.contracts.subjects import (
     event_subject,
     stream_name,
 )
+from cchc.runtime.domain_errors import Conflict
 from cchc.runtime.ids import derived_id, new_id
 from cchc.runtime.observability import current_traceparent, get_tracer
 
@@ -37,6 +38,11 @@ EOB_STATUS = "204"
 
 class ConcurrencyConflict(Exception):
     """Another event reached the aggregate first."""
+
+
+class ArchivedHistory(Conflict):
+    """The stream holds an aggregate's later events but not its first ones: they are in an
+    archive (an event was appended while its year was being archived)."""
 
 
 class EventStoreError(Exception):
@@ -118,6 +124,10 @@ class EventStore:
             envelopes = await self._leader_read(context, subject)
         else:
             envelopes = await self._direct_read(context, subject, after=0, limit=None)
+        if envelopes and envelopes[0].aggregate_version != 1:
+            raise ArchivedHistory(
+                f"{context} {aggregate_id}: the beginning of its history is in an archive; "
+                "restore that year (cchc archive restore) before changing it")
         return AggregateHistory(context, aggregate_id, envelopes)
 
     async def append(

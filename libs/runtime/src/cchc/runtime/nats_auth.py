@@ -38,6 +38,19 @@ def _own_context(context: str) -> list[str]:
     ]
 
 
+def _archive_reader() -> list[str]:
+    # A replay merges the archived years back in (cchc.runtime.archive_store): every service reads
+    # the archive bucket; only ops writes it (cchc archive).
+    stream = "OBJ_CCHC_ARCHIVE"
+    return [
+        "$JS.API.STREAM.NAMES",  # nats-py's object store finds its stream by subject
+        f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.MSG.GET.{stream}",
+        f"$JS.API.DIRECT.GET.{stream}", f"$JS.API.DIRECT.GET.{stream}.>",
+        f"$JS.API.CONSUMER.CREATE.{stream}", f"$JS.API.CONSUMER.CREATE.{stream}.>",
+        f"$JS.API.CONSUMER.DELETE.{stream}.*", f"$JS.FC.{stream}.>",
+    ]
+
+
 def _scoring() -> list[str]:
     # Appends its own events and projects the other contexts (consumers, never a write there).
     return [
@@ -77,9 +90,9 @@ def permissions(user: str) -> dict[str, Any] | None:
     if user == "gateway":
         publish = _gateway()
     elif user == "scoring":
-        publish = _scoring()
+        publish = [*_scoring(), *_archive_reader()]
     elif user in SERVICES:
-        publish = _own_context(user)
+        publish = [*_own_context(user), *_archive_reader()]
     else:
         raise ValueError(f"no NATS user {user!r}")
     subscribe = [f"{inbox_prefix(user)}.>"]

@@ -3,9 +3,14 @@
 A durable pull consumer fetches a batch; the batch is applied in ONE transaction together with
 the projection's checkpoint (last stream position applied), then acknowledged. The SQL checkpoint
 is the truth: on start, and after any failure, the consumer is recreated from checkpoint + 1, so
-redelivered or out-of-order messages can neither be skipped nor counted twice. A batch that fails
-for a passing reason (database unavailable) is retried whole; an event that fails on its own
-(malformed, or a projection bug) is parked with a log line and the projection goes on.
+redelivered or out-of-order messages can neither be skipped nor counted twice. A position
+missing from the stream is passed over only when the stream confirms the hole (the first message
+after the checkpoint is the one delivered) and no archive holds it: events of archived years
+(``cchc.runtime.archive_store``) are merged in at their own positions during a replay, and
+copies put back by a restore are passed over, having been applied at their first position. A
+batch that fails for a passing reason (database unavailable) is retried whole; an event that
+fails on its own (malformed, or a projection bug) is parked with a log line and the projection
+goes on.
 
 Each batch is a span ``project <name>``, linked (not parented: it runs on its own, later) to
 the span that appended each of its events, whose trace context the envelope keeps. Metrics:
@@ -31,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.subjects import context_subjects, stream_name
 from cchc.runtime import checkpoints
+from cchc.runtime.archive_store import ArchivedEvent, ArchiveReplay, ArchiveShelf
 from cchc.runtime.leadership import ProjectionLease, lock_key
 from cchc.runtime.observability import (
     PROJECTION_EVENTS_APPLIED,
@@ -83,6 +89,8 @@ class _Item:
     subject: str
     envelope: EventEnvelope | None
     decode_error: str | None
+    restored: bool = False  # a copy put back from an archive: applied at its first position
+    archived: bool = False  # read from an archive, at its own position
 
 
 def _links(items: list[_Item]) -> list[Link]:
@@ -102,12 +110,17 @@ def _links(items: list[_Item]) -> list[Link]:
     return links
 
 
-def _decode(message: Delivered) -> _Item:
+def _decode(message: Delivered | ArchivedEvent) -> _Item:
     position, subject = message.position, message.subject
+    restored = isinstance(message, Delivered) and message.restored
+    archived = isinstance(message, ArchivedEvent)
+    if restored:
+        return _Item(position, subject, None, None, restored=True)
     try:
-        return _Item(position, subject, EventEnvelope.from_bytes(message.data, position), None)
+        envelope = EventEnvelope.from_bytes(message.data, position)
+        return _Item(position, subject, envelope, None, archived=archived)
     except ValueError as error:  # pydantic's ValidationError is a ValueError
-        return _Item(position, subject, None, f"malformed event: {error}")
+        return _Item(position, subject, None, f"malformed event: {error}", archived=archived)
 
 
 class ProjectionRunner:
@@ -129,7 +142,7 @@ class ProjectionRunner:
         self.position = 0
         self._advanced = asyncio.Condition()
         self._feed: PullFeed | None = None
-        self._gap_allowed = False
+        self._archive: ArchiveReplay | None = None
         self._failures: dict[int, int] = {}
         # Two runners of one projection into two databases (a rebuild beside the live one) need
         # two consumers; by default the name follows the projection.
@@ -231,7 +244,8 @@ class ProjectionRunner:
         await self._reset_consumer()
         target = (await self.js.stream_info(stream_name(self.projection.context))).state.last_seq
         while self.position < target:
-            await self.step()
+            if not await self.step() and await self._nothing_left():
+                break  # what remains up to the head are holes (archived, purged)
             if progress:
                 progress(self.position, target)
         return self.position
@@ -240,9 +254,9 @@ class ProjectionRunner:
         """Fetch and apply one batch; returns how many messages it held."""
         assert self._feed is not None
         msgs = await self._feed.take(self.fetch_timeout)
-        if not msgs:
+        items = await self._merged_with_archive([_decode(m) for m in msgs])
+        if not items:
             return 0
-        items = [_decode(m) for m in msgs]
         with tracer.start_as_current_span(
             f"project {self.name}", links=_links(items),
             attributes={"cchc.projection": self.name, "cchc.batch_size": len(items),
@@ -261,12 +275,14 @@ class ProjectionRunner:
                 log.debug("projection %s: out of order (%s); resetting", self.name, error)
                 await self._reset_consumer()
                 return len(msgs)
-            await self._feed.acknowledge(msgs[-1])  # AckPolicy.ALL: the whole batch
-        # What the consumer still had for us when it sent the batch's last message: the log's
-        # head minus what is now applied (as of that moment; newer events come next).
-        self._lag.set(msgs[-1].pending)
+            if msgs:
+                await self._feed.acknowledge(msgs[-1])  # AckPolicy.ALL: the whole batch
+        if msgs:
+            # What the consumer still had for us when it sent the batch's last message: the
+            # log's head minus what is now applied (as of that moment; newer events come next).
+            self._lag.set(msgs[-1].pending)
         await self._notify()
-        return len(msgs)
+        return len(items)
 
     async def wait_for(self, position: int, timeout: float) -> bool:
         """Wait until the projection has applied ``position``. The active replica is told at
@@ -302,11 +318,13 @@ class ProjectionRunner:
             for item in items:
                 if item.position <= position:
                     continue  # redelivered: already applied
-                self._check_order(item.position, position)
+                await self._check_next(item, position)
+                position = item.position
+                if item.restored:
+                    continue
                 if item.envelope is None:
                     raise ValueError(item.decode_error)
                 fresh.append(item.envelope)
-                position = item.position
             apply_batch = getattr(self.projection, "apply_batch", None)
             if apply_batch is not None:
                 await apply_batch(conn, fresh)
@@ -343,7 +361,7 @@ class ProjectionRunner:
         )
         async with self.engine.begin() as conn:
             position = await checkpoints.read_checkpoint(conn, self.name, lock=True)
-            self._check_order(item.position, position)
+            await self._check_next(item, position)
             await checkpoints.park(conn, self.name, item.position, item.subject, reason)
             await checkpoints.write_checkpoint(conn, self.name, item.position)
         self._failures.pop(item.position, None)
@@ -351,10 +369,58 @@ class ProjectionRunner:
         self._parked.inc()
         self._checkpoint.set(item.position)
 
-    def _check_order(self, incoming: int, applied: int) -> None:
-        if incoming != applied + 1 and not self._gap_allowed:
-            raise _OutOfOrder(f"expected {applied + 1}, got {incoming}")
-        self._gap_allowed = False
+    async def _merged_with_archive(self, items: list[_Item]) -> list[_Item]:
+        """The batch with the archived events that come before (and, at the end of what the
+        stream holds, after) its events, in log order."""
+        archive = self._archive
+        if archive is None:
+            return items
+        merged: list[_Item] = []
+        for item in items:
+            while (held := archive.peek()) is not None and held.position < item.position:
+                merged.append(_decode(archive.take()))
+            merged.append(item)
+        if not items and archive.peek() is not None:
+            # Nothing delivered: archived events go on only up to the next event in the stream.
+            after = merged[-1].position if merged else self.position
+            live = await self._first_in_stream_after(after)
+            while ((held := archive.peek()) is not None and len(merged) < self.batch_size
+                   and (live is None or held.position < live)):
+                merged.append(_decode(archive.take()))
+        if archive.peek() is None:
+            archive.close()
+            self._archive = None
+        return merged
+
+    async def _check_next(self, item: _Item, applied: int) -> None:
+        """``item`` comes right after ``applied``, or every position between is a confirmed hole
+        (asked of the stream only then: a log without holes never asks)."""
+        if (item.position != applied + 1 and not item.archived
+                and not await self._is_hole(applied, item.position)):
+            raise _OutOfOrder(f"expected {applied + 1}, got {item.position}")
+
+    async def _is_hole(self, applied: int, incoming: int) -> bool:
+        """Nothing the projection must see lies between ``applied`` and ``incoming``: the stream
+        holds nothing there, and no archive does that this runner has not merged in."""
+        if await self._first_in_stream_after(applied) != incoming:
+            return False
+        if self._archive is not None:
+            return True  # merged: whatever it holds before ``incoming`` came first
+        manifests = await ArchiveShelf(self.nc).manifests(self.projection.context)
+        return not any(m.first_position < incoming and m.last_position > applied
+                       for m in manifests)
+
+    async def _first_in_stream_after(self, position: int) -> int | None:
+        try:
+            found = await self.js.get_msg(
+                stream_name(self.projection.context), seq=position + 1, next=True,
+                subject=context_subjects(self.projection.context))
+        except NotFoundError:
+            return None
+        return found.seq
+
+    async def _nothing_left(self) -> bool:
+        return self._archive is None and await self._first_in_stream_after(self.position) is None
 
     async def _notify(self) -> None:
         async with self._advanced:
@@ -365,6 +431,9 @@ class ProjectionRunner:
         if self._feed is not None:
             await self._feed.stop()
             self._feed = None
+        if self._archive is not None:
+            self._archive.close()
+            self._archive = None
 
     async def _reset_consumer(self) -> None:
         """(Re)create the durable consumer to deliver from the checkpoint on, in order."""
@@ -388,10 +457,8 @@ class ProjectionRunner:
         )
         self._feed = PullFeed(self.nc, stream, self.durable, self.batch_size, self.fetch_timeout)
         await self._feed.start()
+        self._archive = await ArchiveReplay.open(self.nc, self.projection.context, self.position)
         info = await self.js.stream_info(stream)
-        # The first event after a reset may sit beyond checkpoint + 1 only if the log itself
-        # has a hole (a restored backup that starts later); accept it once.
-        self._gap_allowed = info.state.first_seq > self.position + 1
         self._checkpoint.set(self.position)
         self._lag.set(max(0, info.state.last_seq - self.position))
 

@@ -21,6 +21,8 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from cchc.contracts.subjects import RESTORED_FROM_HEADER
+
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
@@ -31,6 +33,7 @@ class Delivered:
     data: bytes
     reply: str  # where its acknowledgement goes
     pending: int  # how many more the consumer had for us when it sent this one
+    restored: bool = False  # put back from an archive: its first position saw it already
 
 
 def ack_numbers(reply: str) -> tuple[int, int]:
@@ -114,7 +117,9 @@ class PullFeed:
     async def _on_message(self, msg: Msg) -> None:
         if msg.reply:
             position, pending = ack_numbers(msg.reply)
-            self._buffer.append(Delivered(position, msg.subject, msg.data, msg.reply, pending))
+            restored = msg.headers is not None and RESTORED_FROM_HEADER in msg.headers
+            self._buffer.append(Delivered(position, msg.subject, msg.data, msg.reply, pending,
+                                          restored))
             self._requested = max(0, self._requested - 1)
         else:  # a status: the request ended with this many undelivered (or a heartbeat)
             headers = msg.headers or {}

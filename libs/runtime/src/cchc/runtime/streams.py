@@ -75,7 +75,11 @@ def event_stream_config(
         duplicate_window=duplicate_window_s,
         allow_direct=True,
         deny_delete=True,
-        deny_purge=True,
+        # Purges are how a closed year leaves the stream for its archive (``cchc archive``):
+        # whole aggregates, by ops alone (no service's NATS permissions name a purge), checked
+        # against the archive before anything leaves. A stream made refusing purges cannot be
+        # told otherwise (nats-server): deploy/README.md, "Archived years", says how to remake it.
+        deny_purge=False,
         metadata={SCHEME_KEY: str(SUBJECT_SCHEME)},
     )
 

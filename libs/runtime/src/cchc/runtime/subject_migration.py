@@ -19,7 +19,6 @@ checkpoints; an agency's durable consumer starts again from its first event.
 """
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -29,11 +28,11 @@ from nats.js.api import StreamSource, SubjectTransform
 from nats.js.errors import NotFoundError
 
 from cchc.contracts.subjects import SUBJECT_SCHEME, parse_event_subject, scheme_1_to_2, stream_name
+from cchc.runtime.stream_reader import stored_messages
 from cchc.runtime.streams import SCHEME_KEY, event_stream_config, written_scheme
 
 log = logging.getLogger("cchc.migration")
 
-BATCH = 256
 COPY_TIMEOUT_S = 600.0
 
 
@@ -161,27 +160,6 @@ def _scheme_2(subject: str) -> str:
 
 
 async def _messages(nc: NATS, stream: str) -> AsyncIterator[tuple[int, str, bytes]]:
-    """(sequence, subject, data) of every message, in order, by batched direct gets."""
-    start = 1
-    while True:
-        inbox = nc.new_inbox()
-        sub = await nc.subscribe(inbox)
-        try:
-            await nc.publish(f"$JS.API.DIRECT.GET.{stream}",
-                             json.dumps({"seq": start, "batch": BATCH, "next_by_subj": ">"}).encode(),
-                             reply=inbox)
-            while True:
-                msg = await sub.next_msg(timeout=10)
-                headers = msg.headers or {}
-                status = headers.get("Status")
-                if status == "404":
-                    return
-                if status == "204":
-                    break
-                if status is not None:
-                    raise MigrationFailed(f"reading {stream}: {status} {headers}")
-                seq = int(headers["Nats-Sequence"])
-                yield seq, headers["Nats-Subject"], msg.data
-                start = seq + 1
-        finally:
-            await sub.unsubscribe()
+    """(sequence, subject, data) of every message, in order."""
+    async for message in stored_messages(nc, stream):
+        yield message.position, message.subject, message.data

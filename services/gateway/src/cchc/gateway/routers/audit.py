@@ -12,6 +12,7 @@ from cchc.contracts.dossier import CONTEXT
 from cchc.gateway.deps import Caller, GatewayDep
 from cchc.gateway.problems import PROBLEM_RESPONSES, problem, problem_responses
 from cchc.gateway.routers.dossiers import DossierId
+from cchc.runtime.eventstore import ArchivedHistory
 
 router = APIRouter(prefix="/api/v1", tags=["audit"], responses=PROBLEM_RESPONSES)
 
@@ -25,9 +26,12 @@ class ChainAudit(BaseModel):
 
 
 @router.get("/audit/dossiers/{dossier_id}", operation_id="audit_dossier",
-            response_model=ChainAudit, responses=problem_responses(404))
+            response_model=ChainAudit, responses=problem_responses(404, 409))
 async def audit_dossier(dossier_id: DossierId, gw: GatewayDep, caller: Caller) -> ChainAudit:
-    history = await gw.events.load(CONTEXT, dossier_id)
+    try:
+        history = await gw.events.load(CONTEXT, dossier_id)
+    except ArchivedHistory as error:
+        raise problem(409, error.message) from None
     if not history.exists:
         raise problem(404, f"no dossier {dossier_id}")
     agency = history.envelopes[0].agency

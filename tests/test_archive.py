@@ -1,0 +1,217 @@
+"""Archived years (issue 18): a closed year's finished dossiers leave the stream for the archive
+bucket, a replay still counts them, their chains still verify, and a restore puts them back.
+
+On the embedded stack (real nats-server with its users, SQLite and PostgreSQL): the archive is
+made as ``ops``; the rebuilds run as the ``dossier`` user, with its own permissions.
+"""
+
+import json
+from datetime import UTC, datetime
+
+import nats
+import pytest
+
+from cchc.contracts.dossier_commands import DossierStatsQuery
+from cchc.contracts.envelope import EventEnvelope
+from cchc.contracts.messages import CommandMeta, Principal, Request, Role
+from cchc.contracts.subjects import EVENT_TYPE_HEADER, stream_name
+from cchc.dossier.domain.archiving import finished_dossier
+from cchc.dossier.projections import DossierReadModel
+from cchc.dossier.queries import DossierQueries
+from cchc.runtime.archive_store import EVENTS, ArchiveShelf
+from cchc.runtime.archiving import ArchiveFailed, archive_year, restore_archive, verify_archive
+from cchc.runtime.endpoints import inbox_prefix
+from cchc.runtime.eventstore import EventStore
+from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.sqldb import create_engine
+from api_steps import act, agency_with_procedure, receive
+
+ADMIN = CommandMeta(principal=Principal(sub="t", role=Role.ADMIN), correlation_id="t")
+YEARS = {"2022": ("2022-01-01", "2022-12-31"), "2023": ("2023-01-01", "2023-12-31")}
+
+
+async def _dossiers(admin, procedure: str) -> dict[str, list[str]]:
+    """In 2022: three resolved, one withdrawn, one still open; in 2023: two resolved."""
+    made: dict[str, list[str]] = {"finished_2022": [], "open_2022": [], "finished_2023": []}
+    for day in range(3, 8):
+        dossier = (await receive(admin, procedure, f"2022-03-0{day}T09:00:00+07:00")).json()
+        if day <= 5:
+            answer = await act(admin, dossier["id"], "resolution", {
+                "resolved_at": f"2022-03-{day + 1:02d}T09:00:00+07:00", "outcome": "approved"})
+            made["finished_2022"].append(dossier["id"])
+        elif day == 6:
+            answer = await act(admin, dossier["id"], "withdrawal", {
+                "withdrawn_at": "2022-03-07T09:00:00+07:00", "reason": "công dân rút"})
+            made["finished_2022"].append(dossier["id"])
+        else:
+            made["open_2022"].append(dossier["id"])
+            continue
+        assert answer.status_code == 200, answer.text
+    for day in (3, 4):
+        dossier = (await receive(admin, procedure, f"2023-05-0{day}T09:00:00+07:00")).json()
+        await act(admin, dossier["id"], "resolution", {
+            "resolved_at": f"2023-05-0{day + 1}T09:00:00+07:00", "outcome": "approved"})
+        made["finished_2023"].append(dossier["id"])
+    return made
+
+
+async def _live_stats(admin, agency: str, position: int) -> dict[str, dict]:
+    stats = {}
+    for year, (start, end) in YEARS.items():
+        answer = await admin.get("/api/v1/dossier-stats",
+                                 params={"from": start, "to": end, "agency": agency},
+                                 headers={"X-Min-Position": str(position)})
+        assert answer.status_code == 200, answer.text
+        stats[year] = answer.json()
+    return stats
+
+
+async def _rebuilt_stats(stack, tmp_path, agency: str, name: str) -> dict[str, dict]:
+    """A fresh read model replayed as the dossier service would (its user, its permissions)."""
+    nc = await nats.connect(stack.nats_url_of("dossier"), inbox_prefix=inbox_prefix("dossier"))
+    engine = create_engine(f"sqlite:///{tmp_path / f'{name}.db'}")
+    try:
+        runner = ProjectionRunner(nc, engine, DossierReadModel(), consumer_name=f"rebuild-{name}")
+        await runner.drop()
+        await runner.catch_up()
+        await runner.close()
+        queries = DossierQueries(engine, runner)
+        stats = {}
+        for year, (start, end) in YEARS.items():
+            answer = await queries.dossier_stats(Request[DossierStatsQuery](
+                meta=ADMIN, body={"from": start, "to": end, "agency": agency}))
+            stats[year] = answer.result
+        return stats
+    finally:
+        await engine.dispose()
+        await nc.close()
+
+
+async def _subjects(nc) -> int:
+    info = await nc.request(f"$JS.API.STREAM.INFO.{stream_name('dossier')}", b"", timeout=10)
+    return json.loads(info.data)["state"]["num_subjects"]
+
+
+async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
+    stack_api, tmp_path
+):
+    admin = stack_api.admin
+    stack = stack_api.stack
+    agency, procedure = await agency_with_procedure(admin, processing_days=2)
+    made = await _dossiers(admin, procedure)
+    ops = await nats.connect(stack.nats_url_of("ops"))
+    store = EventStore(ops)
+    head = await store.last_position("dossier")
+    live = await _live_stats(admin, agency, head)
+    assert live["2022"]["received"]["total"] == 5
+    assert live["2023"]["received"]["total"] - live["2023"]["received"]["carried_over"] == 2
+
+    subjects_before = await _subjects(ops)
+    result = await archive_year(ops, "dossier", 2022, finished_dossier, by="kiem-tra",
+                                now=datetime(2026, 1, 5, tzinfo=UTC))
+    manifest = result.manifest
+    assert manifest is not None and manifest.year == 2022 and manifest.generation == 1
+    # The finished dossiers of 2022 (this module's other tests made none) and only they.
+    assert result.purged_subjects == manifest.aggregates >= len(made["finished_2022"])
+    assert result.changed_meanwhile == []
+    assert await _subjects(ops) == subjects_before - result.purged_subjects
+    for dossier_id in made["finished_2022"]:
+        assert not (await store.load("dossier", dossier_id)).exists
+    for dossier_id in made["open_2022"] + made["finished_2023"]:
+        assert (await store.load("dossier", dossier_id)).exists
+    # The read model keeps its rows: the dossier is still shown, and counted.
+    shown = await admin.get(f"/api/v1/dossiers/{made['finished_2022'][0]}")
+    assert shown.status_code == 200 and shown.json()["status"] == "resolved"
+    assert await verify_archive(ops, manifest) == manifest.events
+
+    # A replay merges the archive back in at its positions: the same figures as live.
+    assert await _rebuilt_stats(stack, tmp_path, agency, "after-archive") == live
+
+    # The log goes on: a new dossier lands after the archived positions.
+    later = await receive(admin, procedure, "2023-06-01T09:00:00+07:00")
+    assert later.status_code == 201
+
+    restored = await restore_archive(ops, manifest)
+    assert restored.events == manifest.events and restored.skipped == []
+    for dossier_id in made["finished_2022"]:
+        history = await store.load("dossier", dossier_id)
+        assert history.exists and history.envelopes[0].aggregate_version == 1
+        audit = (await admin.get(f"/api/v1/audit/dossiers/{dossier_id}")).json()
+        assert audit["valid"] is True and audit["events"] == history.version
+    # The live projection passed over the restored copies: nothing counted twice.
+    head = await store.last_position("dossier")
+    again = await _live_stats(admin, agency, head)
+    assert again["2022"] == live["2022"]
+    assert again["2023"]["received"]["total"] == live["2023"]["received"]["total"] + 1
+    # A restored dossier takes commands again.
+    returned = await act(admin, made["finished_2022"][0], "result-return",
+                         {"returned_at": "2022-03-10T09:00:00+07:00"})
+    assert returned.status_code == 200, returned.text
+    assert (await ArchiveShelf(ops).manifests("dossier"))[0].restored_at is not None
+
+    # Archived again: the restored events leave without a second copy; the dossier that moved
+    # on after the restore goes into generation 2 with its new event only.
+    again_result = await archive_year(ops, "dossier", 2022, finished_dossier, by="kiem-tra",
+                                      now=datetime(2026, 1, 5, tzinfo=UTC))
+    assert again_result.manifest is not None and again_result.manifest.generation == 2
+    assert again_result.manifest.events == 1
+    manifests = await ArchiveShelf(ops).manifests("dossier")
+    assert [m.restored_at for m in manifests] == [None, None]
+    head = await store.last_position("dossier")
+    final_live = await _live_stats(admin, agency, head)
+    assert await _rebuilt_stats(stack, tmp_path, agency, "after-second") == final_live
+    await ops.close()
+
+
+async def test_a_broken_chain_or_an_open_year_archives_nothing(stack_api):
+    admin = stack_api.admin
+    _, procedure = await agency_with_procedure(admin, processing_days=2)
+    dossier = (await receive(admin, procedure, "2021-04-05T09:00:00+07:00")).json()
+    await act(admin, dossier["id"], "resolution",
+              {"resolved_at": "2021-04-06T09:00:00+07:00", "outcome": "approved"})
+    ops = await nats.connect(stack_api.stack.nats_url_of("ops"))
+    store = EventStore(ops)
+    history = await store.load("dossier", dossier["id"])
+    # Someone with the right to publish rewrites the resolution: same subject, a forged body.
+    last = history.envelopes[-1]
+    forged = last.model_copy(update={"payload": {**last.payload, "outcome": "rejected"},
+                                     "aggregate_version": last.aggregate_version + 1,
+                                     "prev_hash": last.hash, "event_id": "forged"})
+    subject = f"cchc.dossier.{last.agency}.{last.aggregate_id}"
+    await ops.jetstream().publish(subject, forged.to_bytes(), stream=stream_name("dossier"),
+                                  headers={EVENT_TYPE_HEADER: forged.type})
+    subjects = await _subjects(ops)
+    with pytest.raises(ArchiveFailed, match="hash chain"):
+        await archive_year(ops, "dossier", 2021, finished_dossier, by="t",
+                           now=datetime(2026, 1, 5, tzinfo=UTC))
+    assert await _subjects(ops) == subjects
+    assert [m for m in await ArchiveShelf(ops).manifests("dossier") if m.year == 2021] == []
+    with pytest.raises(ArchiveFailed, match="not over"):
+        await archive_year(ops, "dossier", 2026, finished_dossier, by="t",
+                           now=datetime(2026, 6, 1, tzinfo=UTC))
+    await ops.close()
+
+
+async def test_an_archive_changed_in_storage_fails_verification(stack_api):
+    admin = stack_api.admin
+    _, procedure = await agency_with_procedure(admin, processing_days=2)
+    dossier = (await receive(admin, procedure, "2020-04-06T09:00:00+07:00")).json()
+    await act(admin, dossier["id"], "resolution",
+              {"resolved_at": "2020-04-07T09:00:00+07:00", "outcome": "approved"})
+    ops = await nats.connect(stack_api.stack.nats_url_of("ops"))
+    manifest = (await archive_year(ops, "dossier", 2020, finished_dossier, by="t",
+                                   now=datetime(2026, 1, 5, tzinfo=UTC))).manifest
+    assert manifest is not None
+    bucket = await ops.jetstream().object_store("CCHC_ARCHIVE")
+    stored = (await bucket.get(f"{manifest.prefix}/{EVENTS}")).data
+    import gzip
+
+    lines = gzip.decompress(stored).decode().splitlines()
+    first = json.loads(lines[0])
+    envelope = EventEnvelope.model_validate_json(first["data"])
+    first["data"] = envelope.model_copy(update={"actor": "someone-else"}).to_bytes().decode()
+    lines[0] = json.dumps(first, ensure_ascii=False)
+    await bucket.put(f"{manifest.prefix}/{EVENTS}", gzip.compress(("\n".join(lines) + "\n").encode()))
+    with pytest.raises(ArchiveFailed, match="not the ones archived"):
+        await verify_archive(ops, manifest)
+    await ops.close()
