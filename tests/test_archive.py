@@ -5,6 +5,7 @@ On the embedded stack (real nats-server with its users, SQLite and PostgreSQL): 
 made as ``ops``; the rebuilds run as the ``dossier`` user, with its own permissions.
 """
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -21,7 +22,7 @@ from cchc.dossier.queries import DossierQueries
 from cchc.runtime.archive_store import EVENTS, ArchiveShelf
 from cchc.runtime.archiving import ArchiveFailed, archive_year, restore_archive, verify_archive
 from cchc.runtime.endpoints import inbox_prefix
-from cchc.runtime.eventstore import EventStore
+from cchc.runtime.eventstore import ArchivedHistory, EventStore
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.sqldb import create_engine
 from api_steps import act, agency_with_procedure, receive
@@ -214,4 +215,46 @@ async def test_an_archive_changed_in_storage_fails_verification(stack_api):
     await bucket.put(f"{manifest.prefix}/{EVENTS}", gzip.compress(("\n".join(lines) + "\n").encode()))
     with pytest.raises(ArchiveFailed, match="not the ones archived"):
         await verify_archive(ops, manifest)
+    await ops.close()
+
+
+async def test_the_cli_lists_and_verifies_archives(stack_api, capsys):
+    from cchc.cli.main import main
+
+    admin = stack_api.admin
+    _, procedure = await agency_with_procedure(admin, processing_days=2)
+    dossier = (await receive(admin, procedure, "2019-04-08T09:00:00+07:00")).json()
+    await act(admin, dossier["id"], "resolution",
+              {"resolved_at": "2019-04-09T09:00:00+07:00", "outcome": "approved"})
+    url = stack_api.stack.nats_url_of("ops")
+    assert await asyncio.to_thread(main, ["archive", "create", "dossier", "2019", "--nats-url",
+                                          url, "--by", "Sở Nội vụ"]) == 0
+    assert await asyncio.to_thread(main, ["archive", "list", "--nats-url", url]) == 0
+    assert await asyncio.to_thread(main, ["archive", "verify", "dossier", "2019",
+                                          "--nats-url", url]) == 0
+    out = capsys.readouterr().out
+    assert "dossier/2019/1: 2 events of 1 aggregates" in out and "by Sở Nội vụ" in out
+    assert "dossier/2019/1: 2 events check out" in out
+    assert await asyncio.to_thread(main, ["archive", "verify", "dossier", "2018",
+                                          "--nats-url", url]) == 1
+    assert "no archive of dossier 2018" in capsys.readouterr().err
+
+
+async def test_a_history_whose_beginning_is_archived_is_refused_not_misread(stack_api):
+    """An event that reached an aggregate while its year was being archived stays in the stream
+    without its beginning: loading it says so (409), it never passes for the whole history."""
+    ops = await nats.connect(stack_api.stack.nats_url_of("ops"))
+    first = EventEnvelope(
+        event_id="e1", type="DossierResolved", schema_version=1, context="dossier",
+        agency="SLATE", aggregate_id="straggler-1", aggregate_version=4,
+        occurred_at=datetime(2023, 1, 2, tzinfo=UTC), recorded_at=datetime(2023, 1, 2, tzinfo=UTC),
+        actor="t", correlation_id="t", payload={}, prev_hash="a" * 64,
+    ).sealed("a" * 64)
+    await ops.jetstream().publish("cchc.dossier.SLATE.straggler-1", first.to_bytes(),
+                                  stream=stream_name("dossier"),
+                                  headers={EVENT_TYPE_HEADER: first.type})
+    with pytest.raises(ArchivedHistory, match="archive"):
+        await EventStore(ops).load("dossier", "straggler-1")
+    answer = await stack_api.admin.get("/api/v1/audit/dossiers/straggler-1")
+    assert answer.status_code == 409 and "archive" in answer.json()["detail"], answer.text
     await ops.close()

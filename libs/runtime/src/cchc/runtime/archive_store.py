@@ -20,7 +20,6 @@ earlier generations do not hold.
 import gzip
 import hashlib
 import heapq
-import io
 import json
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -208,10 +207,3 @@ class ArchiveReplay:
         for handle in self._handles:
             handle.close()
         self._folder.cleanup()
-
-
-def events_bytes(events: Iterable[ArchivedEvent]) -> bytes:
-    """The events object in memory (tests, small archives)."""
-    buffer = io.BytesIO()
-    write_lines(events, buffer)
-    return buffer.getvalue()
