@@ -21,6 +21,7 @@ from cchc.contracts.subjects import (
     CONTEXTS,
     EVENT_TYPE_HEADER,
     PROVINCE,
+    RESTORED_FROM_HEADER,
     ROOT,
     SUBJECT_SCHEME,
     TOKEN_PATTERN,
@@ -48,6 +49,10 @@ administrative-procedure dossiers, reform plans and indexes, as immutable events
   aggregate's events (`prev_hash`, `hash`). The position of an event is its stream sequence.
   An envelope may also carry `traceparent`, the W3C trace context of the command that appended
   it (present only on events written with tracing; outside the hash chain).
+* A closed year's finished aggregates may leave the stream for the installation's archive
+  (`cchc archive`, deploy/README.md "Archived years"): their positions become holes, and a
+  durable consumer created after that does not see them. Restored, they come back at new
+  positions with the `{RESTORED_FROM_HEADER}` header naming their first position.
 * Events are never edited. A payload of an older schema version is upcast on read: decode with
   `cchc.contracts.decode_event(type, schema_version, payload)` (`pip install` the `contracts/`
   folder; it needs pydantic only). `x-cchc-upcasts-from` lists the older versions of a type.
@@ -79,6 +84,11 @@ def asyncapi_document() -> dict[str, Any]:
             "Nats-Msg-Id": {"type": "string", "description": "the event id (de-duplication)"},
             EVENT_TYPE_HEADER: {"type": "string",
                                 "description": "the event type: what a subscriber filters on"},
+            RESTORED_FROM_HEADER: {
+                "type": "string", "pattern": "^[0-9]+$",
+                "description": "only on an event put back from an archive (cchc archive "
+                "restore): the position it was first stored at. The same event (bytes, id, "
+                "hash): a subscriber that saw it there skips it"},
         },
         "required": ["Nats-Msg-Id", EVENT_TYPE_HEADER],
     }
