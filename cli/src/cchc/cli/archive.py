@@ -28,7 +28,6 @@ from cchc.runtime.archiving import (
     restore_archive,
     verify_archive,
 )
-from cchc.runtime.natsserver import NatsServer
 
 POLICIES: dict[str, ArchivePolicy] = {"dossier": finished_dossier}
 
@@ -99,20 +98,12 @@ ACTIONS: dict[str, Callable[[NATS, argparse.Namespace], Awaitable[int]]] = {
 async def run(args: argparse.Namespace) -> int:
     if args.nats_url:
         return await _with(args.nats_url, args)
-    installation = Installation(Path(args.data_dir).resolve())
     try:
-        held = installation.lock()
+        with Installation(Path(args.data_dir).resolve()).offline_nats() as url:
+            return await _with(url, args)
     except InstallationBusy as error:
         print(f"cchc archive: {error}; stop it first, or give --nats-url", file=sys.stderr)
         return 1
-    installation.prepare()
-    server = NatsServer(store_dir=installation.nats_dir, config_file=installation.write_nats_config())
-    server.start()
-    try:
-        return await _with(installation.nats_url_of(server.url, "ops"), args)
-    finally:
-        server.stop()
-        held.close()
 
 
 async def _with(url: str, args: argparse.Namespace) -> int:

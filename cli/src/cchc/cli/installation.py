@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from cchc.runtime import nats_auth
+from cchc.runtime.natsserver import NatsServer
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -147,3 +148,20 @@ class Installation:
             handle.close()
             raise InstallationBusy(f"{self.root} is in use by a running `cchc up`") from None
         return handle
+
+    @contextlib.contextmanager
+    def offline_nats(self) -> Iterator[str]:
+        """The installation's own nats-server for a command run while it is stopped (rebuild,
+        migrate, archive): the folder held, the server started on it; yields the ops user's
+        URL. ``InstallationBusy`` while ``cchc up`` holds the folder."""
+        held = self.lock()
+        try:
+            self.prepare()
+            server = NatsServer(store_dir=self.nats_dir, config_file=self.write_nats_config())
+            server.start()
+            try:
+                yield self.nats_url_of(server.url, "ops")
+            finally:
+                server.stop()
+        finally:
+            held.close()

@@ -14,7 +14,6 @@ from nats.aio.client import Client as NATS
 
 from cchc.cli.installation import Installation, InstallationBusy
 from cchc.contracts.subjects import CONTEXTS
-from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.subject_migration import MigrationFailed, drop_legacy, migrate_context
 
 
@@ -35,20 +34,12 @@ async def migrate_all(nc: NATS, replicas: int = 1, drop: bool = False) -> list[s
 async def migrate(data_dir: Path, nats_url: str | None, replicas: int, drop: bool) -> int:
     if nats_url:
         return await _run(nats_url, replicas, drop)
-    installation = Installation(data_dir.resolve())
     try:
-        held = installation.lock()
+        with Installation(data_dir.resolve()).offline_nats() as url:
+            return await _run(url, replicas, drop)
     except InstallationBusy as error:
         print(f"cchc migrate-subjects: {error}; stop it first", file=sys.stderr)
         return 1
-    installation.prepare()
-    server = NatsServer(store_dir=installation.nats_dir, config_file=installation.write_nats_config())
-    server.start()
-    try:
-        return await _run(installation.nats_url_of(server.url, "ops"), replicas, drop)
-    finally:
-        server.stop()
-        held.close()
 
 
 async def _run(url: str, replicas: int, drop: bool) -> int:

@@ -15,7 +15,6 @@ from tqdm import tqdm
 from cchc.cli.installation import Installation, InstallationBusy
 from cchc.dossier.projections import DossierReadModel
 from cchc.planning.projections import PlanningReadModel
-from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.sqldb import create_engine
 from cchc.scoring.main import projection_runners as scoring_runners
@@ -35,28 +34,21 @@ SERVICES = ["dossier", "planning", "scoring"]
 async def rebuild(data_dir: Path, service: str) -> int:
     installation = Installation(data_dir.resolve())
     try:
-        held = installation.lock()
+        with installation.offline_nats() as url:
+            nc = await nats.connect(url)
+            engine = create_engine(installation.database_url(service))
+            for runner in _runners(service, nc, engine):
+                await runner.drop()
+                with tqdm(unit="event", desc=f"rebuild {runner.name}") as bar:
+                    def progress(done: int, total: int) -> None:
+                        bar.total = total
+                        bar.update(done - bar.n)
+
+                    position = await runner.catch_up(progress)
+                print(f"{runner.name}: replayed to position {position}")
+            await nc.close()
+            await engine.dispose()
     except InstallationBusy as error:
         print(f"cchc rebuild: {error}; stop it first", file=sys.stderr)
         return 1
-    installation.prepare()
-    server = NatsServer(store_dir=installation.nats_dir, config_file=installation.write_nats_config())
-    server.start()
-    try:
-        nc = await nats.connect(installation.nats_url_of(server.url, "ops"))
-        engine = create_engine(installation.database_url(service))
-        for runner in _runners(service, nc, engine):
-            await runner.drop()
-            with tqdm(unit="event", desc=f"rebuild {runner.name}") as bar:
-                def progress(done: int, total: int) -> None:
-                    bar.total = total
-                    bar.update(done - bar.n)
-
-                position = await runner.catch_up(progress)
-            print(f"{runner.name}: replayed to position {position}")
-        await nc.close()
-        await engine.dispose()
-    finally:
-        server.stop()
-        held.close()
     return 0
