@@ -278,6 +278,8 @@ def test_network_policies_let_in_only_the_gateway_and_let_services_reach_only_na
             (pod, nats_, 6222, False), (pod, nats_, 8222, False),
             (pod, gateway, 8000, False), (gateway, pod, 8000, False),
             (pod, outside, 443, False),
+            # metrics: from the monitoring namespace only (below), not from here or outside
+            (gateway, pod, 9100, False), (outside, pod, 9100, False),
         ]
         for other in ("dossier", "planning", "scoring"):
             if other != service:
@@ -285,6 +287,11 @@ def test_network_policies_let_in_only_the_gateway_and_let_services_reach_only_na
     wrong = [(s, t, port, want) for s, t, port, want in expected
              if allowed(policies, s, t, port) != want]
     assert not wrong, wrong
+    scrape = [rule for p in policies if p["metadata"]["name"] == "services"
+              for rule in p["spec"]["ingress"]]
+    assert [(r["from"], r["ports"]) for r in scrape] == [(
+        [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+        [{"protocol": "TCP", "port": 9100}])]
     # Every pod resolves names: DNS to kube-dns in kube-system, and nowhere else on port 53.
     dns = [rule for p in policies for rule in p["spec"].get("egress") or []
            if any(port.get("port") == 53 for port in rule.get("ports") or [])]
@@ -486,3 +493,23 @@ def test_each_service_uses_its_own_postgres_role_and_database():
     assert "init-databases.sh:/docker-entrypoint-initdb.d/" in mounted
     assert "init-databases.sql:/cchc/init-databases.sql" in mounted
     assert os.access(DEPLOY / "postgres" / "init-databases.sh", os.X_OK)
+
+
+@pytest.mark.parametrize("overlay", ["dev", "production"])
+def test_every_scraped_port_is_one_the_process_serves(overlay):
+    """A pod annotated for Prometheus listens there: a service's metrics port is set in its
+    environment (else it serves none) and declared as a container port."""
+    for resource in render(overlay):
+        if resource["kind"] != "Deployment":
+            continue
+        template = resource["spec"]["template"]
+        port = template["metadata"].get("annotations", {}).get("prometheus.io/port")
+        if port is None:
+            continue
+        container = template["spec"]["containers"][0]
+        declared = {p["containerPort"] for p in container.get("ports") or []}
+        assert int(port) in declared, resource["metadata"]["name"]
+        name = resource["metadata"]["name"]
+        if name != "gateway":  # the gateway serves /metrics on its HTTP port
+            env = {e["name"]: e.get("value") for e in container.get("env") or []}
+            assert env.get(f"CCHC_{name.upper()}_METRICS_PORT") == port, name
