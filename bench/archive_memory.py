@@ -23,7 +23,7 @@ import nats
 
 from cchc.contracts.envelope import GENESIS_HASH, EventEnvelope
 from cchc.contracts.subjects import EVENT_TYPE_HEADER
-from cchc.dossier.domain.archiving import finished_dossier
+from cchc.dossier.archiving import DOSSIER_ARCHIVE
 from cchc.runtime.archive_store import ArchiveShelf
 from cchc.runtime.archiving import archive_year
 from cchc.runtime.ids import new_id
@@ -120,7 +120,7 @@ async def main(args: argparse.Namespace) -> None:
             before_subjects = await subjects(server.url)
             nc = await nats.connect(server.url)
             started = time.perf_counter()
-            result = await archive_year(nc, "dossier", 2022, finished_dossier, by="bench",
+            result = await archive_year(nc, "dossier", 2022, DOSSIER_ARCHIVE, by="bench",
                                         progress=print)
             archive_s = time.perf_counter() - started
             assert result.manifest is not None

@@ -16,7 +16,7 @@ from cchc.contracts.dossier_commands import DossierStatsQuery
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.contracts.subjects import EVENT_TYPE_HEADER, stream_name
-from cchc.dossier.domain.archiving import finished_dossier
+from cchc.dossier.archiving import DOSSIER_ARCHIVE
 from cchc.dossier.projections import DossierReadModel
 from cchc.dossier.queries import DossierQueries
 from cchc.runtime.archive_store import EVENTS, ArchiveShelf
@@ -108,14 +108,15 @@ async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
     assert live["2023"]["received"]["total"] - live["2023"]["received"]["carried_over"] == 2
 
     subjects_before = await _subjects(ops)
-    result = await archive_year(ops, "dossier", 2022, finished_dossier, by="kiem-tra",
+    result = await archive_year(ops, "dossier", 2022, DOSSIER_ARCHIVE, by="kiem-tra",
                                 now=datetime(2026, 1, 5, tzinfo=UTC))
     manifest = result.manifest
     assert manifest is not None and manifest.year == 2022 and manifest.generation == 1
     # The finished dossiers of 2022 (this module's other tests made none) and only they.
     assert result.purged_subjects == manifest.aggregates >= len(made["finished_2022"])
     assert result.changed_meanwhile == []
-    assert await _subjects(ops) == subjects_before - result.purged_subjects
+    # The dossiers left; the log's record of the cut (one aggregate) arrived.
+    assert await _subjects(ops) == subjects_before - result.purged_subjects + 1
     for dossier_id in made["finished_2022"]:
         assert not (await store.load("dossier", dossier_id)).exists
     for dossier_id in made["open_2022"] + made["finished_2023"]:
@@ -124,6 +125,10 @@ async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
     shown = await admin.get(f"/api/v1/dossiers/{made['finished_2022'][0]}")
     assert shown.status_code == 200 and shown.json()["status"] == "resolved"
     assert await verify_archive(ops, manifest) == manifest.events
+    record = await store.load("dossier", "archive-2022-1")
+    assert [e.type for e in record.envelopes] == ["YearArchived"]
+    assert record.envelopes[0].payload["segment_hash"] == manifest.segment_hash
+    assert record.envelopes[0].actor == "kiem-tra"
 
     # A replay merges the archive back in at its positions: the same figures as live.
     assert await _rebuilt_stats(stack, tmp_path, agency, "after-archive") == live
@@ -132,8 +137,10 @@ async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
     later = await receive(admin, procedure, "2023-06-01T09:00:00+07:00")
     assert later.status_code == 201
 
-    restored = await restore_archive(ops, manifest)
+    restored = await restore_archive(ops, manifest, DOSSIER_ARCHIVE, by="kiem-tra")
     assert restored.events == manifest.events and restored.skipped == []
+    record = await store.load("dossier", "archive-2022-1")
+    assert [e.type for e in record.envelopes] == ["YearArchived", "YearRestored"]
     for dossier_id in made["finished_2022"]:
         history = await store.load("dossier", dossier_id)
         assert history.exists and history.envelopes[0].aggregate_version == 1
@@ -152,7 +159,7 @@ async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
 
     # Archived again: the restored events leave without a second copy; the dossier that moved
     # on after the restore goes into generation 2 with its new event only.
-    again_result = await archive_year(ops, "dossier", 2022, finished_dossier, by="kiem-tra",
+    again_result = await archive_year(ops, "dossier", 2022, DOSSIER_ARCHIVE, by="kiem-tra",
                                       now=datetime(2026, 1, 5, tzinfo=UTC))
     assert again_result.manifest is not None and again_result.manifest.generation == 2
     assert again_result.manifest.events == 1
@@ -183,12 +190,12 @@ async def test_a_broken_chain_or_an_open_year_archives_nothing(stack_api):
                                   headers={EVENT_TYPE_HEADER: forged.type})
     subjects = await _subjects(ops)
     with pytest.raises(ArchiveFailed, match="hash chain"):
-        await archive_year(ops, "dossier", 2021, finished_dossier, by="t",
+        await archive_year(ops, "dossier", 2021, DOSSIER_ARCHIVE, by="t",
                            now=datetime(2026, 1, 5, tzinfo=UTC))
     assert await _subjects(ops) == subjects
     assert [m for m in await ArchiveShelf(ops).manifests("dossier") if m.year == 2021] == []
     with pytest.raises(ArchiveFailed, match="not over"):
-        await archive_year(ops, "dossier", 2026, finished_dossier, by="t",
+        await archive_year(ops, "dossier", 2026, DOSSIER_ARCHIVE, by="t",
                            now=datetime(2026, 6, 1, tzinfo=UTC))
     await ops.close()
 
@@ -200,7 +207,7 @@ async def test_an_archive_changed_in_storage_fails_verification(stack_api):
     await act(admin, dossier["id"], "resolution",
               {"resolved_at": "2020-04-07T09:00:00+07:00", "outcome": "approved"})
     ops = await nats.connect(stack_api.stack.nats_url_of("ops"))
-    manifest = (await archive_year(ops, "dossier", 2020, finished_dossier, by="t",
+    manifest = (await archive_year(ops, "dossier", 2020, DOSSIER_ARCHIVE, by="t",
                                    now=datetime(2026, 1, 5, tzinfo=UTC))).manifest
     assert manifest is not None
     bucket = await ops.jetstream().object_store("CCHC_ARCHIVE")
@@ -215,6 +222,12 @@ async def test_an_archive_changed_in_storage_fails_verification(stack_api):
     await bucket.put(f"{manifest.prefix}/{EVENTS}", gzip.compress(("\n".join(lines) + "\n").encode()))
     with pytest.raises(ArchiveFailed, match="not the ones archived"):
         await verify_archive(ops, manifest)
+    # A manifest rewritten to match would still disagree with the log's record of the cut.
+    shelf = ArchiveShelf(ops)
+    await shelf.put_manifest(manifest.model_copy(update={"events": manifest.events + 1}))
+    rewritten = [m for m in await shelf.manifests("dossier") if m.year == 2020][0]
+    with pytest.raises(ArchiveFailed, match="log's record of the cut differ in events"):
+        await verify_archive(ops, rewritten)
     await ops.close()
 
 

@@ -19,21 +19,21 @@ import nats
 from nats.aio.client import Client as NATS
 
 from cchc.cli.installation import Installation, InstallationBusy
-from cchc.dossier.domain.archiving import finished_dossier
+from cchc.dossier.archiving import DOSSIER_ARCHIVE
 from cchc.runtime.archive_store import ArchiveManifest, ArchiveShelf
 from cchc.runtime.archiving import (
     ArchiveFailed,
-    ArchivePolicy,
+    ArchiveRules,
     archive_year,
     restore_archive,
     verify_archive,
 )
 
-POLICIES: dict[str, ArchivePolicy] = {"dossier": finished_dossier}
+RULES: dict[str, ArchiveRules] = {"dossier": DOSSIER_ARCHIVE}
 
 
 async def create(nc: NATS, args: argparse.Namespace) -> int:
-    result = await archive_year(nc, args.context, args.year, POLICIES[args.context],
+    result = await archive_year(nc, args.context, args.year, RULES[args.context],
                                 by=args.by, progress=print)
     if result.manifest is None and not result.purged_subjects:
         print(f"{args.context} {args.year}: nothing finished to archive")
@@ -66,7 +66,8 @@ async def verify(nc: NATS, args: argparse.Namespace) -> int:
 async def restore(nc: NATS, args: argparse.Namespace) -> int:
     skipped = 0
     for manifest in await _of_year(nc, args.context, args.year):
-        result = await restore_archive(nc, manifest, progress=print)
+        result = await restore_archive(nc, manifest, RULES[args.context], by=args.by,
+                                       progress=print)
         print(f"{manifest.prefix}: {result.events} events of {result.aggregates} aggregates "
               "are back in the stream")
         for subject in result.skipped:

@@ -142,6 +142,31 @@ class DossierWithdrawn(DossierEvent):
     reason: str
 
 
+class YearArchived(DossierEvent):
+    """A closed year's finished dossiers left the stream for the installation's archive
+    (``cchc archive create``): what left, and the digests any copy of the archive is checked
+    against. Recorded on aggregate ``archive-<year>-<generation>`` of agency ``_province``."""
+
+    year: int
+    generation: int = Field(ge=1)
+    events: int
+    aggregates: int
+    first_position: int
+    last_position: int
+    sha256: str = Field(description="of the archive's events object")
+    segment_hash: str = Field(description="hash chain over the archived events in log order")
+    heads_hash: str = Field(description="of every archived aggregate's chain head")
+
+
+class YearRestored(DossierEvent):
+    """An archived year's events were put back into the stream (``cchc archive restore``),
+    each marked ``Cchc-Restored-From``."""
+
+    year: int
+    generation: int = Field(ge=1)
+    events: int
+
+
 def business_time(event: Event) -> datetime | None:
     """The moment a dossier-context event happened in the world (None for calendar facts)."""
     for name in (

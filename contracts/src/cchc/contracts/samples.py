@@ -65,6 +65,12 @@ SAMPLES: list[Sample] = [
         "published_at": "2024-01-02T08:00:00+07:00", "published_on": "2023-12-28"}),
     Sample("CalendarDayDeclared", PROVINCE, "calendar", {
         "date": "2024-04-29", "kind": "day_off", "note": "Nghỉ bù lễ 30/4"}),
+    Sample("YearArchived", PROVINCE, "archive-2022-1", {
+        "year": 2022, "generation": 1, "events": 3_912_004, "aggregates": 998_311,
+        "first_position": 1, "last_position": 4_310_977, "sha256": "5" * 64,
+        "segment_hash": "7" * 64, "heads_hash": "9" * 64}),
+    Sample("YearRestored", PROVINCE, "archive-2022-1", {
+        "year": 2022, "generation": 1, "events": 3_912_004}),
     Sample("DossierReceived", AGENCY, DOSSIER_ID, {
         "dossier_id": DOSSIER_ID, "agency": AGENCY, "procedure": "1.003957", "channel": "online",
         "received_at": "2024-03-04T09:30:00+07:00", "receipt_day": "2024-03-04",

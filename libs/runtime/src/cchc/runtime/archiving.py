@@ -10,7 +10,8 @@
    positions, to a local file, checking every aggregate's hash chain on the way. A broken chain
    stops here: nothing has left the stream.
 3. Store the file and its manifest in the bucket, read it back and check it against the
-   manifest (sha256, segment hash, chain heads).
+   manifest (sha256, segment hash, chain heads); then record the cut in the log itself (the
+   context's ``archived`` event, carrying the same digests).
 4. Remove the taken subjects from the stream, each only up to its last archived event
    (``purge`` with ``seq``), so an event appended meanwhile stays; such aggregates are named in
    the result.
@@ -18,8 +19,9 @@
 Events put back by an earlier restore (``Cchc-Restored-From``) are in an earlier generation
 already: they leave the stream again without being archived twice.
 
-**Verify** (``verify_archive``): the stored object against its manifest, every chain in it, and
-none of its positions still in the stream (unless the archive was restored).
+**Verify** (``verify_archive``): the manifest against the log's record of the cut, the stored
+object against the manifest, every chain in it, and none of its positions still in the stream
+(unless the archive was restored). Bucket and log would both have to be rewritten to pass.
 
 **Restore** (``restore_archive``): every archived aggregate's events back on its subject, in
 order, the same bytes, each marked ``Cchc-Restored-From: <position>``. The first of an
@@ -42,8 +44,14 @@ from nats.aio.client import Client as NATS
 from nats.js.errors import BadRequestError
 
 from cchc.contracts.envelope import GENESIS_HASH, EventEnvelope
+from cchc.contracts.events import Event
 from cchc.contracts.localtime import LOCAL_TZ
-from cchc.contracts.subjects import EVENT_TYPE_HEADER, RESTORED_FROM_HEADER, stream_name
+from cchc.contracts.subjects import (
+    EVENT_TYPE_HEADER,
+    PROVINCE,
+    RESTORED_FROM_HEADER,
+    stream_name,
+)
 from cchc.runtime.archive_store import (
     GENESIS,
     ArchivedEvent,
@@ -55,6 +63,7 @@ from cchc.runtime.archive_store import (
     segment_step,
     write_lines,
 )
+from cchc.runtime.eventstore import EventStore, Metadata
 from cchc.runtime.stream_reader import StoredMessage, stored_messages
 
 log = logging.getLogger("cchc.archive")
@@ -81,6 +90,25 @@ class AggregateSummary:
 
 # Which aggregates of a context are finished, judged by their summary.
 ArchivePolicy = Callable[[AggregateSummary], bool]
+
+
+@dataclass(frozen=True)
+class ArchiveRules:
+    """What a context archives, and the events that record each cut and restore in its log
+    (on aggregate ``archive-<year>-<generation>`` of agency ``_province``)."""
+
+    finished: ArchivePolicy
+    archived: Callable[[ArchiveManifest], Event]
+    restored: Callable[[ArchiveManifest, int], Event]
+
+
+def record_id(manifest: ArchiveManifest) -> str:
+    return f"archive-{manifest.year}-{manifest.generation}"
+
+
+# What the log's record of a cut must agree with the manifest on.
+RECORDED = ("year", "generation", "events", "aggregates", "first_position", "last_position",
+            "sha256", "segment_hash", "heads_hash")
 
 
 @dataclass
@@ -154,7 +182,7 @@ class _ChainCheck:
 
 
 async def archive_year(
-    nc: NATS, context: str, year: int, finished: ArchivePolicy, *, by: str,
+    nc: NATS, context: str, year: int, rules: ArchiveRules, *, by: str,
     now: datetime | None = None, progress: Callable[[str], None] = lambda line: None,
 ) -> Archived:
     now = now or datetime.now(UTC)
@@ -164,7 +192,7 @@ async def archive_year(
     earlier = [m for m in await shelf.manifests(context) if m.year == year]
     progress(f"{context}: reading the log")
     summaries, head = await _summaries(nc, context)
-    taken = choose(summaries, year, finished)
+    taken = choose(summaries, year, rules.finished)
     if not taken:
         return Archived(None, 0)
     fresh = sum(s.events - s.restored for s in taken.values())
@@ -179,6 +207,8 @@ async def archive_year(
             progress(f"{context}: {manifest.events} events written; storing and checking")
             await shelf.put(manifest, path)
             await _check_stored(shelf, manifest, Path(folder) / "stored.jsonl.gz")
+            # The log says what leaves it, before anything does.
+            await _record(nc, manifest, rules.archived(manifest), by)
     progress(f"{context}: removing {len(taken)} aggregates from the stream")
     await _purge(nc, context, taken)
     changed = await _changed_meanwhile(nc, context, head, set(taken))
@@ -291,8 +321,28 @@ async def _changed_meanwhile(nc: NATS, context: str, head: int, taken: set[str])
     return changed
 
 
+async def _record(nc: NATS, manifest: ArchiveManifest, event: Event, by: str) -> None:
+    store = EventStore(nc)
+    history = await store.load(manifest.context, record_id(manifest))
+    await store.append(history, event, agency=PROVINCE, occurred_at=datetime.now(UTC),
+                       meta=Metadata(actor=by, correlation_id=record_id(manifest)))
+
+
+async def _check_recorded(nc: NATS, manifest: ArchiveManifest) -> None:
+    """The log's own record of the cut names this archive's digests."""
+    history = await EventStore(nc).load(manifest.context, record_id(manifest))
+    if not history.exists:
+        raise ArchiveFailed(f"{manifest.prefix}: the log has no record of this archive")
+    recorded = history.envelopes[0].payload
+    differs = [name for name in RECORDED if recorded.get(name) != getattr(manifest, name)]
+    if differs:
+        raise ArchiveFailed(f"{manifest.prefix}: the manifest and the log's record of the cut "
+                            f"differ in {', '.join(differs)}")
+
+
 async def verify_archive(nc: NATS, manifest: ArchiveManifest) -> int:
     """Check an archive; how many events it holds."""
+    await _check_recorded(nc, manifest)
     with tempfile.TemporaryDirectory(prefix="cchc-archive-") as folder:
         path = Path(folder) / "events.jsonl.gz"
         await _check_stored(ArchiveShelf(nc), manifest, path)
@@ -308,7 +358,7 @@ async def verify_archive(nc: NATS, manifest: ArchiveManifest) -> int:
     return manifest.events
 
 
-async def restore_archive(nc: NATS, manifest: ArchiveManifest,
+async def restore_archive(nc: NATS, manifest: ArchiveManifest, rules: ArchiveRules, *, by: str,
                           progress: Callable[[str], None] = lambda line: None) -> Restored:
     """Put an archive's events back into the stream (see the module's docstring)."""
     shelf = ArchiveShelf(nc)
@@ -347,5 +397,6 @@ async def restore_archive(nc: NATS, manifest: ArchiveManifest,
         items = list(by_subject.items())
         for start in range(0, len(items), RESTORES_IN_FLIGHT):
             await _gather([put_back(s, e) for s, e in items[start:start + RESTORES_IN_FLIGHT]])
+    await _record(nc, manifest, rules.restored(manifest, result.events), by)
     await shelf.put_manifest(manifest.model_copy(update={"restored_at": datetime.now(UTC)}))
     return result
