@@ -370,6 +370,10 @@ async def test_receiving_and_resolving_through_the_forms_moves_the_figures(stack
     await page.wait_for_selector("#resolve-form", state="visible")
     assert "Đang giải quyết" in await page.inner_text("#detail-body")
     await page.fill("#resolve-at", "2022-07-13T10:00")
+    # A rejection without its reason is refused, and the form says why.
+    await page.select_option("#resolve-outcome", "rejected")
+    await page.click("#resolve-form button[type=submit]")
+    await page.wait_for_selector("#resolve-error:has-text('reason')")
     await page.select_option("#resolve-outcome", "approved")
     await page.click("#resolve-form button[type=submit]")
     await page.wait_for_selector("[data-kpi=resolved]:text-is('1')")

@@ -162,3 +162,25 @@ async def test_another_agencys_reuse_of_an_idempotency_key_gets_its_own_answer(s
     assert reused.status_code == 403 and "Idempotent-Replayed" not in reused.headers
     again = await act(officer_a, dossier["id"], "resolution", resolution, **{"Idempotency-Key": "k2"})
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_a_rejection_must_give_its_reason_which_the_history_keeps(stack_api):
+    admin = stack_api.admin
+    _, procedure = await agency_with_procedure(admin, processing_days=3)
+    dossier = (await receive(admin, procedure, "2022-07-11T09:30:00+07:00")).json()
+    refused = await act(admin, dossier["id"], "resolution",
+                        {"resolved_at": "2022-07-12T10:00:00+07:00", "outcome": "rejected"})
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["reason"]
+    unchanged = (await admin.get(f"/api/v1/dossiers/{dossier['id']}")).json()
+    assert unchanged["status"] == "in_progress" and unchanged["version"] == 1
+
+    rejected = await act(admin, dossier["id"], "resolution",
+                         {"resolved_at": "2022-07-12T10:00:00+07:00", "outcome": "rejected",
+                          "reason": "Hồ sơ thiếu bản sao giấy phép kinh doanh"})
+    assert rejected.status_code == 200, rejected.text
+    detail = (await admin.get(f"/api/v1/dossiers/{dossier['id']}", headers={
+        "X-Min-Position": rejected.headers["X-Event-Position"]})).json()
+    resolution = detail["history"][-1]
+    assert resolution["type"] == "DossierResolved"
+    assert resolution["payload"]["reason"] == "Hồ sơ thiếu bản sao giấy phép kinh doanh"

@@ -75,6 +75,8 @@ class ExtendDossier(Command):
 class ResolveDossier(Command):
     resolved_at: BusinessTime
     outcome: Outcome
+    reason: str = Field(default="", max_length=2000, description=(
+        "what the applicant is told; a rejection must give one"))
 
 
 class ReturnResult(Command):

@@ -87,6 +87,24 @@ def test_a_resolution_before_the_receipt_is_invalid():
     assert error.value.field == "resolved_at" and error.value.kind == "invalid"
 
 
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_a_rejection_without_a_reason_is_invalid(reason):
+    with pytest.raises(InvalidCommand) as error:
+        model.resolve(given(received()), ResolveDossier(
+            resolved_at=at("2022-07-12T10:00"), outcome=Outcome.REJECTED, reason=reason))
+    assert error.value.field == "reason" and error.value.kind == "invalid"
+
+
+def test_a_rejection_tells_its_reason_and_an_approval_needs_none():
+    rejected = model.resolve(given(received()), ResolveDossier(
+        resolved_at=at("2022-07-12T10:00"), outcome=Outcome.REJECTED,
+        reason="  Thiếu giấy phép kinh doanh  "))
+    assert rejected.reason == "Thiếu giấy phép kinh doanh"
+    approved = model.resolve(given(received()), ResolveDossier(
+        resolved_at=at("2022-07-12T10:00"), outcome=Outcome.APPROVED))
+    assert approved.reason == "" and approved.outcome == Outcome.APPROVED
+
+
 def test_a_withdrawn_dossier_cannot_be_resolved():
     withdrawal = model.withdraw(given(received()), WithdrawDossier(
         withdrawn_at=at("2022-07-12T10:00"), reason="công dân rút"))

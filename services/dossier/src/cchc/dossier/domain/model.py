@@ -138,10 +138,13 @@ def extend(dossier: Dossier, command: ExtendDossier) -> DossierExtended:
 def resolve(dossier: Dossier, command: ResolveDossier) -> DossierResolved:
     require_status(dossier, [DossierStatus.IN_PROGRESS], "resolved")
     require_not_before_last_event(dossier, command.resolved_at, "resolved_at")
+    reason = command.reason.strip()
+    if command.outcome == Outcome.REJECTED and not reason:
+        raise InvalidCommand("a rejection must give the applicant its reason", field="reason")
     assert dossier.due_at is not None  # in progress: the clock runs
     return DossierResolved(
         resolved_at=command.resolved_at, outcome=command.outcome, due_at=dossier.due_at,
-        timeliness=timeliness(command.resolved_at, dossier.due_at),
+        timeliness=timeliness(command.resolved_at, dossier.due_at), reason=reason,
     )
 
 

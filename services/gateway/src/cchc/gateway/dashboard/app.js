@@ -690,7 +690,10 @@ async function resolve(event) {
   try {
     const answer = await api(`/dossiers/${encodeURIComponent(dossier.id)}/resolution`, {
       method: "POST", headers: { "If-Match": `"${dossier.version}"`, "Idempotency-Key": newKey() },
-      body: { resolved_at: localInputToIso($("resolve-at").value), outcome: $("resolve-outcome").value },
+      body: {
+        resolved_at: localInputToIso($("resolve-at").value), outcome: $("resolve-outcome").value,
+        reason: $("resolve-reason").value.trim(),
+      },
     });
     state.minDossierPosition = Math.max(state.minDossierPosition, answer.position || 0);
     await afterCommand(dossier.id);
