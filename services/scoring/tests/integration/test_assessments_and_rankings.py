@@ -118,3 +118,27 @@ async def test_a_result_without_a_group_ranks_in_its_agency_registered_group(
     assert indexes.result["agency_name"] == f"Sở {agency}"
     ranked = await call.ok("rankings", {"index": "SIPAS", "year": 2021, "group": group})
     assert [i["agency"] for i in ranked.result["items"]] == [other]
+
+
+async def test_rankings_without_a_group_rank_each_group_on_its_own(call, agency):
+    """A district is never ranked beside the departments: without ``group`` every group gets
+    its own ranks, and each item names its group."""
+    departments, districts = f"d{agency}", f"h{agency}"
+    scored = {f"{agency}D1": (departments, 91.0), f"{agency}D2": (departments, 85.5),
+              f"{agency}H1": (districts, 88.0), f"{agency}H2": (districts, 95.0)}
+    for code, (group, score) in scored.items():
+        last = await call.ok("record-index-result", {
+            "index": "PAR", "year": 2019, "agency": code, "score": score, "group": group,
+            "published_on": "2020-04-20"})
+    ranked = await call.ok("rankings", {"index": "PAR", "year": 2019},
+                           min_position=last.position, principal=officer(agency))
+    mine = [(i["group"], i["agency"], i["rank"]) for i in ranked.result["items"]
+            if i["agency"] in scored]
+    assert mine == [
+        (departments, f"{agency}D1", 1), (departments, f"{agency}D2", 2),
+        (districts, f"{agency}H2", 1), (districts, f"{agency}H1", 2),
+    ]
+    ranks_by_group: dict[str, list[int]] = {}
+    for item in ranked.result["items"]:
+        ranks_by_group.setdefault(item["group"], []).append(item["rank"])
+    assert all(ranks[0] == 1 for ranks in ranks_by_group.values())

@@ -165,12 +165,10 @@ class ScoringQueries:
                 if year is None:
                     continue
                 everyone = await ranking(conn, index, year, None, as_of)
-                own = next(item for item in everyone if item["agency"] == query.agency)
-                group = [item for item in everyone if item["group"] == own["group"]]
-                ranked = _ranked(group)
-                mine = next(item for item in ranked if item["agency"] == query.agency)
+                mine = next(item for item in everyone if item["agency"] == query.agency)
+                of = sum(1 for item in everyone if item["group"] == mine["group"])
                 items.append({"index": index.value, "year": year, "score": mine["score"],
-                              "rank": mine["rank"], "of": len(ranked), "group": own["group"]})
+                              "rank": mine["rank"], "of": of, "group": mine["group"]})
             name = (await conn.execute(
                 select(tables.agencies.c.name).where(tables.agencies.c.code == query.agency)
             )).scalar_one_or_none()
@@ -198,8 +196,13 @@ async def ranking(
         for agency, row in latest.items()
     ]
     if group is not None:
-        results = [item for item in results if item["group"] == group]
-    return _ranked(results)
+        return _ranked([item for item in results if item["group"] == group])
+    # Without a group, each group is ranked on its own: a district is never ranked beside the
+    # departments (DOMAIN: agencies are compared within their group).
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for item in results:
+        by_group.setdefault(item["group"], []).append(item)
+    return [item for name in sorted(by_group) for item in _ranked(by_group[name])]
 
 
 def _ranked(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
