@@ -11,7 +11,7 @@ from cchc.contracts.messages import Reply
 
 RECEIVE = {"procedure": "1.001", "channel": "online", "received_at": "2024-03-04T08:00:00+07:00",
            "applicant": {"name": "Trần Thị B", "phone": "0903000000"}}
-RESOLVE = {"resolved_at": "2024-03-05T10:00:00+07:00", "outcome": "approved"}
+RESOLVE = {"resolved_at": "2024-03-05T10:00:00+07:00", "outcome": "approved", "reason": ""}
 CREATED = Reply(ok=True, result={"id": "D-42", "agency": "SO-XD", "status": "in_progress",
                                  "version": 1}, version=1, position=17)
 

@@ -109,9 +109,10 @@ class CommandLoop:
             authorize(request.meta.principal, state)
             if (earlier := self._earlier_answer(metadata.event_id, history, kind)) is not None:
                 return earlier
-            if expected is not None and state is not None and expected != history.version:
+            if expected is not None and expected != history.version:
                 raise PreconditionFailed(
-                    f"the {kind.name} is at version {history.version}, not {expected}")
+                    f"the {kind.name} is at version {history.version}, not {expected}"
+                    if state is not None else f"there is no {kind.name} at version {expected}")
             event = decide(state)
             if inspect.isawaitable(event):
                 event = await event
