@@ -96,11 +96,12 @@ class Log:
         return await self.append("dossier", f"agency-{code}", code, AgencyRegistered(
             code=code, name=f"Sở {code}", group=group), at)
 
-    async def procedure(self, agency: str, online_level: str = "full") -> int:
+    async def procedure(self, agency: str, online_level: str = "full",
+                        published_on: date | None = None) -> int:
         code, at = new_id(), datetime.now(LOCAL_TZ)
         return await self.append("dossier", code, agency, ProcedurePublished(
             code=code, name="Thủ tục", agency=agency, field="Viễn thông", processing_days=5,
-            online_level=online_level, published_at=at), at)
+            online_level=online_level, published_at=at, published_on=published_on), at)
 
     async def dossier(self, agency: str, received: date, channel: str = "online",
                       timeliness: str | None = None) -> int:

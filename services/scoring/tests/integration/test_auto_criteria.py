@@ -42,8 +42,10 @@ async def test_auto_scores_follow_new_events_until_the_assessment_is_finished(ca
 
     # Dossiers 2022: 4 received (1 online), 2 resolved early or on time -> on-time 100 %.
     await log.agency(agency)
-    await log.procedure(agency, "full")
-    await log.procedure(agency, "partial")
+    await log.procedure(agency, "full", published_on=date(2022, 1, 10))
+    await log.procedure(agency, "partial", published_on=date(2021, 6, 1))
+    # Decided in 2023: not one of 2022's published procedures (answers that stay put).
+    await log.procedure(agency, "full", published_on=date(2023, 2, 1))
     await log.dossier(agency, date(2022, 3, 1), "online", "early")
     await log.dossier(agency, date(2022, 3, 2), "direct", "on_time")
     await log.dossier(agency, date(2022, 3, 3), "direct")

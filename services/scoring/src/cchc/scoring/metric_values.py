@@ -1,4 +1,9 @@
-"""The current values of every metric for one agency and year, from the service's own tables."""
+"""The values of every metric for one agency and year, from the service's own tables.
+
+Procedures count as published in a year when their publishing decision is dated by its end.
+"""
+
+from datetime import date
 
 from cchc.scoring import tables
 from cchc.scoring.domain.metrics import MetricValues, rate
@@ -27,7 +32,7 @@ async def metric_values(conn: AsyncConnection, agency: str, year: int) -> Metric
     published, full, partial = (await conn.execute(
         select(func.count(), _count_if(p.online_level == "full"),
                _count_if(p.online_level == "partial"))
-        .where(p.agency == agency)
+        .where(p.agency == agency, p.published_on <= date(year, 12, 31))
     )).one()
 
     return {

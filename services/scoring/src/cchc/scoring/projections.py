@@ -128,6 +128,7 @@ async def _agency_registered(conn: AsyncConnection, envelope: EventEnvelope, eve
 async def _procedure_published(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
     await conn.execute(insert(tables.metric_procedures).values(
         code=event.code, agency=event.agency, online_level=event.online_level.value,
+        published_on=event.published_on or local_date(event.published_at),
     ))
 
 
@@ -148,7 +149,7 @@ async def _dossier_resolved(conn: AsyncConnection, envelope: EventEnvelope, even
 
 
 class DossierMetrics(_Projection):
-    name = "scoring-dossier-metrics-v1"
+    name = "scoring-dossier-metrics-v2"  # v2: procedures' published_on
     context = "dossier"
     metadata = tables.dossier_metrics_metadata
     appliers: ClassVar[dict[str, Applier]] = {

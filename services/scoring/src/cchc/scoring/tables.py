@@ -106,6 +106,8 @@ metric_procedures = Table(
     Column("code", String(64), primary_key=True),
     Column("agency", String(64), nullable=False, index=True),
     Column("online_level", String(10), nullable=False),
+    # The date of the publishing decision: a year's figures count what was published by its end.
+    Column("published_on", Date, nullable=False),
 )
 
 # Agencies' groups rank results recorded without a group; their names title the report.
