@@ -5,8 +5,11 @@ JSON, or as an escaped Vietnamese page)."""
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import nats
 import pytest
 from cchc.contracts.messages import Reply, Request
+from cchc.contracts.subjects import stream_name
+from cchc.runtime.streams import ensure_event_stream
 from cchc.contracts.scoring_commands import COMMAND_ENDPOINTS, QUERY_ENDPOINTS
 from cchc.gateway.app import create_app
 from cchc.gateway.report_page import render_agency_report, vi_number
@@ -164,6 +167,55 @@ async def test_the_report_is_composed_from_three_services(
     refused = await client.get("/api/v1/reports/agency", headers=as_role("officer", "SO-XD"),
                                params=params)
     assert refused.status_code == 403
+
+
+async def test_the_report_reads_its_writes_in_every_context_it_reads(
+    client, stand_in, scoring, planning, as_role, nats_server
+):
+    """``X-Min-Position`` by context waits for each its own; one plain position waits in each
+    log as far as that log reaches (it is someone's write in one of them)."""
+    stand_in.answer("dossier-stats", Reply(ok=True, result=STATS))
+    stand_in.answer("procedures-published", Reply(ok=True, result={
+        "agency": "SO-TT", "as_of": "2022-07-15", "published": 44}))
+    planning.replies["plan-of"] = Reply(ok=True, result={"plan_id": None})
+    scoring.replies["agency-indexes"] = Reply(ok=True, result={
+        "agency": "SO-TT", "agency_name": "Sở", "items": []})
+    officer = as_role("officer", "SO-TT")
+    params = {"agency": "SO-TT", "year": 2022, "as_of": "2022-07-15"}
+
+    def waited() -> tuple:
+        return (stand_in.requests_to("dossier-stats")[-1].min_position,
+                stand_in.requests_to("procedures-published")[-1].min_position,
+                planning.requests_to("plan-of")[-1].min_position,
+                scoring.requests_to("agency-indexes")[-1].min_position)
+
+    named = await client.get("/api/v1/reports/agency", params=params, headers={
+        **officer, "X-Min-Position": "dossier=120, planning=45, scoring=7"})
+    assert named.status_code == 200, named.text
+    assert waited() == (120, 120, 45, 7)
+
+    # One plain position: the logs here hold 3 dossier events, 1 planning event, none in scoring.
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    for context, events in (("dossier", 3), ("planning", 1), ("scoring", 0)):
+        await ensure_event_stream(js, context)
+        for number in range(events):
+            await js.publish(f"cchc.{context}.SO-TT.a{number}", b"{}",
+                             stream=stream_name(context))
+    heads = {c: (await js.stream_info(stream_name(c))).state.last_seq
+             for c in ("dossier", "planning", "scoring")}
+    await nc.close()
+    plain = await client.get("/api/v1/reports/agency", params=params, headers={
+        **officer, "X-Min-Position": "2"})
+    assert plain.status_code == 200, plain.text
+    assert waited() == (min(2, heads["dossier"]), min(2, heads["dossier"]),
+                        min(2, heads["planning"]), min(2, heads["scoring"]))
+
+    for wrong in ("dossier=1, dossier=2", "budget=3", "dossier=x"):
+        refused = await client.get("/api/v1/reports/agency", params=params, headers={
+            **officer, "X-Min-Position": wrong})
+        assert refused.status_code == 400, (wrong, refused.text)
+        assert refused.json()["errors"][0]["field"] == "X-Min-Position"
 
 
 def test_numbers_read_with_a_decimal_comma():

@@ -5,7 +5,7 @@ headers (Idempotency-Key, If-Match, X-Min-Position), whose malformed values are 
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nats.aio.client import Client as NATS
 
 from cchc.contracts.messages import Principal, Role
+from cchc.contracts.subjects import CONTEXTS
 from cchc.gateway.auth import InvalidToken
 from cchc.gateway.authenticator import Authenticator, CannotAuthenticate
 from cchc.gateway.config import GatewaySettings
@@ -113,13 +114,32 @@ def parse_if_match(value: str | None) -> int | None:
     return int(match.group(1))
 
 
-def parse_min_position(value: str | None) -> int | None:
-    if value is None:
-        return None
-    if not (value.strip().isascii() and value.strip().isdigit()):  # not "²", which int() refuses
-        raise problem(400, "X-Min-Position must be a log position (0 or more)",
-                      field="X-Min-Position")
+def _position(value: str) -> int:
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()):  # not "²", which int() refuses
+        raise problem(400, "X-Min-Position must be a log position (0 or more), or positions "
+                      "by context: dossier=120, planning=45", field="X-Min-Position")
     return int(value)
+
+
+def parse_min_position(value: str | None) -> int | None:
+    return None if value is None else _position(value)
+
+
+def parse_min_positions(value: str | None) -> tuple[int | None, dict[str, int]]:
+    """``X-Min-Position``: one position (``120``), or one per context
+    (``dossier=120, planning=45``) for a read that spans contexts (the agency report)."""
+    if value is None or "=" not in value:
+        return parse_min_position(value), {}
+    positions: dict[str, int] = {}
+    for part in value.split(","):
+        context, _, position = part.partition("=")
+        context = context.strip()
+        if context not in CONTEXTS or context in positions:
+            raise problem(400, f"X-Min-Position names {context!r}; the contexts are "
+                          f"{', '.join(CONTEXTS)}, each once", field="X-Min-Position")
+        positions[context] = _position(position)
+    return None, positions
 
 
 def parse_idempotency_key(value: str | None) -> str | None:
@@ -167,6 +187,12 @@ class QueryCall:
     caller: Principal
     correlation_id: str
     min_position: int | None
+    min_positions: dict[str, int] = field(default_factory=dict)  # by context, when so given
+
+    def position_in(self, context: str) -> int | None:
+        """What to wait for in ``context``'s log: its own position if the header names it by
+        context, else the one plain position."""
+        return self.min_positions.get(context) if self.min_positions else self.min_position
 
 
 def query_call(
@@ -176,8 +202,9 @@ def query_call(
     )] = None,
     correlation_id: Annotated[str | None, Header(alias="X-Correlation-Id")] = None,
 ) -> QueryCall:
+    plain, by_context = parse_min_positions(min_position)
     return QueryCall(caller=caller, correlation_id=_correlation_id(correlation_id),
-                     min_position=parse_min_position(min_position))
+                     min_position=plain, min_positions=by_context)
 
 
 CommandCallDep = Annotated[CommandCall, Depends(command_call)]

@@ -111,6 +111,7 @@ async def ask_query(
     *, target: str | None = None,
 ) -> JSONResponse:
     meta = CommandMeta(principal=call.caller, correlation_id=call.correlation_id)
-    request = Request(meta=meta, body=body or {}, target=target, min_position=call.min_position)
+    request = Request(meta=meta, body=body or {}, target=target,
+                      min_position=call.position_in(service))
     reply = await _call(gw, service, endpoint, request)
     return _response(_answer(reply, 200, location=None))

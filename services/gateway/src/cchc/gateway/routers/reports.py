@@ -28,13 +28,13 @@ HTML_RESPONSE = {200: {"content": {"text/html": {}}, "description": "the report 
 
 async def _result(
     gw: Gateway, call: QueryCall, service: str, endpoint: str, body: dict[str, Any] | None = None,
-    target: str | None = None,
+    target: str | None = None, min_position: int | None = None,
 ) -> dict[str, Any]:
     """One service's answer, or its problem raised as the report's own."""
     meta = CommandMeta(principal=call.caller, correlation_id=call.correlation_id)
+    request = Request(meta=meta, body=body or {}, target=target, min_position=min_position)
     try:
-        reply = await gw.services.call(service, endpoint,
-                                       Request(meta=meta, body=body or {}, target=target))
+        reply = await gw.services.call(service, endpoint, request)
     except ServiceUnavailable:
         raise problem(503, f"the {service} service did not answer; try again",
                       headers={"Retry-After": "2"}) from None
@@ -43,10 +43,27 @@ async def _result(
     return reply.result
 
 
-async def _procedures_published(gw: Gateway, call: QueryCall, agency: str, as_of: date) -> int:
+async def _positions(gw: Gateway, call: QueryCall) -> dict[str, int | None]:
+    """What each context's read waits for (read-your-writes across the three logs the report
+    reads). Named by context, each its own; one plain position is someone's write in one of
+    them, so each read waits for it as far as its own log reaches (a position beyond a log's
+    head cannot be one of its events)."""
+    if call.min_positions or call.min_position is None:
+        return {context: call.position_in(context) for context in REPORT_CONTEXTS}
+    heads = await asyncio.gather(*(gw.events.last_position(c) for c in REPORT_CONTEXTS))
+    return {context: min(call.min_position, head)
+            for context, head in zip(REPORT_CONTEXTS, heads, strict=True)}
+
+
+REPORT_CONTEXTS = ("dossier", "planning", "scoring")
+
+
+async def _procedures_published(gw: Gateway, call: QueryCall, agency: str, as_of: date,
+                                min_position: int | None) -> int:
     """The agency's procedures whose publishing decision is dated ``as_of`` or earlier."""
     answer = await _result(gw, call, "dossier", "procedures-published",
-                           {"agency": agency, "as_of": as_of.isoformat()})
+                           {"agency": agency, "as_of": as_of.isoformat()},
+                           min_position=min_position)
     return answer["published"]
 
 
@@ -54,9 +71,11 @@ PLAN_FIELDS = ("total", "completed", "completed_on_time", "completed_late", "in_
                "overdue", "cancelled", "completion_rate")
 
 
-async def _plan(gw: Gateway, call: QueryCall, agency: str, year: int, as_of: date) -> dict:
+async def _plan(gw: Gateway, call: QueryCall, agency: str, year: int, as_of: date,
+                min_position: int | None) -> dict:
     progress = await _result(gw, call, "planning", "plan-of",
-                             {"agency": agency, "year": year, "as_of": as_of.isoformat()})
+                             {"agency": agency, "year": year, "as_of": as_of.isoformat()},
+                             min_position=min_position)
     if progress["plan_id"] is None:
         return {"plan_id": None, "total": 0, "completed": 0, "cancelled": 0, "overdue": 0,
                 "completion_rate": None}
@@ -98,13 +117,16 @@ async def agency_report(
     if as_of < start:
         raise problem(422, f"as_of is before 1 January {year}", field="as_of")
     end = min(as_of, date(year, 12, 31))  # a later date reports the whole year
+    positions = await _positions(gw, call)
     stats, procedures, plan, indexes = await asyncio.gather(
         _result(gw, call, "dossier", "dossier-stats",
-                {"agency": agency, "from": start.isoformat(), "to": end.isoformat()}),
-        _procedures_published(gw, call, agency, as_of),
-        _plan(gw, call, agency, year, as_of),
+                {"agency": agency, "from": start.isoformat(), "to": end.isoformat()},
+                min_position=positions["dossier"]),
+        _procedures_published(gw, call, agency, as_of, positions["dossier"]),
+        _plan(gw, call, agency, year, as_of, positions["planning"]),
         _result(gw, call, "scoring", "agency-indexes",
-                {"agency": agency, "as_of": as_of.isoformat()}),
+                {"agency": agency, "as_of": as_of.isoformat()},
+                min_position=positions["scoring"]),
     )
     report = {
         "agency": agency, "agency_name": indexes.get("agency_name"), "year": year,
