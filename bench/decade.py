@@ -468,6 +468,7 @@ def extrapolate(r: dict, years=(1, 2, 5, 10)) -> list[dict]:  # type: ignore[no-
                "disk_gib": nt["disk_mib"] / lg["events"] * events / 1024,
                "rss_restarted_gib": (nt["rss_empty_mib"] + per_subject_mib
                                      * (dossiers + year * 20 * 41)) / 1024,
+               "rss_loaded_gib": nt["rss_loaded_mib"] / lg["events"] * events / 1024,
                "restart_s": nt["restart_s"] / lg["events"] * events}
         for kind, empty in (("sqlite", 0.0), ("postgres", 7.5)):
             figures = rb.get(f"dossier {kind}")
@@ -479,12 +480,21 @@ def extrapolate(r: dict, years=(1, 2, 5, 10)) -> list[dict]:  # type: ignore[no-
     return rows
 
 
-def print_extrapolation(rows: list[dict]) -> None:
+def print_extrapolation(rows: list[dict], memory_gib: float = 24, disk_gib: float = 252) -> None:
     print("\nextrapolated (1M dossiers a year; linear in events / subjects / dossier events)\n")
     keys = list(rows[0])
     print("  ".join(f"{k:>17}" for k in keys))
     for row in rows:
         print("  ".join(f"{row[k]:>17,.1f}" for k in keys))
+    one = rows[0]  # a year's growth (everything is linear)
+    print(f"\nyears until nats-server alone (after the load) fills {memory_gib:.0f} GiB of "
+          f"memory: {memory_gib / one['rss_loaded_gib']:.1f}")
+    for kind in ("sqlite", "postgres"):
+        if f"db_{kind}_gib" in one:
+            yearly = one["disk_gib"] + one[f"db_{kind}_gib"]
+            print(f"years until the JetStream store and the {kind} read model fill "
+                  f"{disk_gib:.0f} GiB of disk: {disk_gib / yearly:.1f} "
+                  f"({yearly:.1f} GiB a year)")
 
 
 def save(args: argparse.Namespace, results: dict) -> None:
