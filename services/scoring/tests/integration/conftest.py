@@ -91,6 +91,20 @@ class Log:
                 cancelled_at=done, reason="không còn phù hợp"), done)
         return position
 
+    async def open_task(self, agency: str, year: int) -> tuple[str, int]:
+        """A task of the year's plan, added on 10 January, still open: (its id, position)."""
+        task_id, added = new_id(), datetime(year, 1, 10, 8, tzinfo=LOCAL_TZ)
+        position = await self.append("planning", task_id, agency, TaskAdded(
+            task_id=task_id, plan_id=f"plan-{agency}", agency=agency, year=year, title="Nhiệm vụ",
+            area="direction", due_date=date(year, 12, 31), owner="VP", added_at=added), added)
+        return task_id, position
+
+    async def complete_task(self, agency: str, task_id: str, on: date) -> int:
+        done = datetime.combine(on, datetime.min.time(), LOCAL_TZ).replace(hour=10)
+        return await self.append("planning", task_id, agency, TaskCompleted(
+            completed_at=done, due_date=date(done.year, 12, 31), on_time=False, evidence=[]),
+            done)
+
     async def agency(self, code: str, group: str = "department") -> int:
         at = datetime.now(LOCAL_TZ)
         return await self.append("dossier", f"agency-{code}", code, AgencyRegistered(

@@ -87,3 +87,27 @@ async def test_a_read_waits_for_the_metric_positions_it_names(call, log, agency,
     far = await call("get-assessment", {"planning_position": position + 10_000},
                      target=opened.result["id"], min_position=opened.position)
     assert far.problem.kind == "bad_request" and far.problem.errors[0].field == "planning_position"
+
+
+async def test_a_past_years_points_stay_put_when_later_events_arrive(
+    call, log, agency, framework_body
+):
+    """Automatic criteria are computed as of the end of the assessment's year: a 2022 task
+    completed in February 2023, or a procedure decided in 2023, changes nothing for 2022."""
+    code = f"PAR-{agency}"
+    await call.ok("define-framework", framework_body(code))
+    opened = await call.ok("open-assessment", {"framework": code, "agency": agency})
+    for status in ("completed", "completed", "completed"):
+        await log.task(agency, 2022, status)
+    late_task, position = await log.open_task(agency, 2022)  # open on 31/12/2022: 3 of 4
+
+    async def plan_criterion(planning_position: int) -> dict:
+        reply = await call.ok("get-assessment", {"planning_position": planning_position},
+                              target=opened.result["id"], min_position=opened.position)
+        return next(c for c in reply.result["criteria"] if c["code"] == "1.2")
+
+    before = await plan_criterion(position)
+    assert before["explanation"]["value"] == 0.75 and before["final"] == 1
+    position = await log.complete_task(agency, late_task, date(2023, 2, 1))
+    after = await plan_criterion(position)
+    assert after["explanation"] == before["explanation"] and after["final"] == before["final"]

@@ -1,6 +1,9 @@
 """The values of every metric for one agency and year, from the service's own tables.
 
-Procedures count as published in a year when their publishing decision is dated by its end.
+As of the end of the year, whatever happens later: the plan's tasks added, completed or
+cancelled by 31 December; the dossiers received (by receipt day) and resolved in the year; the
+procedures whose publishing decision is dated by its end. So a past year's assessment gives the
+same points whenever it is read.
 """
 
 from datetime import date
@@ -14,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 async def metric_values(conn: AsyncConnection, agency: str, year: int) -> MetricValues:
     t, d, p = tables.metric_tasks.c, tables.metric_dossiers.c, tables.metric_procedures.c
 
+    end = date(year, 12, 31)
     total, completed, cancelled = (await conn.execute(
-        select(func.count(), _count_if(t.status == "completed"), _count_if(t.status == "cancelled"))
-        .where(t.agency == agency, t.year == year)
+        select(func.count(), _count_if(t.completed_on <= end), _count_if(t.cancelled_on <= end))
+        .where(t.agency == agency, t.year == year, t.added_on <= end)
     )).one()
 
     received, online = (await conn.execute(
@@ -32,7 +36,7 @@ async def metric_values(conn: AsyncConnection, agency: str, year: int) -> Metric
     published, full, partial = (await conn.execute(
         select(func.count(), _count_if(p.online_level == "full"),
                _count_if(p.online_level == "partial"))
-        .where(p.agency == agency, p.published_on <= date(year, 12, 31))
+        .where(p.agency == agency, p.published_on <= end)
     )).one()
 
     return {

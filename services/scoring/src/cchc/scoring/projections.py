@@ -166,25 +166,26 @@ class DossierMetrics(_Projection):
 async def _task_added(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
     await conn.execute(insert(tables.metric_tasks).values(
         id=event.task_id, agency=event.agency, year=event.year, status="open",
+        added_on=local_date(event.added_at),
     ))
 
 
-def _set_task_status(status: str) -> Applier:
+def _set_task_status(status: str, moment: str) -> Applier:
     async def apply(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
         await conn.execute(
             update(tables.metric_tasks).where(tables.metric_tasks.c.id == envelope.aggregate_id)
-            .values(status=status)
+            .values(status=status, **{f"{status}_on": local_date(getattr(event, moment))})
         )
 
     return apply
 
 
 class PlanningMetrics(_Projection):
-    name = "scoring-planning-metrics-v1"
+    name = "scoring-planning-metrics-v2"  # v2: the tasks' dates
     context = "planning"
     metadata = tables.planning_metrics_metadata
     appliers: ClassVar[dict[str, Applier]] = {
         "TaskAdded": _task_added,
-        "TaskCompleted": _set_task_status("completed"),
-        "TaskCancelled": _set_task_status("cancelled"),
+        "TaskCompleted": _set_task_status("completed", "completed_at"),
+        "TaskCancelled": _set_task_status("cancelled", "cancelled_at"),
     }

@@ -130,5 +130,9 @@ metric_tasks = Table(
     Column("agency", String(64), nullable=False),
     Column("year", Integer, nullable=False),
     Column("status", String(12), nullable=False),  # open | completed | cancelled
+    # Local dates of the business times: a year's figures are those as of its end.
+    Column("added_on", Date, nullable=False),
+    Column("completed_on", Date),
+    Column("cancelled_on", Date),
     Index("ix_scoring_metric_tasks_agency", "agency", "year"),
 )
