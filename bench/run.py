@@ -10,7 +10,8 @@
    through the event store into a second nats-server (default sync: only how fast the data set
    is made depends on it).
 3. Rebuild: the dossier read model replayed from that log into SQLite and into PostgreSQL, each
-   in a process of its own: events per second and peak resident memory.
+   in a process of its own: events per second and peak resident memory, and each as a share of
+   the raw read of the same stream in the same run (ordered consumer, JSON decode only).
 4. API: the dossier service and the gateway in one process on that log and the rebuilt SQLite
    read model; the load generator in another process on loopback: receive-dossier and
    dossier-stats (the year 2022, every agency) requests per second with p50 / p99 latency; and
@@ -116,6 +117,13 @@ def rebuild(server: NatsServer, database_url: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def raw_replay(server: NatsServer) -> dict:
+    """The same stream read with nats-py's ordered consumer, JSON-decoded, nothing else."""
+    out = subprocess.run([sys.executable, str(HERE / "replay_worker.py"), server.url],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def load(base: str, token: str, scenario: str, requests: int, concurrency: int) -> dict:
     out = subprocess.run(
         [sys.executable, str(HERE / "load.py"), base, token, scenario, str(requests),
@@ -197,13 +205,19 @@ async def main(args: argparse.Namespace) -> None:
         try:
             events = await make_data_set(server, args.dossiers)
             sqlite_url = f"sqlite:///{tmp / 'dossier.db'}"
+            print("raw replay ...", flush=True)
+            raw = raw_replay(server)
+            raw_rate = raw["events"] / raw["seconds"]
+            rows.append(("raw replay (ordered consumer, JSON)", str(raw["events"]),
+                         f"{raw_rate:.0f}/s", f"peak {raw['peak_mib']:.0f} MiB"))
             for kind in ("sqlite", "postgres"):
                 print(f"rebuild into {kind} ...", flush=True)
                 url = sqlite_url if kind == "sqlite" else await create_database(args.postgres)
                 result = rebuild(server, url)
-                rows.append((f"rebuild into {kind}", str(result["events"]),
-                             f"{result['events'] / result['seconds']:.0f}/s",
-                             f"peak {result['peak_mib']:.0f} MiB"))
+                rate = result["events"] / result["seconds"]
+                rows.append((f"rebuild into {kind}", str(result["events"]), f"{rate:.0f}/s",
+                             f"peak {result['peak_mib']:.0f} MiB, "
+                             f"{rate / raw_rate:.0%} of raw replay"))
                 if kind == "postgres":
                     await drop_database(args.postgres, url)
             print(f"API at {args.dossiers} dossiers ({events} events) ...", flush=True)
