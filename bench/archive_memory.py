@@ -30,6 +30,8 @@ from cchc.runtime.ids import new_id
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.streams import event_stream_config
 
+from broker_load import publish_acked, resident_mib  # bench/, beside this script
+
 AGENCIES = [f"S{i:02d}" for i in range(20)]
 LIVES = [  # the kinds of event a dossier has, by how its life went
     ["DossierReceived", "DossierResolved", "ResultReturned"],
@@ -37,7 +39,6 @@ LIVES = [  # the kinds of event a dossier has, by how its life went
     ["DossierReceived", "SupplementRequested", "DossierSupplemented", "DossierResolved",
      "ResultReturned"],
 ]
-WINDOW = 2000
 
 
 def dossier_envelopes(number: int, year: int, dossiers: int):  # type: ignore[no-untyped-def]
@@ -59,38 +60,14 @@ def dossier_envelopes(number: int, year: int, dossiers: int):  # type: ignore[no
 
 async def fill(url: str, dossiers: int) -> int:
     nc = await nats.connect(url)
-    js = nc.jetstream()
-    await js.add_stream(event_stream_config("dossier"))
-    window = asyncio.Semaphore(WINDOW)
-    acked = 0
-
-    async def on_ack(msg) -> None:  # type: ignore[no-untyped-def]
-        nonlocal acked
-        acked += 1
-        window.release()
-
-    inbox = nc.new_inbox()
-    await nc.subscribe(f"{inbox}.*", cb=on_ack)
-    sent = 0
-    for year in (2022, 2023):
-        for number in range(dossiers):
-            for subject, envelope in dossier_envelopes(number, year, dossiers):
-                await window.acquire()
-                await nc.publish(subject, envelope.to_bytes(), reply=f"{inbox}.{sent}",
-                                 headers={EVENT_TYPE_HEADER: envelope.type,
-                                          "Nats-Msg-Id": envelope.event_id})
-                sent += 1
-    while acked < sent:
-        await asyncio.sleep(0.1)
+    await nc.jetstream().add_stream(event_stream_config("dossier"))
+    messages = ((subject, envelope.to_bytes(),
+                 {EVENT_TYPE_HEADER: envelope.type, "Nats-Msg-Id": envelope.event_id})
+                for year in (2022, 2023) for number in range(dossiers)
+                for subject, envelope in dossier_envelopes(number, year, dossiers))
+    sent = await publish_acked(nc, messages)
     await nc.close()
     return sent
-
-
-def resident_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 async def restarted_rss(server: NatsServer) -> tuple[float, float]:

@@ -21,6 +21,8 @@ import nats
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.streams import event_stream_config
 
+from broker_load import publish_acked, resident_mib  # bench/, beside this script
+
 AGENCIES = [f"S{i:02d}" for i in range(20)]
 LIVES = [  # the kinds of event a dossier has, by how its life went
     ["DossierReceived", "DossierResolved", "ResultReturned"],
@@ -29,7 +31,6 @@ LIVES = [  # the kinds of event a dossier has, by how its life went
      "ResultReturned"],
 ]
 BODY = b"x" * 300
-WINDOW = 2000  # events in flight
 
 
 def subjects(dossiers: int, scheme: int):  # type: ignore[no-untyped-def]
@@ -39,36 +40,14 @@ def subjects(dossiers: int, scheme: int):  # type: ignore[no-untyped-def]
             yield base if scheme == 2 else f"{base}.{event_type}"
 
 
-def resident_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
 async def fill(server: NatsServer, dossiers: int, scheme: int) -> int:
-    """Publish every event with a reply inbox, at most WINDOW unacknowledged (a plain publish
-    outruns the stream's ingest queue and the server drops messages)."""
     nc = await nats.connect(server.url)
     js = nc.jetstream()
-    await js.add_stream(event_stream_config("dossier"))
-    window = asyncio.Semaphore(WINDOW)
-    acked = 0
-
-    async def on_ack(msg) -> None:  # type: ignore[no-untyped-def]
-        nonlocal acked
-        acked += 1
-        window.release()
-
-    inbox = nc.new_inbox()
-    await nc.subscribe(f"{inbox}.*", cb=on_ack)
-    sent = 0
-    for subject in subjects(dossiers, scheme):
-        await window.acquire()
-        await nc.publish(subject, BODY, reply=f"{inbox}.{sent}")
-        sent += 1
-    while acked < sent:
-        await asyncio.sleep(0.1)
+    config = event_stream_config("dossier")
+    config.subjects = ["cchc.dossier.>"]  # today's stream stores scheme 2 only; this one both
+    await js.add_stream(config)
+    sent = await publish_acked(nc, ((subject, BODY, None)
+                                    for subject in subjects(dossiers, scheme)))
     info = await js.stream_info("DOSSIER")
     await nc.close()
     if info.state.messages != sent:

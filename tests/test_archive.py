@@ -6,6 +6,7 @@ made as ``ops``; the rebuilds run as the ``dossier`` user, with its own permissi
 """
 
 import asyncio
+import gzip
 import json
 from datetime import UTC, datetime
 
@@ -88,6 +89,19 @@ async def _rebuilt_stats(stack, tmp_path, agency: str, name: str) -> dict[str, d
         await nc.close()
 
 
+async def _resolved_dossier(admin, year: int) -> str:
+    """A dossier received and resolved in April of ``year``: finished, ready to archive."""
+    _, procedure = await agency_with_procedure(admin, processing_days=2)
+    dossier = (await receive(admin, procedure, f"{year}-04-07T09:00:00+07:00")).json()
+    answer = await act(admin, dossier["id"], "resolution",
+                       {"resolved_at": f"{year}-04-08T09:00:00+07:00", "outcome": "approved"})
+    assert answer.status_code == 200, answer.text
+    return dossier["id"]
+
+
+CLOSED = datetime(2026, 1, 5, tzinfo=UTC)  # "now" for archive_year: every year before is closed
+
+
 async def _subjects(nc) -> int:
     info = await nc.request(f"$JS.API.STREAM.INFO.{stream_name('dossier')}", b"", timeout=10)
     return json.loads(info.data)["state"]["num_subjects"]
@@ -109,7 +123,7 @@ async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
 
     subjects_before = await _subjects(ops)
     result = await archive_year(ops, "dossier", 2022, DOSSIER_ARCHIVE, by="kiem-tra",
-                                now=datetime(2026, 1, 5, tzinfo=UTC))
+                                now=CLOSED)
     manifest = result.manifest
     assert manifest is not None and manifest.year == 2022 and manifest.generation == 1
     # The finished dossiers of 2022 (this module's other tests made none) and only they.
@@ -160,7 +174,7 @@ async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
     # Archived again: the restored events leave without a second copy; the dossier that moved
     # on after the restore goes into generation 2 with its new event only.
     again_result = await archive_year(ops, "dossier", 2022, DOSSIER_ARCHIVE, by="kiem-tra",
-                                      now=datetime(2026, 1, 5, tzinfo=UTC))
+                                      now=CLOSED)
     assert again_result.manifest is not None and again_result.manifest.generation == 2
     assert again_result.manifest.events == 1
     manifests = await ArchiveShelf(ops).manifests("dossier")
@@ -172,14 +186,10 @@ async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
 
 
 async def test_a_broken_chain_or_an_open_year_archives_nothing(stack_api):
-    admin = stack_api.admin
-    _, procedure = await agency_with_procedure(admin, processing_days=2)
-    dossier = (await receive(admin, procedure, "2021-04-05T09:00:00+07:00")).json()
-    await act(admin, dossier["id"], "resolution",
-              {"resolved_at": "2021-04-06T09:00:00+07:00", "outcome": "approved"})
+    dossier_id = await _resolved_dossier(stack_api.admin, 2021)
     ops = await nats.connect(stack_api.stack.nats_url_of("ops"))
     store = EventStore(ops)
-    history = await store.load("dossier", dossier["id"])
+    history = await store.load("dossier", dossier_id)
     # Someone with the right to publish rewrites the resolution: same subject, a forged body.
     last = history.envelopes[-1]
     forged = last.model_copy(update={"payload": {**last.payload, "outcome": "rejected"},
@@ -191,7 +201,7 @@ async def test_a_broken_chain_or_an_open_year_archives_nothing(stack_api):
     subjects = await _subjects(ops)
     with pytest.raises(ArchiveFailed, match="hash chain"):
         await archive_year(ops, "dossier", 2021, DOSSIER_ARCHIVE, by="t",
-                           now=datetime(2026, 1, 5, tzinfo=UTC))
+                           now=CLOSED)
     assert await _subjects(ops) == subjects
     assert [m for m in await ArchiveShelf(ops).manifests("dossier") if m.year == 2021] == []
     with pytest.raises(ArchiveFailed, match="not over"):
@@ -201,19 +211,13 @@ async def test_a_broken_chain_or_an_open_year_archives_nothing(stack_api):
 
 
 async def test_an_archive_changed_in_storage_fails_verification(stack_api):
-    admin = stack_api.admin
-    _, procedure = await agency_with_procedure(admin, processing_days=2)
-    dossier = (await receive(admin, procedure, "2020-04-06T09:00:00+07:00")).json()
-    await act(admin, dossier["id"], "resolution",
-              {"resolved_at": "2020-04-07T09:00:00+07:00", "outcome": "approved"})
+    await _resolved_dossier(stack_api.admin, 2020)
     ops = await nats.connect(stack_api.stack.nats_url_of("ops"))
     manifest = (await archive_year(ops, "dossier", 2020, DOSSIER_ARCHIVE, by="t",
-                                   now=datetime(2026, 1, 5, tzinfo=UTC))).manifest
+                                   now=CLOSED)).manifest
     assert manifest is not None
     bucket = await ops.jetstream().object_store("CCHC_ARCHIVE")
     stored = (await bucket.get(f"{manifest.prefix}/{EVENTS}")).data
-    import gzip
-
     lines = gzip.decompress(stored).decode().splitlines()
     first = json.loads(lines[0])
     envelope = EventEnvelope.model_validate_json(first["data"])
@@ -234,11 +238,7 @@ async def test_an_archive_changed_in_storage_fails_verification(stack_api):
 async def test_the_cli_lists_and_verifies_archives(stack_api, capsys):
     from cchc.cli.main import main
 
-    admin = stack_api.admin
-    _, procedure = await agency_with_procedure(admin, processing_days=2)
-    dossier = (await receive(admin, procedure, "2019-04-08T09:00:00+07:00")).json()
-    await act(admin, dossier["id"], "resolution",
-              {"resolved_at": "2019-04-09T09:00:00+07:00", "outcome": "approved"})
+    await _resolved_dossier(stack_api.admin, 2019)
     url = stack_api.stack.nats_url_of("ops")
     assert await asyncio.to_thread(main, ["archive", "create", "dossier", "2019", "--nats-url",
                                           url, "--by", "Sở Nội vụ"]) == 0
