@@ -264,7 +264,7 @@ def test_network_policies_let_in_only_the_gateway_and_let_services_reach_only_na
     outside = None
     expected = [
         # (source, target, port, allowed)
-        (outside, gateway, 8000, True),
+        (outside, gateway, 8000, True), (outside, gateway, 9100, False),
         (outside, nats_, 4222, False), (outside, nats_, 8222, False), (outside, nats_, 6222, False),
         (gateway, nats_, 4222, True), (gateway, postgres, 5432, False),
         (outside, postgres, 5432, False), (nats_, postgres, 5432, False),
@@ -279,7 +279,7 @@ def test_network_policies_let_in_only_the_gateway_and_let_services_reach_only_na
             (pod, gateway, 8000, False), (gateway, pod, 8000, False),
             (pod, outside, 443, False),
             # metrics: from the monitoring namespace only (below), not from here or outside
-            (gateway, pod, 9100, False), (outside, pod, 9100, False),
+            (gateway, pod, 9100, False), (outside, pod, 9100, False), (pod, gateway, 9100, False),
         ]
         for other in ("dossier", "planning", "scoring"):
             if other != service:
@@ -287,11 +287,13 @@ def test_network_policies_let_in_only_the_gateway_and_let_services_reach_only_na
     wrong = [(s, t, port, want) for s, t, port, want in expected
              if allowed(policies, s, t, port) != want]
     assert not wrong, wrong
-    scrape = [rule for p in policies if p["metadata"]["name"] == "services"
-              for rule in p["spec"]["ingress"]]
-    assert [(r["from"], r["ports"]) for r in scrape] == [(
-        [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
-        [{"protocol": "TCP", "port": 9100}])]
+    monitoring = [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}]
+    for name in ("services", "gateway"):
+        scrape = [rule for p in policies if p["metadata"]["name"] == name
+                  for rule in p["spec"]["ingress"] if rule.get("from")]
+        assert [(r["from"], r["ports"]) for r in scrape] == [
+            (monitoring, [{"protocol": "TCP", "port": 9100}])], name
     # Every pod resolves names: DNS to kube-dns in kube-system, and nowhere else on port 53.
     dns = [rule for p in policies for rule in p["spec"].get("egress") or []
            if any(port.get("port") == 53 for port in rule.get("ports") or [])]
@@ -510,6 +512,6 @@ def test_every_scraped_port_is_one_the_process_serves(overlay):
         declared = {p["containerPort"] for p in container.get("ports") or []}
         assert int(port) in declared, resource["metadata"]["name"]
         name = resource["metadata"]["name"]
-        if name != "gateway":  # the gateway serves /metrics on its HTTP port
-            env = {e["name"]: e.get("value") for e in container.get("env") or []}
-            assert env.get(f"CCHC_{name.upper()}_METRICS_PORT") == port, name
+        env = {e["name"]: e.get("value") for e in container.get("env") or []}
+        assert env.get(f"CCHC_{name.upper()}_METRICS_PORT") == port, name
+        assert port != "8000", "metrics on the public port"

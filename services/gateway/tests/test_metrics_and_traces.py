@@ -6,6 +6,7 @@ SERVER span (FastAPI's own) named by its route, in the caller's trace when it se
 and carries the request's correlation id.
 """
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -104,3 +105,14 @@ async def test_an_unusable_correlation_id_is_replaced(client, spans):
     found = [s for s in spans.get_finished_spans() if s.name == f"GET {DOSSIER_ROUTE}"]
     (span,) = found
     assert len(span.attributes["cchc.correlation_id"]) == 36  # a new uuid
+
+
+async def test_a_gateway_given_a_metrics_port_keeps_metrics_off_its_public_port(settings):
+    """Deployed, the metrics are served on their own port (CCHC_GATEWAY_METRICS_PORT), open to
+    the scraper only: the public HTTP port has no /metrics."""
+    from cchc.gateway.app import create_app
+
+    app = create_app(settings.model_copy(update={"metrics_port": 9100}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as public:
+        assert (await public.get("/metrics")).status_code == 404

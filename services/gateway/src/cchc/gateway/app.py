@@ -30,7 +30,11 @@ from cchc.gateway.routers import (
     reports,
 )
 from cchc.runtime.eventstore import EventStore
-from cchc.runtime.observability import configure_logging, configure_tracing
+from cchc.runtime.observability import (
+    configure_logging,
+    configure_tracing,
+    start_metrics_server,
+)
 from cchc.runtime.endpoints import ServiceClient, client_broker, inbox_prefix
 
 log = logging.getLogger("cchc.gateway")
@@ -79,8 +83,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TelemetryMiddleware)  # outermost: times and counts the 413s too
     for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
-                   health, dashboard, asyncapi, admin, metrics):  # admin: issue 13
+                   health, dashboard, asyncapi, admin):  # admin: issue 13
         app.include_router(module.router)
+    if not settings.metrics_port:
+        app.include_router(metrics.router)
     return app
 
 
@@ -90,6 +96,7 @@ def main() -> None:
     configure_logging()
     configure_tracing("cchc-gateway")
     settings = GatewaySettings()  # type: ignore[call-arg] # jwt_secret comes from the env
+    start_metrics_server(settings.metrics_port)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
 
