@@ -271,3 +271,40 @@ async def test_a_history_whose_beginning_is_archived_is_refused_not_misread(stac
     answer = await stack_api.admin.get("/api/v1/audit/dossiers/straggler-1")
     assert answer.status_code == 409 and "archive" in answer.json()["detail"], answer.text
     await ops.close()
+
+
+async def test_a_projection_behind_when_its_events_are_archived_takes_them_from_the_archive(
+    stack_api, tmp_path
+):
+    admin = stack_api.admin
+    stack = stack_api.stack
+    agency, procedure = await agency_with_procedure(admin, processing_days=2)
+    nc = await nats.connect(stack.nats_url_of("dossier"), inbox_prefix=inbox_prefix("dossier"))
+    engine = create_engine(f"sqlite:///{tmp_path / 'behind.db'}")
+    runner = ProjectionRunner(nc, engine, DossierReadModel(), consumer_name="behind")
+    try:
+        await _resolved_dossier_of(admin, procedure, "2017-03-06")
+        await runner.drop()
+        await runner.catch_up()  # it has the first dossier, then stops following
+        for day in ("2017-03-07", "2017-03-08"):
+            await _resolved_dossier_of(admin, procedure, day)
+        ops = await nats.connect(stack.nats_url_of("ops"))
+        result = await archive_year(ops, "dossier", 2017, DOSSIER_ARCHIVE, by="t", now=CLOSED)
+        await ops.close()
+        assert result.manifest is not None and result.manifest.aggregates >= 3
+        await runner.catch_up()  # the two it missed are only in the archive now
+        await runner.close()
+        stats = await DossierQueries(engine, runner).dossier_stats(Request[DossierStatsQuery](
+            meta=ADMIN, body={"from": "2017-01-01", "to": "2017-12-31", "agency": agency}))
+        assert stats.result["resolved"]["total"] == 3
+    finally:
+        await engine.dispose()
+        await nc.close()
+
+
+async def _resolved_dossier_of(admin, procedure: str, day: str) -> str:
+    dossier = (await receive(admin, procedure, f"{day}T09:00:00+07:00")).json()
+    answer = await act(admin, dossier["id"], "resolution",
+                       {"resolved_at": f"{day}T15:00:00+07:00", "outcome": "approved"})
+    assert answer.status_code == 200, answer.text
+    return dossier["id"]
