@@ -31,7 +31,7 @@ from cchc.runtime.observability import correlation_scope, tracer_provider, traci
 log = logging.getLogger("cchc.endpoints")
 
 # Requests one endpoint handles at once in one process (see the services' max_workers setting).
-DEFAULT_MAX_WORKERS = 1
+DEFAULT_MAX_WORKERS = 2
 
 
 def inbox_prefix(user: str) -> str:
