@@ -29,9 +29,9 @@ def projection_runners(
     return (
         ProjectionRunner(nc, engine, ScoringReadModel(), batch_size=batch_size),
         ProjectionRunner(nc, engine, DossierMetrics(), batch_size=batch_size,
-                         consumer_name="scoring-dossier-metrics-v1"),
+                         consumer_name=DossierMetrics.name),
         ProjectionRunner(nc, engine, PlanningMetrics(), batch_size=batch_size,
-                         consumer_name="scoring-planning-metrics-v1"),
+                         consumer_name=PlanningMetrics.name),
     )
 
 
