@@ -30,15 +30,8 @@ from cchc.runtime.ids import new_id
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.streams import event_stream_config
 
-from broker_load import publish_acked, resident_mib  # bench/, beside this script
+from broker_load import AGENCIES, LIVES, publish_acked, resident_mib  # bench/, beside this
 
-AGENCIES = [f"S{i:02d}" for i in range(20)]
-LIVES = [  # the kinds of event a dossier has, by how its life went
-    ["DossierReceived", "DossierResolved", "ResultReturned"],
-    ["DossierReceived", "SupplementRequested", "DossierSupplemented", "DossierResolved"],
-    ["DossierReceived", "SupplementRequested", "DossierSupplemented", "DossierResolved",
-     "ResultReturned"],
-]
 
 
 def dossier_envelopes(number: int, year: int, dossiers: int):  # type: ignore[no-untyped-def]

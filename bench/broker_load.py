@@ -1,11 +1,20 @@
-"""What the memory benchmarks share: loading a stream fast without losing a message, and
-reading a process's resident memory."""
+"""What the benchmarks share: a dossier's kinds of life, loading a stream fast without losing a
+message, reading a process's resident memory, and waiting for the gateway to be healthy."""
 
 import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 
+import httpx
 from nats.aio.client import Client as NATS
+
+AGENCIES = [f"S{i:02d}" for i in range(20)]
+LIVES = [  # the kinds of event a dossier has, by how its life went
+    ["DossierReceived", "DossierResolved", "ResultReturned"],
+    ["DossierReceived", "SupplementRequested", "DossierSupplemented", "DossierResolved"],
+    ["DossierReceived", "SupplementRequested", "DossierSupplemented", "DossierResolved",
+     "ResultReturned"],
+]
 
 WINDOW = 2000  # events in flight
 
@@ -41,3 +50,15 @@ def resident_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS")
+
+
+async def wait_healthy(api: httpx.AsyncClient, seconds: float = 300) -> None:
+    """Until the gateway's /health answers 200 (RuntimeError after ``seconds``)."""
+    for _ in range(int(seconds * 2)):
+        try:
+            if (await api.get("/health")).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.5)
+    raise RuntimeError("the gateway never became healthy")

@@ -41,6 +41,7 @@ from cchc.runtime.streams import ensure_event_stream
 
 sys.path.insert(0, str(Path(__file__).parent))
 import decade_log as log  # noqa: E402
+from broker_load import resident_mib, wait_healthy  # noqa: E402
 
 HERE = Path(__file__).parent
 WINDOW = 2000  # events in flight
@@ -49,13 +50,6 @@ VERIFY_EVERY = 50_000  # one dossier in so many is re-read through the contracts
 
 def note(text: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", flush=True)
-
-
-def resident_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 def size_mib(path: Path) -> float:
@@ -260,15 +254,7 @@ async def latency(url: str, dbs: tuple[str, str, str], tmp: Path, years: int,
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60,
                                      headers={"Authorization": f"Bearer {token}"}) as api:
-            for _ in range(1200):
-                try:
-                    if (await api.get("/health")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.5)
-            else:
-                raise RuntimeError("the gateway never became healthy")
+            await wait_healthy(api, seconds=600)
             await asyncio.sleep(15)  # the services' small projections (planning) catch up
             for name, (path, params) in queries.items():
                 answer = await api.get(path, params=params)

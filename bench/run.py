@@ -42,6 +42,7 @@ from cchc.runtime.streams import ensure_event_stream, event_stream_config
 from cchc.runtime.testing import create_database, drop_database
 
 sys.path.insert(0, str(Path(__file__).parent))
+from broker_load import wait_healthy  # noqa: E402
 from dataset import append_dossiers, dossier_events  # noqa: E402
 
 HERE = Path(__file__).parent
@@ -152,13 +153,7 @@ async def api_benchmark(tmp: Path, server: NatsServer, database_url: str) -> lis
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30,
                                      headers={"Authorization": f"Bearer {token}"}) as api:
-            for _ in range(600):
-                try:
-                    if (await api.get("/health")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.5)
+            await wait_healthy(api)
             await api.post("/api/v1/agencies", json={"code": "BENCH", "name": "Sở Thử nghiệm",
                                                      "group": "department"})
             answer = await api.post("/api/v1/procedures", json={

@@ -21,15 +21,8 @@ import nats
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.streams import event_stream_config
 
-from broker_load import publish_acked, resident_mib  # bench/, beside this script
+from broker_load import AGENCIES, LIVES, publish_acked, resident_mib  # bench/, beside this
 
-AGENCIES = [f"S{i:02d}" for i in range(20)]
-LIVES = [  # the kinds of event a dossier has, by how its life went
-    ["DossierReceived", "DossierResolved", "ResultReturned"],
-    ["DossierReceived", "SupplementRequested", "DossierSupplemented", "DossierResolved"],
-    ["DossierReceived", "SupplementRequested", "DossierSupplemented", "DossierResolved",
-     "ResultReturned"],
-]
 BODY = b"x" * 300
 
 
