@@ -31,7 +31,7 @@ from cchc.dossier.domain.calendar import WorkingCalendar
 from cchc.dossier.domain.errors import Forbidden, InvalidCommand
 from cchc.dossier.domain.model import Dossier
 from cchc.dossier.domain.reference import Agency, Procedure
-from cchc.dossier.views import dossier_summary
+from cchc.dossier.views import dossier_summary, late_entry_summary
 from cchc.runtime.command_loop import AggregateKind, CommandLoop
 from cchc.runtime.entry_window import EntryWindow
 from cchc.runtime.eventstore import EventStore
@@ -57,6 +57,7 @@ DOSSIER = AggregateKind[Dossier](
     "dossier", model.evolve, lambda dossier, _: dossier_summary(dossier),
     business_time=business_time,
     agency_of=lambda dossier, event: dossier.agency if dossier else event.agency,
+    envelope_facts=late_entry_summary,
 )
 
 

@@ -616,6 +616,8 @@ async function openDossier(id) {
     ["Trạng thái", STATUS[dossier.status] || dossier.status],
     ["Kết quả", dossier.outcome ? OUTCOME[dossier.outcome] : "–"],
     ["Đánh giá", dossier.timeliness ? TIMELINESS[dossier.timeliness] : "–"],
+    ...(dossier.late_entry ? [["Nhập muộn", `${dossier.late_entry.events} sự kiện nhập sau thời điểm xảy ra`
+      + (dossier.late_entry.reason ? ` (${dossier.late_entry.reason})` : "")]] : []),
   ];
   const history = dossier.history.map((e) => el("tr", {},
     el("td", {}, viDateTime(e.occurred_at)), el("td", {}, EVENT[e.type] || e.type,
