@@ -7,6 +7,7 @@ skip, unless CI is set: there they fail. CCHC_SCREENSHOT_DIR=<folder> keeps the 
 """
 
 import os
+import re
 import struct
 import zlib
 from collections import Counter
@@ -315,6 +316,13 @@ async def test_admin_sees_every_panel_in_vietnamese(stack_api, world, page, tmp_
     # 2022 entered in 2026: the receipt is marked as a late entry, in the facts and the history.
     assert "Nhập muộn" in await page.inner_text("#history")
     assert "1 sự kiện nhập sau thời điểm xảy ra" in await page.inner_text("#detail-body")
+    # Its receipt code, and its receipt slip as a PDF in a new tab.
+    assert re.search(r"Mã hồ sơ\s+\S+-220711-\d{4}", await page.inner_text("#detail-body"))
+    async with page.expect_popup() as opened:
+        await page.click("#receipt-slip")
+    slip = await opened.value
+    assert slip.url.startswith("blob:")
+    await slip.close()
     assert await page.is_visible("#resolve-form")  # admin writes everywhere
     await page.fill("#search", "")
     await page.click("#search-form button[type=submit]")

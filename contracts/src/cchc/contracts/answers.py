@@ -28,6 +28,7 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("dossier", "list-dossiers"): d.DossierPage,
     ("dossier", "dossier-stats"): d.DossierStats,
     ("dossier", "procedures-published"): d.ProceduresPublished,
+    ("dossier", "receipt-slip"): d.ReceiptSlip,
     # planning
     ("planning", "issue-plan"): p.PlanSummary,
     ("planning", "add-task"): p.TaskSummary,

@@ -116,6 +116,9 @@ class DossierView(Answer):
     outcome: str | None = Field(description="approved or rejected, once resolved")
     timeliness: str | None = Field(description="early, on_time or late, once resolved")
     version: int = Field(description="the dossier's version (its ETag)")
+    receipt_code: str | None = omissible(
+        "the code on the receipt slip, <agency>-<YYMMDD>-<daily number>; it names the dossier "
+        "wherever its id does; None for a dossier received before codes existed")
     late_entry: DossierLateEntry | None = omissible(
         "None unless some of its events were entered after the fact (a business time older than "
         "the entry window when recorded, by admin or home_affairs)")
@@ -146,6 +149,14 @@ class DossierDetail(DossierListItem):
     """``get-dossier``: the view, the applicant and the history."""
 
     history: list[HistoryEntry] = Field(description="the dossier's events, oldest first")
+
+
+class ReceiptSlip(DossierListItem):
+    """``receipt-slip``: what the receipt slip prints, the view with the names it shows."""
+
+    agency_name: str = Field(description="the agency's registered name")
+    procedure_name: str = Field(description="the procedure's name")
+    field: str = Field(description="the procedure's field (lĩnh vực)")
 
 
 DossierPage = Page[DossierListItem]

@@ -227,7 +227,7 @@ def _received(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
         "due_at": event.due_at, "appointment_at": event.due_at, "resolved_at": None,
         "resolved_on": None, "timeliness": None, "outcome": None, "returned_at": None,
         "withdrawn_at": None, "withdrawn_on": None, "closed_on": None, "overdue_from": None,
-        "applicant": event.applicant, "late_entries": 0, "late_entry_reason": None, "version": envelope.aggregate_version,
+        "applicant": event.applicant, "receipt_code": event.receipt_code, "late_entries": 0, "late_entry_reason": None, "version": envelope.aggregate_version,
         "position": envelope.position,
     }
     rows.due_period(envelope, event.received_at, event.due_at)
@@ -303,6 +303,7 @@ def _history_row(envelope: EventEnvelope) -> dict[str, Any]:
 
 class DossierReadModel:
     # v2: daily counters and dossiers.overdue_from; v3: procedures.published_on; v4: late entries
+    # and receipt codes
     name = "dossier-read-v4"
     context = CONTEXT
     metadata = tables.metadata

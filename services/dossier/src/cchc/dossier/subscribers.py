@@ -32,5 +32,6 @@ def endpoints(
         "list-agencies": queries.list_agencies,
         "list-procedures": queries.list_procedures,
         "procedures-published": queries.procedures_published,
+        "receipt-slip": queries.receipt_slip,
         "health": health,
     }, max_workers)

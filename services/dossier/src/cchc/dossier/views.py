@@ -26,6 +26,7 @@ class DossierView(BaseModel):
     outcome: str | None
     timeliness: str | None
     version: int
+    receipt_code: str | None = None
 
     @field_serializer(
         "received_at", "due_at", "appointment_at", "resolved_at", "returned_at", "withdrawn_at"
@@ -45,7 +46,7 @@ class DossierView(BaseModel):
             withdrawn_at=dossier.withdrawn_at,
             outcome=dossier.outcome.value if dossier.outcome else None,
             timeliness=dossier.timeliness.value if dossier.timeliness else None,
-            version=dossier.version,
+            version=dossier.version, receipt_code=dossier.receipt_code,
         )
 
     @classmethod
