@@ -18,6 +18,7 @@ from cchc.runtime.eventstore import EventStore
 
 BUCKET = "RECEIPT_NUMBERS"
 MAX_ATTEMPTS = 50  # each lost race means another replica took a number meanwhile
+MAX_REMEMBERED = 10_000  # agency-days whose last entry this process remembers
 
 
 class ReceiptBook:
@@ -25,26 +26,35 @@ class ReceiptBook:
         self._store = store
         self._replicas = replicas
         self._bucket: KeyValue | None = None
+        self._last: dict[str, tuple[int, int]] = {}  # key -> (revision, number) this process wrote
 
     async def next_code(self, agency: str, day: date) -> str:
         bucket = await self._open()
         key = f"{agency}.{day:%Y%m%d}"
         for _ in range(MAX_ATTEMPTS):
+            # The entry as this process last left it: with one replica writing, no read at all.
+            last = self._last.pop(key, None) or await self._read(bucket, key)
+            number = (last[1] if last else 0) + 1
             try:
-                entry = await bucket.get(key)
-            except KeyNotFoundError:
-                try:
-                    await bucket.create(key, b"1")
-                    return receipt_code(agency, day, 1)
-                except KeyWrongLastSequenceError:
-                    continue
-            number = int(entry.value or b"0") + 1
-            try:
-                await bucket.update(key, str(number).encode(), last=entry.revision)
+                if last is None:
+                    revision = await bucket.create(key, b"1")
+                else:
+                    revision = await bucket.update(key, str(number).encode(), last=last[0])
             except KeyWrongLastSequenceError:
-                continue
+                continue  # another replica took a number meanwhile: read again
+            if len(self._last) >= MAX_REMEMBERED:
+                self._last.clear()
+            self._last[key] = (revision, number)
             return receipt_code(agency, day, number)
         raise RuntimeError(f"the receipt book of {agency} on {day} kept changing")
+
+    @staticmethod
+    async def _read(bucket: KeyValue, key: str) -> tuple[int, int] | None:
+        try:
+            entry = await bucket.get(key)
+        except KeyNotFoundError:
+            return None
+        return entry.revision, int(entry.value or b"0")
 
     async def _open(self) -> KeyValue:
         if self._bucket is None:
