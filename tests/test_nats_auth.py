@@ -33,7 +33,7 @@ def deployed_permissions(user: str) -> tuple[set[str], set[str]]:
     return set(re.findall(r'"([^"]+)"', publish)), set(re.findall(r'"([^"]+)"', subscribe))
 
 
-@pytest.mark.parametrize("user", ["gateway", *nats_auth.SERVICES])
+@pytest.mark.parametrize("user", ["gateway", *nats_auth.SERVICES, nats_auth.ANCHOR])
 def test_the_embedded_permissions_are_the_deployed_ones(user):
     rules = nats_auth.permissions(user)
     assert rules is not None
