@@ -165,6 +165,8 @@ def parser() -> argparse.ArgumentParser:
         action.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
         action.add_argument("--nats-url", help="a running cluster instead (the ops user)")
         action.add_argument("--by", default="ops", help="who archives (kept in the manifest)")
+        action.add_argument("--signing-key-file", help="with --nats-url: the context's service "
+                            "signing key, which signs the log's record of the cut")
     archive.set_defaults(run=_archive)
 
     from cchc.cli.verify import add_parser as add_verify
