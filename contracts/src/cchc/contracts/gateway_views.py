@@ -72,8 +72,8 @@ class EventSignature(Answer):
     """One event's signature as the audit judges it."""
 
     position: int = Field(description="the event's position in its stream")
-    aggregate_version: int
-    type: str
+    aggregate_version: int = Field(description="the event's version in its aggregate")
+    type: str = Field(description="the event type")
     status: Literal["signed", "unsigned", "invalid"] = Field(
         description="signed: a valid signature by the service's key; unsigned: written before "
         "signing began (legacy, not a failure); invalid: a forgery, or unsigned after signing "
