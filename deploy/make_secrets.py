@@ -91,7 +91,8 @@ def k8s_dev_envs(values: dict[str, str]) -> dict[str, dict[str, str]]:
             signing_key_variable(service): values[signing_key_variable(service)],
         }
     files["anchor.env"] = {
-        "CCHC_ANCHOR_NATS_URL": f"tls://anchor:{values[nats_password_variable('anchor')]}@nats:4222",
+        "CCHC_ANCHOR_NATS_URL":
+            f"tls://anchor:{values[nats_password_variable('anchor')]}@nats:4222",
         signing_key_variable("anchor"): values[signing_key_variable("anchor")],
     }
     files["gateway.env"] = {

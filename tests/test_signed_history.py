@@ -89,7 +89,8 @@ async def test_a_forged_event_is_named_by_verify_and_flagged_by_the_audit(stack_
         last = history.envelopes[-1]
         event = DossierWithdrawn(withdrawn_at=datetime.now(UTC), reason="rút hộ")
         forged = last.model_copy(update={
-            "event_id": new_id(), "type": event.event_type(), "payload": event.model_dump(mode="json"),
+            "event_id": new_id(), "type": event.event_type(),
+            "payload": event.model_dump(mode="json"),
             "aggregate_version": last.aggregate_version + 1, "recorded_at": datetime.now(UTC),
             "key_id": None, "signature": None, "position": None, "traceparent": None,
         }).sealed(history.head_hash)

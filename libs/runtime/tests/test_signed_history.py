@@ -21,7 +21,7 @@ from cchc.runtime.eventstore import EventStore, Metadata
 from cchc.runtime.ids import new_id
 from cchc.runtime.log_verification import verify_log
 from cchc.runtime.natsserver import NatsServer
-from cchc.runtime.signing_keys import Keyring, SigningKey, signing_key_from_text, new_private_key_text
+from cchc.runtime.signing_keys import Keyring, new_private_key_text, signing_key_from_text
 from cchc.runtime.streams import ensure_event_stream, event_stream_config
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -135,7 +135,8 @@ async def test_anchors_cover_the_heads_and_a_tampered_or_missing_one_is_found(nc
 
     result = await verify(nc, expected_anchors=("0000-0000-0000-0000",))
 
-    problems = {(f.position, f.problem.split(" (")[0].split(":")[0]) for f in result.anchor_failures}
+    problems = {(f.position, f.problem.split(" (")[0].split(":")[0])
+                for f in result.anchor_failures}
     assert (5, "signature does not verify by an anchor key of the keyring") in problems
     assert (5, "DOSSIER has no event at 99, the head it anchors") in problems
     assert (3, "anchors at 2..2 are missing") in problems

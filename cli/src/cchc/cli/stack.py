@@ -69,19 +69,22 @@ class EmbeddedStack:
         log.info("nats-server %s (JetStream in %s)", self.nats.url, installation.nats_dir)
         await self._migrate_subjects()
         dossier = DossierService(
-            DossierSettings(nats_url=self.nats_url_of("dossier"), database_url=self._database_url("dossier"),
+            DossierSettings(nats_url=self.nats_url_of("dossier"),
+                            database_url=self._database_url("dossier"),
                             signing_key_file=self._own_key_file("dossier"))
         )
         await dossier.start()
         self.services.append(dossier)
         planning = PlanningService(
-            PlanningSettings(nats_url=self.nats_url_of("planning"), database_url=self._database_url("planning"),
+            PlanningSettings(nats_url=self.nats_url_of("planning"),
+                            database_url=self._database_url("planning"),
                             signing_key_file=self._own_key_file("planning"))
         )
         await planning.start()
         self.services.append(planning)
         scoring = ScoringService(
-            ScoringSettings(nats_url=self.nats_url_of("scoring"), database_url=self._database_url("scoring"),
+            ScoringSettings(nats_url=self.nats_url_of("scoring"),
+                            database_url=self._database_url("scoring"),
                             signing_key_file=self._own_key_file("scoring"))
         )
         await scoring.start()
@@ -92,8 +95,9 @@ class EmbeddedStack:
         admin_token = issue_token(secret, "admin", "admin", ttl_s=12 * 3600)
         installation.admin_token_file.write_text(admin_token + "\n")
         installation.admin_token_file.chmod(0o600)
-        app = create_app(GatewaySettings(nats_url=self.nats_url_of("gateway"), jwt_secret=secret, services=SERVICES,
-                                             audit_keyring_file=str(installation.keyring_file)))
+        app = create_app(GatewaySettings(
+            nats_url=self.nats_url_of("gateway"), jwt_secret=secret, services=SERVICES,
+            audit_keyring_file=str(installation.keyring_file)))
         config = uvicorn.Config(app, host=self.host, port=self.http_port, log_level="info",
                                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
         self.server = _Server(config)

@@ -1,4 +1,5 @@
-"""The anchor signer: every ``interval_s`` seconds, each event stream's head signed into ``ANCHORS``.
+"""The anchor signer: every ``interval_s`` seconds, each event stream's head signed into
+``ANCHORS``.
 
 Its own process with its own NATS user (``anchor``: it may read the event streams and the
 archive, and publish to the anchor stream only) and its own key, which no service holds. It

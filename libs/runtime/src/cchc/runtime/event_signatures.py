@@ -45,8 +45,9 @@ def check_signature(envelope: EventEnvelope, keyring: Keyring,
     if envelope.signature is None:
         position = envelope.position or 0
         if signed_since is not None and position >= signed_since:
-            return SignatureCheck(SignatureStatus.INVALID, None,
-                                  f"unsigned, but its stream is signed from position {signed_since}")
+            return SignatureCheck(
+                SignatureStatus.INVALID, None,
+                f"unsigned, but its stream is signed from position {signed_since}")
         return SignatureCheck(SignatureStatus.UNSIGNED)
     key = keyring.get(envelope.key_id)
     if key is None:

@@ -188,7 +188,8 @@ def _chain_problem(envelope: EventEnvelope, before: tuple[int, str] | None) -> s
     return None
 
 
-def _head_problem(head: StreamHead, envelope: EventEnvelope, digest: str, folded: int) -> str | None:
+def _head_problem(head: StreamHead, envelope: EventEnvelope, digest: str,
+                  folded: int) -> str | None:
     if envelope.hash != head.last_hash:
         return f"{head.stream}:{head.last_seq} is not the event it anchors"
     if digest != head.digest:

@@ -32,7 +32,8 @@ class DossierService(service.ServiceProcess):
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = DossierQueries(engine, self.runner)
-        return endpoints(DossierCommandHandlers(EventStore(nc, signer=self.signer)), queries, self.health,
+        handlers = DossierCommandHandlers(EventStore(nc, signer=self.signer))
+        return endpoints(handlers, queries, self.health,
                          self.settings.max_workers)
 
 

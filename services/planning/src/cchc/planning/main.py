@@ -44,7 +44,8 @@ class PlanningService(service.ServiceProcess):
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = PlanningQueries(engine, self.runner)
-        return endpoints(PlanningCommandHandlers(EventStore(nc, signer=self.signer)), queries, self.health,
+        handlers = PlanningCommandHandlers(EventStore(nc, signer=self.signer))
+        return endpoints(handlers, queries, self.health,
                          self.settings.max_workers)
 
     def health_positions(self) -> dict[str, int]:

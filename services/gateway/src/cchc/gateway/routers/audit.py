@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from cchc.contracts.anchors import Anchor, short_fingerprint
+from cchc.contracts.anchors import Anchor, StreamHead, short_fingerprint
 from cchc.contracts.dossier import CONTEXT
 from cchc.contracts.envelope import verify_chain
 from cchc.contracts.gateway_views import AnchorSummary, ChainAudit, EventSignature
@@ -36,6 +36,10 @@ def anchor_summary(position: int, anchor: Anchor, keyring: Keyring) -> AnchorSum
         heads={head.stream: head.last_seq for head in anchor.heads})
 
 
+def _anchored(position: int | None, head: StreamHead | None) -> bool:
+    return head is not None and (position or 0) <= head.last_seq
+
+
 @router.get("/audit/dossiers/{dossier_id}", operation_id="audit_dossier",
             response_model=ChainAudit, responses=problem_responses(404, 409))
 async def audit_dossier(dossier_id: DossierId, gw: GatewayDep, caller: Caller) -> ChainAudit:
@@ -59,7 +63,7 @@ async def audit_dossier(dossier_id: DossierId, gw: GatewayDep, caller: Caller) -
     signatures = [
         EventSignature(position=e.position or 0, aggregate_version=e.aggregate_version,
                        type=e.type, status=c.status.value, key_id=c.key_id, reason=c.reason,
-                       anchored=newest_head is not None and (e.position or 0) <= newest_head.last_seq)
+                       anchored=_anchored(e.position, newest_head))
         for e, c in zip(history.envelopes, checks, strict=True)]
     signatures_valid = all(c.status is not SignatureStatus.INVALID for c in checks)
     covering = await anchors.covering(stream, history.last_position)
