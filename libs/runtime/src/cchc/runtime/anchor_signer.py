@@ -75,8 +75,11 @@ class AnchorSigner:
                 prev_fingerprint=previous.fingerprint() if previous else GENESIS_HASH)
             anchor = unsigned.model_copy(
                 update={"signature": self._key.sign(unsigned.signing_input())})
-            await self._nc.jetstream().publish(ANCHOR_SUBJECT, anchor.to_bytes(),
-                                               stream=anchor_stream_config().name)
+            # Only after the anchor it chains to: a second signer running at once (it should
+            # not) fails here instead of forking the anchors' chain.
+            await self._nc.jetstream().publish(
+                ANCHOR_SUBJECT, anchor.to_bytes(), stream=anchor_stream_config().name,
+                headers={"Nats-Expected-Last-Sequence": str(newest[0] if newest else 0)})
             return anchor
 
     async def _head(self, context: str, previous: Anchor | None) -> StreamHead:
