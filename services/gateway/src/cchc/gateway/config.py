@@ -27,6 +27,13 @@ class GatewaySettings(BaseSettings):
     # port: the metrics there only, never on the public port (deployed: deploy/k8s).
     metrics_port: int = Field(default=0, ge=0, le=65535)
 
+    # --- signed history (issue 14) ---------------------------------------------------------------
+    # The public keyring of the services' and the anchor signer's keys (cchc.runtime.signing_keys):
+    # JSON text, or a file (a ConfigMap; the embedded default's signing-keys/keyring.json).
+    # Published at GET /api/v1/audit/keys and in the AsyncAPI document; the audit checks by it.
+    audit_keyring: str | None = None
+    audit_keyring_file: str | None = None
+
     # --- tokens (issue 13) ---------------------------------------------------------------------
     # A token's agency must be a registered agency code: codes seen in the dossier service's
     # list are kept; a code not (yet) in it is asked again, and a miss is remembered this long.
