@@ -18,7 +18,11 @@ async def world(stack_api):
 
 
 # Routes outside the matrix, with the reason.
-UNGUARDED = {("GET", "/health")}  # the probe of orchestrators: no token, no data
+UNGUARDED = {
+    ("GET", "/health"),  # the probe of orchestrators: no token, no data
+    # the public lookup: public fields only, rate-limited (tests/test_public_lookup.py)
+    ("GET", "/api/v1/public/dossiers/{receipt_code}"), ("GET", "/api/v1/public/on-time-rates"),
+}
 
 
 def routes(w):

@@ -458,3 +458,21 @@ async def test_an_inspector_reads_everything_and_gets_no_forms(stack_api, world,
     await page.click("#sign-out")
     assert await page.is_visible("#sign-in")
     assert await page.evaluate("sessionStorage.getItem('cchc.token')") is None
+
+
+async def test_a_citizen_looks_up_a_dossier_on_the_public_page(stack_api, world, page):
+    listed = await ok(await stack_api.admin.get("/api/v1/dossiers", params={
+        "agency": world["a"], "q": "duc phat"}))
+    code = listed["items"][0]["receipt_code"]
+    await page.goto(f"{stack_api.base_url}/tra-cuu?ma={code}")  # the slip's QR code leads here
+    await page.wait_for_selector("#lookup-table")
+    shown = await page.inner_text("#lookup-table")
+    assert code in shown and "Sở Tư pháp" in shown and "Đang giải quyết" in shown
+    assert "C*** t* T*** Đ** P***" in shown and "Đức Phát" not in shown  # the name is masked
+    await page.wait_for_selector("#board-table tbody tr")
+    board = await page.inner_text("#board")
+    assert "Tỷ lệ giải quyết hồ sơ đúng hạn năm" in board and "Sở Tư pháp" in board
+
+    await page.fill("#code", f"{world['a']}-220711-9999")
+    await page.click("#lookup-form button[type=submit]")
+    await page.wait_for_selector("#lookup-error:has-text('Không tìm thấy hồ sơ')")

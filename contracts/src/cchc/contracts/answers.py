@@ -29,6 +29,8 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("dossier", "dossier-stats"): d.DossierStats,
     ("dossier", "procedures-published"): d.ProceduresPublished,
     ("dossier", "receipt-slip"): d.ReceiptSlip,
+    ("dossier", "public-dossier"): d.PublicDossier,
+    ("dossier", "public-board"): d.PublicBoard,
     # planning
     ("planning", "issue-plan"): p.PlanSummary,
     ("planning", "add-task"): p.TaskSummary,

@@ -141,6 +141,12 @@ class DossierStatsQuery(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class PublicBoardQuery(BaseModel):
+    """The public board of a year: every agency's figures from 1 January to today."""
+
+    year: int = Field(ge=2000, le=2100)
+
+
 QUERY_ENDPOINTS: dict[str, type[BaseModel] | None] = {
     "get-dossier": None,
     "list-dossiers": DossierListQuery,
@@ -149,5 +155,7 @@ QUERY_ENDPOINTS: dict[str, type[BaseModel] | None] = {
     "list-procedures": ProcedureListQuery,
     "procedures-published": ProceduresPublishedQuery,
     "receipt-slip": None,
+    "public-dossier": None,
+    "public-board": PublicBoardQuery,
 }
 

@@ -33,5 +33,7 @@ def endpoints(
         "list-procedures": queries.list_procedures,
         "procedures-published": queries.procedures_published,
         "receipt-slip": queries.receipt_slip,
+        "public-dossier": queries.public_dossier,
+        "public-board": queries.public_board,
         "health": health,
     }, max_workers)

@@ -23,6 +23,8 @@ class GatewaySettings(BaseSettings):
     # The address citizens reach the public lookup at (the receipt slip's QR code); unset: the
     # address the slip's request came to.
     public_url: str | None = None
+    # Requests one client address may make to the public lookup (no token), in `limits` syntax.
+    public_rate_limit: str = "30/minute"
     # 0: GET /metrics on the HTTP port (the embedded default: one page for every process). A
     # port: the metrics there only, never on the public port (deployed: deploy/k8s).
     metrics_port: int = Field(default=0, ge=0, le=65535)
