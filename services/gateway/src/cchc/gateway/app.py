@@ -23,6 +23,7 @@ from cchc.gateway.routers import (
     dossiers,
     events,
     health,
+    imports,
     indexes,
     me,
     metrics,
@@ -83,10 +84,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
     )
     problems.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       import_max_bytes=settings.max_import_bytes)
     app.add_middleware(TelemetryMiddleware)  # outermost: times and counts the 413s too
     for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
-                   health, dashboard, asyncapi, admin, public):  # admin: issue 13
+                   health, dashboard, asyncapi, admin, public, imports):  # admin: issue 13
         app.include_router(module.router)
     if not settings.metrics_port:
         app.include_router(metrics.router)
