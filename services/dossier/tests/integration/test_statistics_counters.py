@@ -70,7 +70,7 @@ def history(index: int, spec) -> list:
             match action:
                 case "request":
                     event = model.request_supplement(state, RequestSupplement(requested_at=at,
-                                                                              reason="r"))
+                                                                              reason="r"), VN)
                 case "supplement":
                     event = model.supplement(state, SupplementDossier(supplemented_at=at), VN)
                 case "extend":
