@@ -19,7 +19,7 @@ a later one is irregular (the way a late dossier's clock gets restarted by the f
 
 from datetime import date, datetime
 
-from cchc.contracts.dossier import Timeliness
+from cchc.contracts.dossier import DossierResolved, Timeliness
 from cchc.contracts.localtime import local_date
 from cchc.dossier.domain.calendar import WorkingCalendar, timeliness
 
@@ -65,3 +65,12 @@ def timeliness_766(
     if due_at is None:
         raise ValueError("a dossier with at most one supplementation request has a 766 due date")
     return timeliness(resolved_at, due_at)
+
+
+def resolution_timeliness_766(resolution: DossierResolved, supplement_requests: int) -> Timeliness:
+    """The 766 judgement of a resolution: the recorded one, or for a resolution written before
+    the 766 clock existed, late with more than one request and else the form's (whose due
+    time stands in for the 766 one: such a dossier's supplementation recorded none either)."""
+    if resolution.timeliness_766 is not None:
+        return resolution.timeliness_766
+    return timeliness_766(resolution.resolved_at, resolution.due_at, supplement_requests)

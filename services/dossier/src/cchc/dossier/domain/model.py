@@ -222,7 +222,8 @@ def evolve(state: Dossier | None, event: DossierEvent) -> Dossier:
                 state, status=DossierStatus.RESOLVED, resolved_at=event.resolved_at,
                 outcome=event.outcome, timeliness=event.timeliness,
                 last_event_at=event.resolved_at,
-                timeliness_766=event.timeliness_766 or recorded_timeliness_766(state, event),
+                timeliness_766=clock_766.resolution_timeliness_766(
+                    event, state.supplement_requests),
             )
         case ResultReturned():
             return replace(
@@ -243,13 +244,6 @@ def supplemented_due_at_766(state: Dossier, event: DossierSupplemented) -> datet
     if clock_766.late_by_requests(state.supplement_requests):
         return None
     return event.due_at_766 or event.due_at
-
-
-def recorded_timeliness_766(state: Dossier, event: DossierResolved) -> Timeliness:
-    """A resolution written before the 766 clock existed: late with more than one request, else
-    judged against the 766 due time its state has."""
-    return clock_766.timeliness_766(event.resolved_at, state.due_at_766 or event.due_at,
-                                    state.supplement_requests)
 
 
 def replay(events: Iterable[DossierEvent]) -> Dossier | None:
