@@ -132,7 +132,8 @@ class Log:
             received_at=at, receipt_day=received, processing_days=5, due_at=due,
             applicant={"name": "Nguyễn Văn An"}), at)
         for n in range(supplement_requests):
-            requested, supplemented = at + timedelta(hours=2 * n + 1), at + timedelta(hours=2 * n + 2)
+            requested = at + timedelta(hours=2 * n + 1)
+            supplemented = requested + timedelta(hours=1)
             await self.append("dossier", dossier_id, agency, SupplementRequested(
                 requested_at=requested, reason="thiếu giấy tờ"), requested)
             position = await self.append("dossier", dossier_id, agency, DossierSupplemented(
