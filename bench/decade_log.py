@@ -213,6 +213,7 @@ def dossier(i: int) -> Aggregate:
                       "id_number": f"0{rng.randrange(10**11):011d}",
                       "phone": f"09{rng.randrange(10**8):08d}"}})]
     at = received
+    due_766 = requested = due  # Decision 766's due time: the stop added, not the time restarted
     for event_type in LIFE_OF[i % len(LIFE_OF)]:
         at = at + timedelta(days=rng.randint(1, max(1, days // 3)), seconds=rng.randint(0, 3600))
         if event_type == "DossierExtended":
@@ -220,23 +221,28 @@ def dossier(i: int) -> Aggregate:
                 "extended_at": iso(at), "new_due_at": iso(due + timedelta(days=5)),
                 "reason": "Cần xác minh thêm thông tin với cơ quan liên quan"}))
         elif event_type == "SupplementRequested":
-            events.append(Event(event_type, 1, at, {
-                "requested_at": iso(at), "reason": "Bổ sung bản sao giấy tờ tùy thân"}))
+            requested = at
+            events.append(Event(event_type, 2, at, {
+                "requested_at": iso(at), "reason": "Bổ sung bản sao giấy tờ tùy thân",
+                "irregular": (at - received).days > 4}))
         elif event_type == "DossierSupplemented":
             due = at + timedelta(days=days * 7 // 5)
-            events.append(Event(event_type, 1, at, {
+            due_766 = min(due, due_766 + (at - requested))
+            events.append(Event(event_type, 2, at, {
                 "supplemented_at": iso(at), "restart_day": at.date().isoformat(),
-                "due_at": iso(due)}))
+                "due_at": iso(due), "due_at_766": iso(due_766)}))
         elif event_type == "DossierResolved":
             extended = "DossierExtended" in LIFE_OF[i % len(LIFE_OF)]
             at = max(at, due + timedelta(days=2)) if extended else min(at, due)
             rejected = rng.randrange(20) == 0
-            events.append(Event(event_type, 2, at, {
+            events.append(Event(event_type, 3, at, {
                 "resolved_at": iso(at), "outcome": "rejected" if rejected else "approved",
                 "due_at": iso(due),
                 "timeliness": "late" if extended else ("early" if at.date() < due.date()
                                                        else "on_time"),
-                "reason": "Hồ sơ không đủ điều kiện theo quy định" if rejected else ""}))
+                "reason": "Hồ sơ không đủ điều kiện theo quy định" if rejected else "",
+                "timeliness_766": "late" if extended or at.date() > due_766.date() else (
+                    "early" if at.date() < due_766.date() else "on_time")}))
         else:  # ResultReturned
             events.append(Event(event_type, 1, at, {"returned_at": iso(at)}))
     return Aggregate("dossier", agency, dossier_id, events, officer, i)

@@ -97,7 +97,7 @@ def test_cchc_up_serves_stops_on_sigterm_and_keeps_data_across_a_restart(tmp_pat
                              capture_output=True, text=True, timeout=60)
     assert rebuilt.returncode == 0, rebuilt.stderr
     for line in ("scoring-read-v1: replayed to position 0",
-                 "scoring-dossier-metrics-v2: replayed to position 1",
+                 "scoring-dossier-metrics-v3: replayed to position 1",
                  "scoring-planning-metrics-v2: replayed to position 0"):
         assert line in rebuilt.stdout, rebuilt.stdout
 

@@ -476,3 +476,69 @@ async def test_a_citizen_looks_up_a_dossier_on_the_public_page(stack_api, world,
     await page.fill("#code", f"{world['a']}-220711-9999")
     await page.click("#lookup-form button[type=submit]")
     await page.wait_for_selector("#lookup-error:has-text('Không tìm thấy hồ sơ')")
+
+
+async def test_an_inspector_switches_to_decision_766s_clock_and_lists_irregular_requests(
+    stack_api, page
+):
+    """A dossier sent back twice (early by the form, late by 766) and one sent back on the 4th
+    working day after receipt, after its due date (irregular; overdue by 766 while it waits)."""
+    admin = stack_api.admin
+    agency = unique("SXD")
+    await ok(await admin.post("/api/v1/agencies", json={
+        "code": agency, "name": "Sở Xây dựng", "group": "department"}), 201)
+    procedure = f"1.{unique('')}.000.00.00.{agency}"
+    await ok(await admin.post("/api/v1/procedures", json={
+        "code": procedure, "name": "Cấp giấy phép xây dựng", "agency": agency,
+        "field": "Xây dựng", "processing_days": 3, "online_level": "partial"}), 201)
+
+    async def dossier(name: str, *steps: tuple[str, dict]) -> None:
+        received = await ok(await admin.post("/api/v1/dossiers", json={
+            "procedure": procedure, "channel": "direct",
+            "received_at": "2022-07-11T09:00:00+07:00", "applicant": {"name": name}}), 201)
+        for action, body in steps:
+            await ok(await admin.post(f"/api/v1/dossiers/{received['id']}/{action}", json=body))
+
+    def request(day: str) -> tuple[str, dict]:
+        return "supplement-request", {"requested_at": f"2022-07-{day}T10:00:00+07:00",
+                                      "reason": "Thiếu bản vẽ"}
+
+    def supplement(day: str) -> tuple[str, dict]:
+        return "supplement", {"supplemented_at": f"2022-07-{day}T09:00:00+07:00"}
+
+    await dossier("Lê Văn Cường", request("12"), supplement("13"), request("14"),
+                  supplement("15"), ("resolution", {
+                      "resolved_at": "2022-07-19T10:00:00+07:00", "outcome": "approved"}))
+    await dossier("Hoàng Thị Dung", request("15"))
+
+    await sign_in(page, stack_api.base_url, token(stack_api, "inspector"))
+    await show(page, agency=agency, as_of="2022-07-31")
+    by_form = await kpis(page)
+    assert (by_form["early"], by_form["late"], by_form["overdue"]) == ("1", "0", "0")
+    await page.select_option("#stats-method", "766")
+    await page.wait_for_function(
+        "() => document.querySelector('[data-kpi=late]').textContent === '1'")
+    by_766 = await kpis(page)
+    assert (by_766["early"], by_766["late"], by_766["overdue"]) == ("0", "1", "1")
+    assert by_766["on_time_rate"] == "0%"
+
+    rows = page.locator("#dossier-list tbody tr")
+    assert await rows.count() == 2
+    await page.check("#irregular-filter")
+    await page.wait_for_function(
+        "() => document.querySelectorAll('#dossier-list tbody tr').length === 1")
+    assert "Hoàng Thị Dung" in await rows.first.inner_text()
+    await rows.first.click()
+    await page.wait_for_selector("#dossier-detail", state="visible")
+    detail = await page.inner_text("#detail-body")
+    assert "1 lần (có yêu cầu sau 3 ngày làm việc kể từ ngày tiếp nhận)" in detail
+    await page.uncheck("#irregular-filter")
+    await page.wait_for_function(
+        "() => document.querySelectorAll('#dossier-list tbody tr').length === 2")
+    await page.locator("#dossier-list tbody tr", has_text="Lê Văn Cường").click()
+    await page.wait_for_function(
+        "() => document.getElementById('detail-body').innerText.includes('2 lần')")
+    facts = await page.eval_on_selector_all(
+        "#detail-body tbody tr", "rs => Object.fromEntries(rs.filter(r => r.querySelector('th'))"
+        ".map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent]))")
+    assert facts["Đánh giá"] == "Trước hạn" and facts["Đánh giá theo QĐ 766"] == "Trễ hạn"

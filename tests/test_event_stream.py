@@ -83,7 +83,7 @@ async def test_a_received_dossier_arrives_live_on_the_stream_of_its_agency(stack
                               headers={**SSE, "Last-Event-ID": str(position)}) as response:
         next_position, envelope = await EventStream(response).envelope()
     assert next_position == int(resolved.headers["X-Event-Position"])
-    assert (envelope.type, envelope.schema_version) == ("DossierResolved", 2)
+    assert (envelope.type, envelope.schema_version) == ("DossierResolved", 3)
 
     # Everything the inspector may read, in log order, from the same position.
     inspector = stack_api.as_(role="inspector")

@@ -65,7 +65,7 @@ def test_every_registered_event_has_its_channel_message_version_and_operation(do
         # The payload schema of the event is pydantic's own.
         schema = document["components"]["schemas"][event_type]
         assert set(schema["properties"]) == set(model.model_fields)
-    assert document["components"]["messages"]["DossierResolved"]["x-cchc-upcasts-from"] == [1]
+    assert document["components"]["messages"]["DossierResolved"]["x-cchc-upcasts-from"] == [1, 2]
 
 
 @pytest.mark.parametrize("sample", SAMPLES + SAMPLE_OLD_VERSIONS,

@@ -24,22 +24,34 @@ def test_every_older_version_has_an_upcaster_chain_to_the_current_one():
 
 
 def test_a_v1_resolution_is_upcast_to_v2_with_an_empty_reason():
-    assert DossierResolved.schema_version == 2
-    (old,) = [s for s in SAMPLE_OLD_VERSIONS if s.event_type == "DossierResolved"]
+    (old,) = [s for s in SAMPLE_OLD_VERSIONS
+              if s.event_type == "DossierResolved" and s.version == 1]
     assert old.version == 1 and "reason" not in old.payload
     event = decode_event("DossierResolved", 1, old.payload)
     assert isinstance(event, DossierResolved)
     assert event.outcome is Outcome.REJECTED and event.reason == ""
-    assert upcast_payload("DossierResolved", 1, old.payload) == {**old.payload, "reason": ""}
+    assert upcast_payload("DossierResolved", 1, old.payload) == {
+        **old.payload, "reason": "", "timeliness_766": None}
     # The upcaster does not touch the stored payload, and a v2 payload is read as it is.
     assert "reason" not in old.payload
     given = {**old.payload, "reason": "Hồ sơ không đủ điều kiện"}
     assert decode_event("DossierResolved", 2, given).reason == "Hồ sơ không đủ điều kiện"
 
 
+@pytest.mark.parametrize(("event_type", "version", "field"), [
+    ("DossierResolved", 2, "timeliness_766"),
+    ("SupplementRequested", 1, "irregular"),
+    ("DossierSupplemented", 1, "due_at_766"),
+])
+def test_events_written_before_the_766_clock_read_as_not_judged(event_type, version, field):
+    (old,) = [s for s in SAMPLE_OLD_VERSIONS if s.event_type == event_type and s.version == version]
+    assert field not in old.payload
+    assert getattr(decode_event(event_type, version, old.payload), field) is None
+
+
 def test_a_version_newer_than_the_reader_is_refused_not_guessed():
     payload = next(s.payload for s in SAMPLES if s.event_type == "DossierResolved")
     with pytest.raises(ValueError, match="newer"):
-        decode_event("DossierResolved", 3, payload)
+        decode_event("DossierResolved", DossierResolved.schema_version + 1, payload)
     with pytest.raises(LookupError):
         decode_event("NoSuchEvent", 1, {})

@@ -91,7 +91,8 @@ def test_contracts_install_alone_with_pydantic_and_decode_every_event_type(tmp_p
     assert "cchc.contracts.asyncapi" in found["modules"]
     assert found["types"] == known_event_types()
     assert sorted({t for t, _, _ in found["decoded"]}) == known_event_types()
-    assert ["DossierResolved", 1, 2] in found["decoded"], "the v1 resolution was upcast"
+    assert ["DossierResolved", 1, 3] in found["decoded"], "the v1 resolution was upcast"
+    assert ["DossierResolved", 2, 3] in found["decoded"], "the v2 resolution was upcast"
 
     # Its console script prints the same AsyncAPI document as this repository generates.
     script = home / ("Scripts" if os.name == "nt" else "bin") / "cchc-asyncapi"

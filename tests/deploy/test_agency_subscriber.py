@@ -172,9 +172,10 @@ async def test_the_example_follows_one_agency_and_resumes_where_it_stopped(
     for context in ("dossier", "planning"):
         positions = [line["position"] for line in follower.printed if line["context"] == context]
         assert positions == sorted(positions) and positions, context
-    # Decoded with the contracts: the v1 resolution came out at v2, with an empty reason.
+    # Decoded with the contracts: the v1 resolution came out at the current version, with an
+    # empty reason.
     resolutions = [line for line in follower.printed if line["type"] == "DossierResolved"]
-    assert sorted(line["schema_version"] for line in resolutions) == [1, 2, 2, 2]
+    assert sorted(line["schema_version"] for line in resolutions) == [1, 3, 3, 3]
     (old,) = [line for line in resolutions if line["schema_version"] == 1]
     assert old["event"]["reason"] == "" and old["event"]["outcome"] == "rejected"
     types = {line["type"] for line in follower.printed}

@@ -94,7 +94,7 @@ async def test_an_officer_publishes_procedures_only_for_its_own_agency(client, s
     assert own.status_code == 201
     [request] = stand_in.requests_to("publish-procedure")
     assert request.meta.principal.agency == "SO-XD"
-    assert request.body == {**PROCEDURE, "published_on": None}  # None: today
+    assert request.body == {**PROCEDURE, "published_on": None, "imported_from": None}  # today
 
 
 async def test_an_officers_dossier_command_carries_its_principal_for_the_service_to_scope(

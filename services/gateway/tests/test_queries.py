@@ -14,8 +14,21 @@ async def test_list_dossiers_sends_the_list_query_with_default_limit(client, sta
     [request] = stand_in.requests_to("list-dossiers")
     assert request.body == {"agency": "SO-XD", "status": "in_progress",
                             "received_from": "2024-01-01", "received_to": "2024-03-31",
-                            "q": "nguyễn", "limit": 50, "cursor": "c1"}
+                            "irregular_supplement": None, "q": "nguyễn", "limit": 50,
+                            "cursor": "c1"}
     assert "etag" not in response.headers
+
+
+async def test_list_dossiers_passes_the_irregular_supplement_filter(client, stand_in, as_role):
+    stand_in.answer("list-dossiers", PAGE)
+    response = await client.get("/api/v1/dossiers", headers=as_role("inspector"),
+                                params={"irregular_supplement": "true"})
+    assert response.status_code == 200
+    [request] = stand_in.requests_to("list-dossiers")
+    assert request.body["irregular_supplement"] is True
+    bad = await client.get("/api/v1/dossiers", headers=as_role("inspector"),
+                           params={"irregular_supplement": "perhaps"})
+    assert bad.status_code == 422
 
 
 async def test_dossier_stats_sends_agency_from_and_to(client, stand_in, as_role):
@@ -24,7 +37,19 @@ async def test_dossier_stats_sends_agency_from_and_to(client, stand_in, as_role)
                                 headers=as_role("officer", "SO-XD"))
     assert response.status_code == 200
     [request] = stand_in.requests_to("dossier-stats")
+    assert request.body == {**params, "method": "form"}  # the report form's clock by default
+
+
+async def test_dossier_stats_sends_the_method(client, stand_in, as_role):
+    params = {"agency": "SO-XD", "from": "2024-01-01", "to": "2024-03-31", "method": "766"}
+    response = await client.get("/api/v1/dossier-stats", params=params,
+                                headers=as_role("inspector"))
+    assert response.status_code == 200
+    [request] = stand_in.requests_to("dossier-stats")
     assert request.body == params
+    bad = await client.get("/api/v1/dossier-stats", params={**params, "method": "II.06b"},
+                           headers=as_role("inspector"))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "method"
 
 
 async def test_reference_lists_send_their_filters(client, stand_in, as_role):

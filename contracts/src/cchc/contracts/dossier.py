@@ -107,14 +107,37 @@ def _received_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 class SupplementRequested(DossierEvent):
+    """v2 added ``irregular``: the request came after the 3rd working day after receipt
+    (Decree 61/2018, art. 17); a v1 event reads as None (not judged when it was written)."""
+
+    schema_version = 2
+
     requested_at: AwareDatetime
     reason: str
+    irregular: bool | None = None
+
+
+@upcaster("SupplementRequested", from_version=1)
+def _supplement_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "irregular": payload.get("irregular")}
 
 
 class DossierSupplemented(DossierEvent):
+    """v2 added ``due_at_766``: the due time by Decision 766's clock (the supplementation period
+    subtracted instead of the statutory time restarted); None after a second request (late by
+    766 whatever the time) and on v1 events (not judged when they were written)."""
+
+    schema_version = 2
+
     supplemented_at: AwareDatetime
     restart_day: date
     due_at: AwareDatetime
+    due_at_766: AwareDatetime | None = None
+
+
+@upcaster("DossierSupplemented", from_version=1)
+def _supplemented_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "due_at_766": payload.get("due_at_766")}
 
 
 class DossierExtended(DossierEvent):
@@ -129,22 +152,29 @@ class DossierResolved(DossierEvent):
     """The decision on a dossier (approved or rejected), judged early, on time or late.
 
     v2 added ``reason``: what the applicant is told (a rejection must give one); a v1 event
-    reads as an empty reason.
+    reads as an empty reason. v3 added ``timeliness_766``: the same judgement by Decision 766's
+    clock; a v2 event reads as None (not judged when it was written).
     """
 
-    schema_version = 2
+    schema_version = 3
 
     resolved_at: AwareDatetime
     outcome: Outcome
     due_at: AwareDatetime
     timeliness: Timeliness
     reason: str = Field(default="", max_length=2000)
+    timeliness_766: Timeliness | None = None
 
 
 @upcaster("DossierResolved", from_version=1)
 def _resolved_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     # A v1 resolution carried no reason: it reads as an empty one.
     return {**payload, "reason": payload.get("reason", "")}
+
+
+@upcaster("DossierResolved", from_version=2)
+def _resolved_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "timeliness_766": payload.get("timeliness_766")}
 
 
 class ResultReturned(DossierEvent):

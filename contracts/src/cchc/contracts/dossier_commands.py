@@ -5,6 +5,8 @@ Endpoint names are the last token of ``svc.dossier.<name>``.
 """
 
 from datetime import date
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from cchc.contracts.dossier import AgencyGroup, Channel, DayKind, OnlineLevel, Outcome
@@ -108,6 +110,9 @@ class DossierListQuery(BaseModel):
     status: str | None = None
     received_from: date | None = None
     received_to: date | None = None
+    irregular_supplement: bool | None = Field(default=None, description=(
+        "only dossiers with (true) or without (false) a supplementation request made after the "
+        "3rd working day after receipt (Decree 61/2018, art. 17)"))
     q: str | None = Field(default=None, max_length=100, description=(
         "text in the id, the receipt code, the procedure code or the applicant's details; accents and case "
         "are ignored (\"nguyen\" finds \"Nguyễn\")"))
@@ -137,6 +142,9 @@ class DossierStatsQuery(BaseModel):
     agency: str | None = None
     from_: date = Field(alias="from")
     to: date
+    method: Literal["form", "766"] = Field(default="form", description=(
+        "the clock that judges timeliness: the report form's (restarted by a supplementation) "
+        "or Decision 766's (the supplementation period subtracted; more than one request late)"))
 
     model_config = ConfigDict(populate_by_name=True)
 

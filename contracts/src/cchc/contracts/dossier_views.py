@@ -118,6 +118,17 @@ class DossierView(Answer):
     outcome: str | None = Field(description="approved or rejected, once resolved")
     timeliness: str | None = Field(description="early, on_time or late, once resolved")
     version: int = Field(description="the dossier's version (its ETag)")
+    due_at_766: str | None = Field(description=(
+        f"due time by Decision 766's clock (the supplementation period subtracted instead of "
+        f"the statutory time restarted); None while a supplement is awaited and after a second "
+        f"supplementation request; {TIME}"))
+    timeliness_766: str | None = Field(description=(
+        "early, on_time or late by Decision 766's clock, once resolved: more than one "
+        "supplementation request is late"))
+    supplement_requests: int = Field(description="supplementation requests made so far")
+    irregular_supplement: bool = Field(description=(
+        "a supplementation request came after the 3rd working day after receipt (Decree "
+        "61/2018, art. 17)"))
     receipt_code: str | None = omissible(
         "the code on the receipt slip, <agency>-<YYMMDD>-<daily number>; it names the dossier "
         "wherever its id does; None for a dossier received before codes existed")
@@ -254,6 +265,9 @@ class DossierStats(AgencyDossierStats):
     agency: str | None = Field(description="agency code; None when summed over agencies")
     from_: str = Field(alias="from", description=f"first day of the period; {DATE}")
     to: str = Field(description=f"last day of the period; {DATE}")
+    method: str = omissible(
+        "the clock that judged timeliness: form (the report form's) or 766 (Decision 766's)",
+        default="form")
     by_agency: dict[str, AgencyDossierStats] | None = omissible(
         "without an agency: each readable agency with any figure, by code"
     )

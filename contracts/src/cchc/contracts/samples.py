@@ -78,16 +78,18 @@ SAMPLES: list[Sample] = [
         "applicant": {"name": "Nguyễn Thị Hương", "phone": "0912345678"},
         "receipt_code": f"{AGENCY}-240304-0001"}),
     Sample("SupplementRequested", AGENCY, DOSSIER_ID, {
-        "requested_at": "2024-03-05T10:00:00+07:00", "reason": "Thiếu bản sao giấy phép kinh doanh"}),
+        "requested_at": "2024-03-05T10:00:00+07:00", "reason": "Thiếu bản sao giấy phép kinh doanh",
+        "irregular": False}),
     Sample("DossierSupplemented", AGENCY, DOSSIER_ID, {
         "supplemented_at": "2024-03-07T14:00:00+07:00", "restart_day": "2024-03-07",
-        "due_at": "2024-03-14T17:00:00+07:00"}),
+        "due_at": "2024-03-14T17:00:00+07:00", "due_at_766": "2024-03-13T17:00:00+07:00"}),
     Sample("DossierExtended", AGENCY, DOSSIER_ID, {
         "extended_at": "2024-03-14T08:00:00+07:00", "new_due_at": "2024-03-18T17:00:00+07:00",
         "reason": "Cần xác minh thêm tại cơ sở in"}),
     Sample("DossierResolved", AGENCY, DOSSIER_ID, {
         "resolved_at": "2024-03-13T16:00:00+07:00", "outcome": "approved",
-        "due_at": "2024-03-14T17:00:00+07:00", "timeliness": "early", "reason": ""}),
+        "due_at": "2024-03-14T17:00:00+07:00", "timeliness": "early", "reason": "",
+        "timeliness_766": "on_time"}),
     Sample("ResultReturned", AGENCY, DOSSIER_ID, {"returned_at": "2024-03-14T09:00:00+07:00"}),
     Sample("DossierWithdrawn", AGENCY, DOSSIER_ID, {
         "withdrawn_at": "2024-03-06T11:00:00+07:00", "reason": "Công dân xin rút hồ sơ"}),
@@ -167,4 +169,12 @@ SAMPLE_OLD_VERSIONS: list[Sample] = [
     Sample("DossierResolved", AGENCY, DOSSIER_ID, {
         "resolved_at": "2023-03-13T16:00:00+07:00", "outcome": "rejected",
         "due_at": "2023-03-14T17:00:00+07:00", "timeliness": "early"}, version=1),
+    Sample("DossierResolved", AGENCY, DOSSIER_ID, {
+        "resolved_at": "2024-01-10T16:00:00+07:00", "outcome": "approved",
+        "due_at": "2024-01-12T17:00:00+07:00", "timeliness": "early", "reason": ""}, version=2),
+    Sample("SupplementRequested", AGENCY, DOSSIER_ID, {
+        "requested_at": "2024-01-05T10:00:00+07:00", "reason": "Thiếu tờ khai"}, version=1),
+    Sample("DossierSupplemented", AGENCY, DOSSIER_ID, {
+        "supplemented_at": "2024-01-08T09:00:00+07:00", "restart_day": "2024-01-08",
+        "due_at": "2024-01-12T17:00:00+07:00"}, version=1),
 ]

@@ -32,7 +32,7 @@ VN = WorkingCalendar()
 START = datetime(2022, 1, 3, 1, 0, tzinfo=UTC)
 DECIDERS = {
     "supplement-request": lambda s, t: model.request_supplement(
-        s, RequestSupplement(requested_at=t, reason="r")),
+        s, RequestSupplement(requested_at=t, reason="r"), VN),
     "supplement": lambda s, t: model.supplement(s, SupplementDossier(supplemented_at=t), VN),
     "extend": lambda s, t: model.extend(
         s, ExtendDossier(extended_at=t, new_due_at=t + timedelta(days=9), reason="r")),

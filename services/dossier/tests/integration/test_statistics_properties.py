@@ -45,7 +45,8 @@ def history(index: int, spec) -> list:
     later = received_at + timedelta(hours=delay)
     state = model.replay(events)
     if action.startswith("supplement"):
-        events.append(model.request_supplement(state, RequestSupplement(requested_at=later, reason="r")))
+        events.append(model.request_supplement(
+            state, RequestSupplement(requested_at=later, reason="r"), VN))
         later += timedelta(hours=delay)
         events.append(model.supplement(model.replay(events), SupplementDossier(supplemented_at=later), VN))
         later += timedelta(hours=delay)

@@ -49,7 +49,7 @@ def test_receipt_sets_the_statutory_due_date_and_the_appointment():
 
 def test_a_supplement_request_stops_the_clock_and_supplementation_restarts_it_in_full():
     stop = model.request_supplement(given(received()), RequestSupplement(
-        requested_at=at("2022-07-12T10:00"), reason="thiếu giấy tờ"))
+        requested_at=at("2022-07-12T10:00"), reason="thiếu giấy tờ"), VN)
     paused = given(received(), stop)
     assert paused.status == DossierStatus.AWAITING_SUPPLEMENT and paused.due_at is None
     restart = model.supplement(paused, SupplementDossier(supplemented_at=at("2022-07-15T18:00")), VN)
@@ -133,7 +133,7 @@ def test_an_appointment_cannot_move_earlier():
 def test_replay_equals_folding_evolve_one_event_at_a_time():
     events = [received()]
     events.append(model.request_supplement(given(*events), RequestSupplement(
-        requested_at=at("2022-07-12T10:00"), reason="r")))
+        requested_at=at("2022-07-12T10:00"), reason="r"), VN))
     events.append(model.supplement(given(*events), SupplementDossier(
         supplemented_at=at("2022-07-13T10:00")), VN))
     state = None

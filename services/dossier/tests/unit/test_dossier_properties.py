@@ -82,7 +82,8 @@ def decide_history(declared, received_minutes: int, days: int, channel, steps) -
 
 def _decide(action: str, state, moment: datetime, calendar: WorkingCalendar):
     if action == "supplement-request":
-        return model.request_supplement(state, RequestSupplement(requested_at=moment, reason="r"))
+        return model.request_supplement(state, RequestSupplement(requested_at=moment, reason="r"),
+                                        calendar)
     if action == "supplement":
         return model.supplement(state, SupplementDossier(supplemented_at=moment), calendar)
     if action == "extend":
@@ -194,3 +195,56 @@ def test_a_declared_day_off_moves_the_due_date():
     storm = WorkingCalendar({date(2022, 7, 13): DayKind.DAY_OFF})
     assert local_date(plain) == date(2022, 7, 14)
     assert local_date(storm.due_at(storm.receipt_day(receipt), 3)) == date(2022, 7, 15)
+
+
+# --- Decision 766's clock beside the form's ---------------------------------------------------
+
+BETTER_FIRST = ["early", "on_time", "late"]
+
+
+def _nth_counted_day(calendar: WorkingCalendar, receipt_day: date, days: int,
+                     stopped_after: date, restarted_on: date) -> date:
+    """The definition, by brute force: the days-th working day after receipt, not counting
+    the working days after the request's day up to and including the restart day."""
+    day, counted = receipt_day, 0
+    while counted < days:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day) and not stopped_after < day <= restarted_on:
+            counted += 1
+    return day
+
+
+@settings(max_examples=150, deadline=None)
+@given(history=HISTORIES)
+def test_the_766_due_date_counts_the_working_days_outside_the_supplementation_period(history):
+    events, calendar = history.events, history.calendar
+    received = events[0]
+    requests = 0
+    for k, event in enumerate(events):
+        if type(event).__name__ == "SupplementRequested":
+            requests += 1
+            requested_on = local_date(event.requested_at)
+        if isinstance(event, DossierSupplemented):
+            if requests > 1:
+                assert event.due_at_766 is None
+                continue
+            expected = _nth_counted_day(calendar, received.receipt_day,
+                                        received.processing_days, requested_on,
+                                        event.restart_day)
+            assert local_date(event.due_at_766) == expected
+            assert event.due_at_766 <= event.due_at  # never more time than the form's restart
+
+
+@settings(max_examples=150, deadline=None)
+@given(history=HISTORIES)
+def test_766_never_judges_a_dossier_better_than_the_form(history):
+    final = history.states[-1]
+    if final.timeliness is None:
+        return
+    form, by_766 = final.timeliness.value, final.timeliness_766.value
+    if final.supplement_requests == 0:
+        assert by_766 == form
+    elif final.supplement_requests > 1:
+        assert by_766 == "late"
+    else:
+        assert BETTER_FIRST.index(by_766) >= BETTER_FIRST.index(form)

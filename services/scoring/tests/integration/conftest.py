@@ -11,7 +11,9 @@ from cchc.contracts.dossier import (
     AgencyRegistered,
     DossierReceived,
     DossierResolved,
+    DossierSupplemented,
     ProcedurePublished,
+    SupplementRequested,
 )
 from cchc.contracts.events import Event
 from cchc.contracts.localtime import LOCAL_TZ
@@ -118,7 +120,10 @@ class Log:
             online_level=online_level, published_at=at, published_on=published_on), at)
 
     async def dossier(self, agency: str, received: date, channel: str = "online",
-                      timeliness: str | None = None) -> int:
+                      timeliness: str | None = None, timeliness_766: str | None = None,
+                      supplement_requests: int = 0) -> int:
+        """A dossier received, sent back ``supplement_requests`` times, and resolved if given a
+        timeliness (``timeliness_766`` None: a resolution written before the 766 clock)."""
         dossier_id = new_id()
         at = datetime.combine(received, datetime.min.time(), LOCAL_TZ).replace(hour=9)
         due = at + timedelta(days=7)
@@ -126,11 +131,18 @@ class Log:
             dossier_id=dossier_id, agency=agency, procedure="1.000001", channel=channel,
             received_at=at, receipt_day=received, processing_days=5, due_at=due,
             applicant={"name": "Nguyễn Văn An"}), at)
+        for n in range(supplement_requests):
+            requested = at + timedelta(hours=2 * n + 1)
+            supplemented = requested + timedelta(hours=1)
+            await self.append("dossier", dossier_id, agency, SupplementRequested(
+                requested_at=requested, reason="thiếu giấy tờ"), requested)
+            position = await self.append("dossier", dossier_id, agency, DossierSupplemented(
+                supplemented_at=supplemented, restart_day=received, due_at=due), supplemented)
         if timeliness is not None:
             resolved = at + timedelta(days={"early": 2, "on_time": 7, "late": 9}[timeliness])
             position = await self.append("dossier", dossier_id, agency, DossierResolved(
-                resolved_at=resolved, outcome="approved", due_at=due, timeliness=timeliness),
-                resolved)
+                resolved_at=resolved, outcome="approved", due_at=due, timeliness=timeliness,
+                timeliness_766=timeliness_766), resolved)
         return position
 
 

@@ -3,6 +3,8 @@ and are frozen, with their explanation, when the assessment is finished."""
 
 from datetime import date
 
+from cchc.scoring.templates import framework_templates
+
 
 def finals(assessment: dict) -> dict[str, float]:
     return {c["code"]: c["final"] for c in assessment["criteria"]}
@@ -111,3 +113,28 @@ async def test_a_past_years_points_stay_put_when_later_events_arrive(
     position = await log.complete_task(agency, late_task, date(2023, 2, 1))
     after = await plan_criterion(position)
     assert after["explanation"] == before["explanation"] and after["final"] == before["final"]
+
+
+async def test_the_766_progress_criterion_counts_by_decision_766s_clock(call, log, agency):
+    """The Decision 766 template's progress criterion (2.1: rate × 20, threshold 100 %) reads
+    dossier.on_time_rate_766: the dossier service's 766 judgement, and for a resolution written
+    before it existed, late after more than one supplementation request."""
+    template = next(t for t in framework_templates() if t.index.value == "SERVICE")
+    body = {**template.model_dump(mode="json"), "code": f"SERVICE-{agency}", "template": False}
+    await call.ok("define-framework", body)
+    opened = await call.ok("open-assessment", {"framework": body["code"], "agency": agency})
+    await log.agency(agency)
+    await log.dossier(agency, date(2022, 3, 1), "online", "early", timeliness_766="early")
+    # On time by the report form (restarted twice), late by 766.
+    await log.dossier(agency, date(2022, 3, 2), "online", "on_time", timeliness_766="late",
+                      supplement_requests=2)
+    # Recorded before the 766 clock: two requests are late, one keeps the form's judgement.
+    await log.dossier(agency, date(2022, 3, 3), "online", "early", supplement_requests=2)
+    position = await log.dossier(agency, date(2022, 3, 4), "online", "early",
+                                 supplement_requests=1)
+    reply = await call.ok("get-assessment", {"dossier_position": position},
+                          target=opened.result["id"], min_position=opened.position)
+    progress = next(c for c in reply.result["criteria"] if c["code"] == "2.1")
+    assert progress["explanation"]["metric"] == "dossier.on_time_rate_766"
+    assert progress["explanation"]["value"] == 0.5  # 2 of 4; the form's rate is 4 of 4
+    assert progress["auto"] == progress["final"] == 10.0  # 0.5 × 20 / 100 %

@@ -105,6 +105,9 @@ def test_the_province_starts_from_par_sipas_and_766_templates():
     thresholds = {c.metric: c.threshold for c in templates["SERVICE"].criteria if c.metric}
     assert thresholds["procedures.online_rate"] == 0.8
     assert thresholds["dossier.online_rate"] == 0.5
+    # Progress (2.1) is judged by Decision 766's own clock, not the report form's.
+    (progress,) = [c for c in templates["SERVICE"].criteria if c.area == "progress"]
+    assert progress.metric == "dossier.on_time_rate_766"
 
 
 def test_a_broken_template_file_fails_to_load_naming_the_field(tmp_path):

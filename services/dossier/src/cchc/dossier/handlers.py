@@ -145,7 +145,9 @@ class DossierCommandHandlers:
 
     async def request_supplement(self, request: Request[RequestSupplement]) -> Reply[dict[str, Any]]:
         """Ask the applicant to supplement the dossier (its clock stops)."""
-        return await self._on_dossier(request, lambda d: model.request_supplement(d, request.body))
+        calendar = await self._calendar()
+        return await self._on_dossier(
+            request, lambda d: model.request_supplement(d, request.body, calendar))
 
     async def supplement_dossier(self, request: Request[SupplementDossier]) -> Reply[dict[str, Any]]:
         """The applicant supplemented the dossier (its clock restarts)."""

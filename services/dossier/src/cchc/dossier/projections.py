@@ -11,7 +11,8 @@ written with one upsert. The overdue count is a running sum of +1/-1 deltas: a d
 (receipt or supplementation, due date D, valid from day V) makes a dossier overdue from
 max(V, D + 1, receipt day) on; the next change of due period (a supplement request, day R) or
 the closure (day C) ends that interval at max(start, R or C), so an interval that ends before it
-starts adds nothing. An extension changes no due date, so no counter.
+starts adds nothing. An extension changes no due date, so no counter. Decision 766's clock
+keeps its own resolved and overdue counters beside these (counters_766.py).
 """
 
 from collections.abc import Callable
@@ -25,9 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.events import Event, decode_event
-from cchc.dossier import tables
+from cchc.dossier import counters_766, tables
 from cchc.dossier.aggregates import CONTEXT, REFERENCE_EVENT_TYPES
+from cchc.dossier.counters_766 import Clock766
 from cchc.dossier.domain.calendar import local_date
+from cchc.dossier.domain.clock_766 import late_by_requests, resolution_timeliness_766
 
 
 # The event types that move a counter of an already received dossier: its clock state is read
@@ -50,6 +53,7 @@ class Clock:
     agency: str
     received_on: date
     overdue_from: date | None
+    by_766: Clock766 = field(default_factory=Clock766)
 
 
 @dataclass
@@ -87,16 +91,20 @@ class RowChanges:
         clock.overdue_from = max(valid_on, due_on + _ONE_DAY, clock.received_on)
         self.count(clock.agency, clock.overdue_from, _OVERDUE, +1)
 
-    def close(self, dossier_id: str, day: date, counter: int) -> date:
+    def close(self, dossier_id: str, day: date, counter: int, counter_766: int | None = None
+              ) -> date:
         """The dossier is resolved or withdrawn on ``day``; returns the day the report form
         counts it on: never before its receipt day (one filed at the weekend and handled at
         once is received and closed on the next working day, so the form still adds up)."""
         clock = self.end_overdue(dossier_id, day)
         if clock is None:
             return day
+        counters_766.end_overdue(self, clock.agency, clock.by_766, day)
         counted_on = max(clock.received_on, day)
         self.count(clock.agency, counted_on, counter)
         self.count(clock.agency, counted_on, _CLOSED)
+        if counter_766 is not None:
+            self.count(clock.agency, counted_on, counter_766)
         return counted_on
 
     async def load_clocks(self, conn: AsyncConnection, dossier_ids: set[str]) -> None:
@@ -108,9 +116,14 @@ class RowChanges:
                 wanted = d.id == any_(bindparam("ids", some, type_=postgresql.ARRAY(String)))
             else:
                 wanted = d.id.in_(some)
-            query = select(d.id, d.agency, d.received_on, d.overdue_from).where(wanted)
-            for dossier_id, agency, received_on, overdue_from in await conn.execute(query):
-                self.clocks[dossier_id] = Clock(agency, received_on, overdue_from)
+            query = select(d.id, d.agency, d.received_on, d.overdue_from,
+                           d.supplement_requests, d.irregular_supplement,
+                           d.overdue_766_from).where(wanted)
+            for (dossier_id, agency, received_on, overdue_from, requests, irregular,
+                 overdue_766_from) in await conn.execute(query):
+                self.clocks[dossier_id] = Clock(
+                    agency, received_on, overdue_from,
+                    Clock766(requests, bool(irregular), overdue_766_from))
 
     def late_entry(self, envelope: EventEnvelope) -> None:
         """The event was entered after the fact: counted on its business date and its dossier."""
@@ -227,20 +240,34 @@ def _received(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
         "due_at": event.due_at, "appointment_at": event.due_at, "resolved_at": None,
         "resolved_on": None, "timeliness": None, "outcome": None, "returned_at": None,
         "withdrawn_at": None, "withdrawn_on": None, "closed_on": None, "overdue_from": None,
-        "applicant": event.applicant, "receipt_code": event.receipt_code, "late_entries": 0, "late_entry_reason": None, "version": envelope.aggregate_version,
+        "due_at_766": event.due_at, "timeliness_766": None, "supplement_requests": 0,
+        "irregular_supplement": False, "overdue_766_from": None,
+        "applicant": event.applicant, "receipt_code": event.receipt_code, "late_entries": 0,
+        "late_entry_reason": None, "version": envelope.aggregate_version,
         "position": envelope.position,
     }
     rows.due_period(envelope, event.received_at, event.due_at)
     clock = rows.clocks[envelope.aggregate_id] = Clock(event.agency, event.receipt_day, None)
     rows.count(event.agency, event.receipt_day, _COUNTER_INDEX[f"received_{event.channel.value}"])
     rows.start_overdue(clock, local_date(event.received_at), local_date(event.due_at))
-    rows.new_dossiers[envelope.aggregate_id]["overdue_from"] = clock.overdue_from
+    assert clock.overdue_from is not None
+    counters_766.start_overdue(rows, clock.agency, clock.by_766, clock.overdue_from)
+    rows.new_dossiers[envelope.aggregate_id].update(
+        overdue_from=clock.overdue_from, overdue_766_from=clock.by_766.overdue_from)
 
 
 def _supplement_requested(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
-    rows.end_overdue(envelope.aggregate_id, local_date(event.requested_at))
+    requested_on = local_date(event.requested_at)
+    clock = rows.end_overdue(envelope.aggregate_id, requested_on)
     rows.set(envelope, status="awaiting_supplement", due_at=None, appointment_at=None,
-             overdue_from=None)
+             overdue_from=None, due_at_766=None)
+    if clock is not None:
+        by_766 = clock.by_766
+        counters_766.supplement_requested(rows, clock.agency, by_766, clock.received_on,
+                                          requested_on, bool(event.irregular))
+        rows.set(envelope, supplement_requests=by_766.supplement_requests,
+                 irregular_supplement=by_766.irregular_supplement,
+                 overdue_766_from=by_766.overdue_from)
     rows.due_period(envelope, event.requested_at, None)
 
 
@@ -251,6 +278,16 @@ def _supplemented(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None
         rows.start_overdue(clock, valid_on, local_date(event.due_at))
     rows.set(envelope, status="in_progress", due_at=event.due_at, appointment_at=event.due_at,
              overdue_from=clock.overdue_from if clock is not None else None)
+    # An event written before the 766 clock existed records no 766 due time: the form's stands in
+    due_at_766 = event.due_at_766 or event.due_at
+    if clock is not None:
+        by_766 = clock.by_766
+        if late_by_requests(by_766.supplement_requests):
+            due_at_766 = None
+        counters_766.supplemented(rows, clock.agency, by_766, clock.received_on, valid_on,
+                                  local_date(event.due_at_766 or event.due_at))
+        rows.set(envelope, overdue_766_from=by_766.overdue_from)
+    rows.set(envelope, due_at_766=due_at_766)
     rows.due_period(envelope, event.supplemented_at, event.due_at)
 
 
@@ -260,11 +297,15 @@ def _extended(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
 
 def _resolved(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
     resolved_on = local_date(event.resolved_at)
+    clock = rows.clocks.get(envelope.aggregate_id)
+    requests = clock.by_766.supplement_requests if clock is not None else 0
+    timeliness_766 = resolution_timeliness_766(event, requests).value
     closed_on = rows.close(envelope.aggregate_id, resolved_on,
-                           _COUNTER_INDEX[f"resolved_{event.timeliness.value}"])
+                           _COUNTER_INDEX[f"resolved_{event.timeliness.value}"],
+                           _COUNTER_INDEX[f"resolved_766_{timeliness_766}"])
     rows.set(envelope, status="resolved", resolved_at=event.resolved_at, resolved_on=resolved_on,
              timeliness=event.timeliness.value, outcome=event.outcome.value, closed_on=closed_on,
-             overdue_from=None)
+             overdue_from=None, timeliness_766=timeliness_766, overdue_766_from=None)
 
 
 def _returned(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
@@ -275,7 +316,8 @@ def _withdrawn(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
     withdrawn_on = local_date(event.withdrawn_at)
     closed_on = rows.close(envelope.aggregate_id, withdrawn_on, _COUNTER_INDEX["withdrawn"])
     rows.set(envelope, status="withdrawn", withdrawn_at=event.withdrawn_at,
-             withdrawn_on=withdrawn_on, closed_on=closed_on, overdue_from=None)
+             withdrawn_on=withdrawn_on, closed_on=closed_on, overdue_from=None,
+             overdue_766_from=None)
 
 
 _FOLDERS: dict[str, Callable[[RowChanges, EventEnvelope, Event], None]] = {
@@ -303,8 +345,8 @@ def _history_row(envelope: EventEnvelope) -> dict[str, Any]:
 
 
 class DossierReadModel:
-    # v2: daily counters and dossiers.overdue_from; v3: procedures.published_on; v4: late entries
-    # and receipt codes
+    # v2: daily counters and dossiers.overdue_from; v3: procedures.published_on; v4: late entries,
+    # receipt codes and Decision 766's clock (dossiers' 766 columns and counters)
     name = "dossier-read-v4"
     context = CONTEXT
     metadata = tables.metadata

@@ -73,6 +73,8 @@ class DossierQueries:
             conditions.append(d.agency.in_(agencies))
         if query.status:
             conditions.append(d.status == query.status)
+        if query.irregular_supplement is not None:
+            conditions.append(d.irregular_supplement == query.irregular_supplement)
         if query.received_from:
             conditions.append(d.received_on >= query.received_from)
         if query.received_to:
@@ -106,8 +108,10 @@ class DossierQueries:
             raise InvalidCommand("'from' is after 'to'", field="from")
         agencies = readable_agencies(request.meta.principal, query.agency)
         async with self.engine.connect() as conn:
-            per_agency = await statistics.dossier_stats(conn, agencies, query.from_, query.to)
-        period = {"from": query.from_.isoformat(), "to": query.to.isoformat()}
+            per_agency = await statistics.dossier_stats(conn, agencies, query.from_, query.to,
+                                                        query.method)
+        period = {"from": query.from_.isoformat(), "to": query.to.isoformat(),
+                  "method": query.method}
         if query.agency:
             stats = per_agency.get(query.agency) or statistics.empty_stats()
             return Reply(ok=True, result={"agency": query.agency, **period, **stats})

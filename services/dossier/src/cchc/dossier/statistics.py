@@ -15,6 +15,10 @@ same whenever it is asked:
 query over at most (agencies x days up to ``to``) rows, whatever the number of dossiers.
 ``dossier_stats_reference`` is the same report computed from the dossier rows and their due
 periods (a scan of the dossiers): the definition the counters are tested against.
+
+``method="766"`` counts the same form by Decision 766's clock (domain/clock_766.py): received,
+carried over, withdrawn and still open are the same dossiers; resolved early / on time / late
+and overdue / not due are judged by the 766 clock (its own counters).
 """
 
 from collections import defaultdict
@@ -29,6 +33,7 @@ from cchc.dossier.tables import daily_counts, dossiers, due_periods, history
 
 CHANNELS = ("online", "direct", "postal")
 TIMELINESS = ("early", "on_time", "late")
+METHODS = ("form", "766")  # the report form's clock (default) or Decision 766's
 
 
 def empty_stats() -> dict[str, Any]:
@@ -47,7 +52,8 @@ def _end_of(day: date) -> datetime:
 
 
 async def dossier_stats(
-    conn: AsyncConnection, agencies: list[str] | None, start: date, end: date
+    conn: AsyncConnection, agencies: list[str] | None, start: date, end: date,
+    method: str = "form",
 ) -> dict[str, dict[str, Any]]:
     """Statistics per agency (only agencies with any figure appear), from the daily counters.
 
@@ -57,6 +63,10 @@ async def dossier_stats(
     open at the end is that sum up to ``to``; overdue is the running sum of the overdue deltas.
     """
     c = daily_counts.c
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}")
+    judged = "resolved_766_" if method == "766" else "resolved_"
+    overdue_delta = c.overdue_766_delta if method == "766" else c.overdue_delta
 
     def in_period(column: Any) -> Any:
         return func.sum(case((c.day >= start, column), else_=0))
@@ -67,9 +77,8 @@ async def dossier_stats(
             c.agency, in_period(c.received_online), in_period(c.received_direct),
             in_period(c.received_postal),
             func.sum(case((c.day < start, received_not_closed), else_=0)),
-            in_period(c.resolved_early), in_period(c.resolved_on_time),
-            in_period(c.resolved_late), in_period(c.withdrawn),
-            func.sum(received_not_closed), func.sum(c.overdue_delta), in_period(c.late_entries),
+            *(in_period(c[f"{judged}{t}"]) for t in TIMELINESS), in_period(c.withdrawn),
+            func.sum(received_not_closed), func.sum(overdue_delta), in_period(c.late_entries),
         )
         .where(c.day <= end, *([c.agency.in_(agencies)] if agencies is not None else []))
         .group_by(c.agency)

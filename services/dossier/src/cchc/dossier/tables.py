@@ -3,6 +3,7 @@
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     Index,
@@ -73,6 +74,14 @@ dossiers = Table(
     # The first day of the overdue interval counted in dossier_daily_counts and not yet ended
     # (NULL when none is open): where a supplement request or a closure puts its -1.
     Column("overdue_from", Date),
+    # Decision 766's clock (domain/clock_766.py): its due time (None while a supplement is
+    # awaited or after a second request), its judgement, the requests and whether any came
+    # after the 3rd working day after receipt; overdue_766_from as overdue_from, by 766.
+    Column("due_at_766", UtcDateTime()),
+    Column("timeliness_766", String(10)),
+    Column("supplement_requests", Integer, nullable=False, default=0),
+    Column("irregular_supplement", Boolean, nullable=False, default=False),
+    Column("overdue_766_from", Date),
     Column("applicant", JSON, nullable=False),
     # The code on the citizen's receipt slip (NULL: received before codes existed)
     Column("receipt_code", String(100), unique=True),
@@ -86,6 +95,7 @@ dossiers = Table(
     Index("ix_dossiers_agency_resolved", "agency", "resolved_on"),
     Index("ix_dossiers_agency_closed", "agency", "closed_on"),
     Index("ix_dossiers_received_at", "received_at", "id"),
+    Index("ix_dossiers_irregular", "irregular_supplement", "received_at"),
 )
 
 # The statutory due date in force from each moment on (NULL while the clock is stopped), so
@@ -109,10 +119,14 @@ due_periods = Table(
 #   that sum(received - closed) over days <= D = received by D and still open at the end of D;
 # - overdue_delta: +1 where an overdue interval of a dossier starts, -1 where it ends, so that
 #   sum(overdue_delta) over days <= D = dossiers overdue at the end of D;
-# - late_entries: dossier events whose business date is ``day`` that were entered after the fact.
+# - late_entries: dossier events whose business date is ``day`` that were entered after the fact;
+# - resolved_766_<timeliness>, overdue_766_delta: the same by Decision 766's clock.
 COUNTERS = ("received_online", "received_direct", "received_postal", "resolved_early",
             "resolved_on_time", "resolved_late", "withdrawn", "closed", "overdue_delta",
             "late_entries")
+COUNTERS_766 = ("resolved_766_early", "resolved_766_on_time", "resolved_766_late",
+                "overdue_766_delta")
+COUNTERS += COUNTERS_766
 
 daily_counts = Table(
     "dossier_daily_counts",

@@ -26,10 +26,16 @@ class DossierView(BaseModel):
     outcome: str | None
     timeliness: str | None
     version: int
+    # Decision 766's clock, beside the form's (domain/clock_766.py)
+    due_at_766: datetime | None
+    timeliness_766: str | None
+    supplement_requests: int
+    irregular_supplement: bool
     receipt_code: str | None = None
 
     @field_serializer(
-        "received_at", "due_at", "appointment_at", "resolved_at", "returned_at", "withdrawn_at"
+        "received_at", "due_at", "appointment_at", "resolved_at", "returned_at", "withdrawn_at",
+        "due_at_766",
     )
     def in_local_time(self, moment: datetime | None) -> str | None:
         # Times are shown as Vietnam reads them (+07:00), whatever offset they were stored in.
@@ -47,6 +53,10 @@ class DossierView(BaseModel):
             outcome=dossier.outcome.value if dossier.outcome else None,
             timeliness=dossier.timeliness.value if dossier.timeliness else None,
             version=dossier.version, receipt_code=dossier.receipt_code,
+            due_at_766=dossier.due_at_766,
+            timeliness_766=dossier.timeliness_766.value if dossier.timeliness_766 else None,
+            supplement_requests=dossier.supplement_requests,
+            irregular_supplement=dossier.irregular_supplement,
         )
 
     @classmethod

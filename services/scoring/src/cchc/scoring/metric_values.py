@@ -28,8 +28,9 @@ async def metric_values(conn: AsyncConnection, agency: str, year: int) -> Metric
         .where(d.agency == agency, d.received_year == year)
     )).one()
 
-    resolved, timely = (await conn.execute(
-        select(func.count(), _count_if(d.timeliness.in_(("early", "on_time"))))
+    resolved, timely, timely_766 = (await conn.execute(
+        select(func.count(), _count_if(d.timeliness.in_(("early", "on_time"))),
+               _count_if(d.timeliness_766.in_(("early", "on_time"))))
         .where(d.agency == agency, d.resolved_year == year)
     )).one()
 
@@ -42,6 +43,7 @@ async def metric_values(conn: AsyncConnection, agency: str, year: int) -> Metric
     return {
         "plan.completion_rate": rate(completed or 0, total - (cancelled or 0)),
         "dossier.on_time_rate": rate(timely or 0, resolved),
+        "dossier.on_time_rate_766": rate(timely_766 or 0, resolved),
         "dossier.online_rate": rate(online or 0, received),
         "procedures.published": float(published),
         "procedures.full_online_rate": rate(full or 0, published),

@@ -12,7 +12,7 @@ from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.events import decode_event
 from cchc.contracts.localtime import local_date
 from cchc.scoring import tables
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Applier = Callable[[AsyncConnection, EventEnvelope, Any], Awaitable[None]]
@@ -140,22 +140,35 @@ async def _dossier_received(conn: AsyncConnection, envelope: EventEnvelope, even
     ))
 
 
+async def _supplement_requested(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    d = tables.metric_dossiers.c
+    await conn.execute(update(tables.metric_dossiers).where(d.id == envelope.aggregate_id)
+                       .values(supplement_requests=d.supplement_requests + 1))
+
+
 async def _dossier_resolved(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
+    d = tables.metric_dossiers.c
+    # A resolution recorded before Decision 766's clock existed carries no judgement by it: as
+    # the dossier service reads it, late after more than one request, else the form's.
+    timeliness_766 = event.timeliness_766 or case(
+        (d.supplement_requests > 1, "late"), else_=event.timeliness.value)
     await conn.execute(
-        update(tables.metric_dossiers).where(tables.metric_dossiers.c.id == envelope.aggregate_id)
+        update(tables.metric_dossiers).where(d.id == envelope.aggregate_id)
         .values(resolved_year=local_date(event.resolved_at).year,
-                timeliness=event.timeliness.value)
+                timeliness=event.timeliness.value, timeliness_766=timeliness_766)
     )
 
 
 class DossierMetrics(_Projection):
-    name = "scoring-dossier-metrics-v2"  # v2: procedures' published_on
+    # v2: procedures' published_on; v3: dossiers' timeliness by Decision 766's clock
+    name = "scoring-dossier-metrics-v3"
     context = "dossier"
     metadata = tables.dossier_metrics_metadata
     appliers: ClassVar[dict[str, Applier]] = {
         "AgencyRegistered": _agency_registered,
         "ProcedurePublished": _procedure_published,
         "DossierReceived": _dossier_received,
+        "SupplementRequested": _supplement_requested,
         "DossierResolved": _dossier_resolved,
     }
 

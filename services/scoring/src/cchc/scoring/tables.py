@@ -97,6 +97,10 @@ metric_dossiers = Table(
     Column("channel", String(10), nullable=False),
     Column("resolved_year", Integer),
     Column("timeliness", String(10)),
+    # Decision 766's judgement of the resolution (the dossier service's), and the requests
+    # that judge one recorded before it existed (more than one: late)
+    Column("timeliness_766", String(10)),
+    Column("supplement_requests", Integer, nullable=False, default=0),
     Index("ix_scoring_metric_dossiers_agency", "agency", "received_year"),
 )
 

@@ -72,6 +72,16 @@ class WorkingCalendar:
                     return current
         raise ValueError(f"no {n} working days within {MAX_SEARCH_DAYS} days after {day}")
 
+    def working_days_between(self, start: date, end: date) -> int:
+        """How many working days fall after ``start``, up to and including ``end`` (0 if none)."""
+        count, current = 0, start
+        for _ in range(MAX_SEARCH_DAYS):
+            if current >= end:
+                return count
+            current += timedelta(days=1)
+            count += self.is_working_day(current)
+        raise ValueError(f"more than {MAX_SEARCH_DAYS} days from {start} to {end}")
+
     def receipt_day(self, moment: datetime) -> date:
         """The day the clock counts from: today if a working day before closing, else the next."""
         local = _aware(moment).astimezone(LOCAL_TZ)

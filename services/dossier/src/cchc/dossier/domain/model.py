@@ -3,6 +3,11 @@
 The statutory clock: ``due_at`` is set on receipt, cleared while a supplement is awaited, and set
 anew (the full statutory time again) on supplementation. An extension moves only the appointment
 (``appointment_at``); timeliness is always judged against the statutory ``due_at``.
+
+Decision 766's clock runs beside it (clock_766.py): ``due_at_766`` subtracts the supplementation
+period instead of restarting, and more than one supplementation request makes the dossier late.
+Its judgements are recorded on the events (``irregular``, ``due_at_766``, ``timeliness_766``);
+events written before they existed read as the form's (see ``evolve``).
 """
 
 from collections.abc import Iterable
@@ -32,6 +37,7 @@ from cchc.contracts.dossier_commands import (
     SupplementDossier,
     WithdrawDossier,
 )
+from cchc.dossier.domain import clock_766
 from cchc.dossier.domain.calendar import WorkingCalendar, timeliness
 from cchc.dossier.domain.errors import Conflict, InvalidCommand
 from cchc.dossier.domain.reference import Procedure
@@ -69,6 +75,12 @@ class Dossier:
     withdrawn_at: datetime | None = None
     supplement_requests: int = 0
     receipt_code: str | None = None  # None for dossiers received before codes existed
+    # Decision 766's clock: the due time with the supplementation period subtracted (None while
+    # a supplement is awaited, and after a second request: late by 766 whatever the time)
+    due_at_766: datetime | None = None
+    timeliness_766: Timeliness | None = None
+    irregular_supplement: bool = False  # a request after the 3rd working day after receipt
+    requested_at: datetime | None = None  # the pending (or latest) supplementation request
 
 
 # --- invariants ---------------------------------------------------------------------------
@@ -105,10 +117,16 @@ def receive(
     )
 
 
-def request_supplement(dossier: Dossier, command: RequestSupplement) -> SupplementRequested:
+def request_supplement(
+    dossier: Dossier, command: RequestSupplement, calendar: WorkingCalendar
+) -> SupplementRequested:
     require_status(dossier, [DossierStatus.IN_PROGRESS], "sent back for a supplement")
     require_not_before_last_event(dossier, command.requested_at, "requested_at")
-    return SupplementRequested(requested_at=command.requested_at, reason=command.reason)
+    return SupplementRequested(
+        requested_at=command.requested_at, reason=command.reason,
+        irregular=clock_766.is_irregular_supplement_request(
+            calendar, dossier.receipt_day, command.requested_at),
+    )
 
 
 def supplement(
@@ -117,9 +135,14 @@ def supplement(
     require_status(dossier, [DossierStatus.AWAITING_SUPPLEMENT], "supplemented")
     require_not_before_last_event(dossier, command.supplemented_at, "supplemented_at")
     restart_day = calendar.receipt_day(command.supplemented_at)
+    assert dossier.requested_at is not None  # awaiting a supplement: a request was made
+    due_at_766 = None if clock_766.late_by_requests(dossier.supplement_requests) else (
+        clock_766.due_at_766(calendar, dossier.receipt_day, dossier.processing_days,
+                             dossier.requested_at, restart_day)
+    )
     return DossierSupplemented(
         supplemented_at=command.supplemented_at, restart_day=restart_day,
-        due_at=calendar.due_at(restart_day, dossier.processing_days),
+        due_at=calendar.due_at(restart_day, dossier.processing_days), due_at_766=due_at_766,
     )
 
 
@@ -147,6 +170,8 @@ def resolve(dossier: Dossier, command: ResolveDossier) -> DossierResolved:
     return DossierResolved(
         resolved_at=command.resolved_at, outcome=command.outcome, due_at=dossier.due_at,
         timeliness=timeliness(command.resolved_at, dossier.due_at), reason=reason,
+        timeliness_766=clock_766.timeliness_766(
+            command.resolved_at, dossier.due_at_766, dossier.supplement_requests),
     )
 
 
@@ -173,7 +198,7 @@ def evolve(state: Dossier | None, event: DossierEvent) -> Dossier:
             received_at=event.received_at, receipt_day=event.receipt_day,
             processing_days=event.processing_days, due_at=event.due_at,
             appointment_at=event.due_at, last_event_at=event.received_at, version=1,
-            receipt_code=event.receipt_code,
+            receipt_code=event.receipt_code, due_at_766=event.due_at,
         )
     if state is None:
         raise ValueError(f"{event.event_type()} before DossierReceived")
@@ -183,11 +208,14 @@ def evolve(state: Dossier | None, event: DossierEvent) -> Dossier:
             return replace(
                 state, status=DossierStatus.AWAITING_SUPPLEMENT, due_at=None, appointment_at=None,
                 supplement_requests=state.supplement_requests + 1, last_event_at=event.requested_at,
+                due_at_766=None, requested_at=event.requested_at,
+                irregular_supplement=state.irregular_supplement or bool(event.irregular),
             )
         case DossierSupplemented():
             return replace(
                 state, status=DossierStatus.IN_PROGRESS, due_at=event.due_at,
                 appointment_at=event.due_at, last_event_at=event.supplemented_at,
+                due_at_766=supplemented_due_at_766(state, event),
             )
         case DossierExtended():
             return replace(state, appointment_at=event.new_due_at, last_event_at=event.extended_at)
@@ -196,6 +224,8 @@ def evolve(state: Dossier | None, event: DossierEvent) -> Dossier:
                 state, status=DossierStatus.RESOLVED, resolved_at=event.resolved_at,
                 outcome=event.outcome, timeliness=event.timeliness,
                 last_event_at=event.resolved_at,
+                timeliness_766=clock_766.resolution_timeliness_766(
+                    event, state.supplement_requests),
             )
         case ResultReturned():
             return replace(
@@ -208,6 +238,14 @@ def evolve(state: Dossier | None, event: DossierEvent) -> Dossier:
                 last_event_at=event.withdrawn_at,
             )
     raise ValueError(f"a dossier does not take {event.event_type()}")
+
+
+def supplemented_due_at_766(state: Dossier, event: DossierSupplemented) -> datetime | None:
+    """The 766 due time a supplementation sets; an event written before the 766 clock existed
+    (no ``due_at_766``) reads as the form's restarted due time."""
+    if clock_766.late_by_requests(state.supplement_requests):
+        return None
+    return event.due_at_766 or event.due_at
 
 
 def replay(events: Iterable[DossierEvent]) -> Dossier | None:

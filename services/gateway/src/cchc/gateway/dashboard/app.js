@@ -45,7 +45,7 @@ const METRIC = {
 };
 
 const state = {
-  token: null, me: null, agencies: [], agency: "", year: 0, asOf: "",
+  token: null, me: null, agencies: [], agency: "", year: 0, asOf: "", method: "form",
   minDossierPosition: 0, cursor: null, selected: null, generation: 0,
 };
 
@@ -330,7 +330,8 @@ async function refresh() {
 async function loadFigures(generation) {
   const end = periodEnd();
   const from = `${state.year}-01-01`;
-  const stats = await get(`/dossier-stats${query({ agency: state.agency, from, to: end })}`,
+  const method = state.method;
+  const stats = await get(`/dossier-stats${query({ agency: state.agency, from, to: end, method })}`,
     { dossierRead: true });
   const months = [];
   for (let m = 1; m <= Number(end.slice(5, 7)); m += 1) {
@@ -339,7 +340,7 @@ async function loadFigures(generation) {
     months.push({ month: m, from: first, to: last < end ? last : end });
   }
   const monthly = await Promise.all(months.map((p) => get(
-    `/dossier-stats${query({ agency: state.agency, from: p.from, to: p.to })}`,
+    `/dossier-stats${query({ agency: state.agency, from: p.from, to: p.to, method })}`,
     { dossierRead: true })));
   if (generation !== state.generation) return;
 
@@ -590,7 +591,8 @@ async function loadDossiers(generation, reset) {
   if (reset) state.cursor = null;
   const page = await get(`/dossiers${query({
     agency: state.agency, q: $("search").value.trim(), status: $("status-filter").value,
-    limit: 20, cursor: state.cursor,
+    irregular_supplement: $("irregular-filter").checked ? "true" : "", limit: 20,
+    cursor: state.cursor,
   })}`, { dossierRead: true });
   if (generation !== state.generation) return;
   const table = $("dossier-list");
@@ -637,6 +639,12 @@ async function openDossier(id) {
     ["Trạng thái", STATUS[dossier.status] || dossier.status],
     ["Kết quả", dossier.outcome ? OUTCOME[dossier.outcome] : "–"],
     ["Đánh giá", dossier.timeliness ? TIMELINESS[dossier.timeliness] : "–"],
+    ["Hạn theo QĐ 766", viDateTime(dossier.due_at_766)],
+    ["Đánh giá theo QĐ 766", dossier.timeliness_766 ? TIMELINESS[dossier.timeliness_766] : "–"],
+    ["Yêu cầu bổ sung", dossier.supplement_requests
+      ? `${dossier.supplement_requests} lần${dossier.irregular_supplement
+        ? " (có yêu cầu sau 3 ngày làm việc kể từ ngày tiếp nhận)" : ""}`
+      : "Không"],
     ...(dossier.late_entry ? [["Nhập muộn", `${dossier.late_entry.events} sự kiện nhập sau thời điểm xảy ra`
       + (dossier.late_entry.reason ? ` (${dossier.late_entry.reason})` : "")]] : []),
   ];
@@ -801,6 +809,12 @@ function wire() {
   });
   $("status-filter").addEventListener("change", () => loadDossiers(state.generation, true)
     .catch((e) => { $("app-error").textContent = e.message; }));
+  $("irregular-filter").addEventListener("change", () => loadDossiers(state.generation, true)
+    .catch((e) => { $("app-error").textContent = e.message; }));
+  $("stats-method").addEventListener("change", (e) => {
+    state.method = e.target.value;
+    loadFigures(state.generation).catch((error) => { $("app-error").textContent = error.message; });
+  });
   $("more-dossiers").addEventListener("click", () => loadDossiers(state.generation, false)
     .catch((e) => { $("app-error").textContent = e.message; }));
   $("receive-form").addEventListener("submit", receive);

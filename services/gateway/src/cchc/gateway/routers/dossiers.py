@@ -78,6 +78,10 @@ async def list_dossiers(
     status: DossierStatus | None = None,
     received_from: Annotated[date | None, Query(description="first day of receipt")] = None,
     received_to: Annotated[date | None, Query(description="last day of receipt")] = None,
+    irregular_supplement: Annotated[bool | None, Query(description=(
+        "true: only dossiers with a supplementation request made after the 3rd working day "
+        "after receipt (Decree 61/2018, art. 17), for inspectors; false: only those without"
+    ))] = None,
     q: Annotated[str | None, Query(max_length=100, description=(
         "text in the id, the receipt code, the procedure code or the applicant's details, accents and case "
         "ignored; a page may hold fewer than `limit` items and still have a next_cursor"))] = None,
@@ -88,7 +92,8 @@ async def list_dossiers(
     if received_from and received_to and received_from > received_to:
         raise problem(422, "received_from is after received_to", field="received_from")
     query = DossierListQuery(agency=agency, status=status, received_from=received_from,
-                             received_to=received_to, q=q, limit=limit, cursor=cursor)
+                             received_to=received_to, irregular_supplement=irregular_supplement,
+                             q=q, limit=limit, cursor=cursor)
     return await ask_query(gw, call, SERVICE, "list-dossiers", query.model_dump(mode="json"))
 
 

@@ -33,6 +33,12 @@ METRICS: dict[str, MetricDefinition] = {
             "dossiers resolved in the year early or on time / dossiers resolved in the year",
         ),
         MetricDefinition(
+            "dossier.on_time_rate_766", MetricKind.RATE,
+            "dossiers resolved in the year early or on time by Decision 766's clock (the "
+            "supplementation period subtracted; more than one supplementation request late) / "
+            "dossiers resolved in the year",
+        ),
+        MetricDefinition(
             "dossier.online_rate", MetricKind.RATE,
             "dossiers received online in the year / dossiers received in the year",
         ),
