@@ -20,10 +20,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.events import Event, decode_event
 from cchc.dossier import counters_766, tables
@@ -31,7 +27,10 @@ from cchc.dossier.aggregates import CONTEXT, REFERENCE_EVENT_TYPES
 from cchc.dossier.counters_766 import Clock766
 from cchc.dossier.domain.calendar import local_date
 from cchc.dossier.domain.clock_766 import late_by_requests, resolution_timeliness_766
-
+from cchc.runtime.sqldb import upsert
+from sqlalchemy import String, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 # The event types that move a counter of an already received dossier: its clock state is read
 # from the table first (one query per batch).
@@ -151,8 +150,9 @@ class RowChanges:
         })
 
     async def write(self, conn: AsyncConnection) -> None:
-        if self.agencies:
-            await conn.execute(insert(tables.agencies), self.agencies)
+        if self.agencies:  # a registration stated again (straight to the log) replaces the first
+            latest = {row["code"]: row for row in self.agencies}  # one row per code per statement
+            await conn.execute(upsert(conn, tables.agencies, ["code"]), list(latest.values()))
         if self.procedures:
             await conn.execute(insert(tables.procedures), self.procedures)
         if self.calendar_days:

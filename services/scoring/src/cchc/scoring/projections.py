@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.events import decode_event
 from cchc.contracts.localtime import local_date
+from cchc.runtime.sqldb import upsert
 from cchc.scoring import tables
 from sqlalchemy import case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -120,7 +121,8 @@ class ScoringReadModel(_Projection):
 
 
 async def _agency_registered(conn: AsyncConnection, envelope: EventEnvelope, event: Any) -> None:
-    await conn.execute(insert(tables.agencies).values(
+    # A registration stated again in the log (written straight to it) replaces the first.
+    await conn.execute(upsert(conn, tables.agencies, ["code"]).values(
         code=event.code, name=event.name, group=event.group.value,
     ))
 
