@@ -28,6 +28,8 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("dossier", "list-dossiers"): d.DossierPage,
     ("dossier", "dossier-stats"): d.DossierStats,
     ("dossier", "procedures-published"): d.ProceduresPublished,
+    ("dossier", "dossier-stats-by-field"): d.DossierFieldStats,
+    ("dossier", "alerts"): d.Alerts,
     # planning
     ("planning", "issue-plan"): p.PlanSummary,
     ("planning", "add-task"): p.TaskSummary,

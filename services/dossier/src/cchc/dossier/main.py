@@ -4,7 +4,10 @@ from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.dossier.aggregates import CONTEXT
+from cchc.dossier.alert_projection import DossierAlertsProjection
+from cchc.dossier.alert_queries import AlertQueries
 from cchc.dossier.config import DossierSettings
+from cchc.dossier.form_queries import FormQueries
 from cchc.dossier.handlers import DossierCommandHandlers
 from cchc.dossier.projections import DossierReadModel
 from cchc.dossier.queries import DossierQueries
@@ -28,12 +31,17 @@ class DossierService(service.ServiceProcess):
 
     def projection_runners(self, nc: NATS, engine: AsyncEngine) -> list[ProjectionRunner]:
         batch_size = self.settings.projection_batch_size
-        return [ProjectionRunner(nc, engine, DossierReadModel(), batch_size=batch_size)]
+        return [ProjectionRunner(nc, engine, DossierReadModel(), batch_size=batch_size),
+                ProjectionRunner(nc, engine, DossierAlertsProjection(), batch_size=batch_size)]
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = DossierQueries(engine, self.runner)
-        return endpoints(DossierCommandHandlers(EventStore(nc)), queries, self.health,
-                         self.settings.max_workers)
+        router = endpoints(DossierCommandHandlers(EventStore(nc)), queries, self.health,
+                           self.settings.max_workers)
+        router.endpoint("dossier-stats-by-field",
+                        FormQueries(engine, self.runner).dossier_stats_by_field)
+        router.endpoint("alerts", AlertQueries(engine, self.runners[1], self.runner).alerts_of_day)
+        return router
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 Dossier statistics from 1 January of the year to ``as_of`` and the published procedures come
 from the dossier service, the plan's progress as of that date from the planning service, the
 latest published year of each index (with its rank) from the scoring service. ``Accept:
-text/html`` gets the same report as a Vietnamese page.
+text/html`` gets the same report as a Vietnamese page, ``Accept: application/vnd.openxmlformats-
+officedocument.spreadsheetml.sheet`` as a workbook (the report sheet and its II.06a form).
 """
 
 import asyncio
@@ -17,13 +18,16 @@ from cchc.contracts.subjects import TOKEN_PATTERN
 from cchc.gateway.deps import Gateway, GatewayDep, QueryCall, QueryCallDep, require_readable
 from cchc.gateway.problems import PROBLEM_RESPONSES, ProblemException, from_service, problem
 from cchc.gateway.report_page import render_agency_report
+from cchc.gateway.workbooks.agency_report import agency_report_workbook
+from cchc.gateway.workbooks.negotiation import XLSX, wants_xlsx, xlsx_response
 from cchc.runtime.endpoints import ServiceUnavailable
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=PROBLEM_RESPONSES)
 
-HTML_RESPONSE = {200: {"content": {"text/html": {}}, "description": "the report (JSON or HTML)"}}
+HTML_RESPONSE = {200: {"content": {"text/html": {}, XLSX: {}},
+                       "description": "the report (JSON, HTML or an Excel workbook)"}}
 
 
 async def _result(
@@ -135,6 +139,9 @@ async def agency_report(
         "indexes": [{k: item[k] for k in ("index", "year", "score", "rank", "of", "group")}
                     for item in indexes["items"]],
     }
+    if wants_xlsx(accept):
+        return xlsx_response(agency_report_workbook(report),
+                             f"bao-cao-cchc-{agency}-{year}-{as_of.isoformat()}.xlsx")
     if _wants_html(accept):
         return HTMLResponse(render_agency_report(report))
     return JSONResponse(report)
