@@ -36,12 +36,9 @@ class DossierService(service.ServiceProcess):
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = DossierQueries(engine, self.runner)
-        router = endpoints(DossierCommandHandlers(EventStore(nc)), queries, self.health,
-                           self.settings.max_workers)
-        router.endpoint("dossier-stats-by-field",
-                        FormQueries(engine, self.runner).dossier_stats_by_field)
-        router.endpoint("alerts", AlertQueries(engine, self.runners[1], self.runner).alerts_of_day)
-        return router
+        return endpoints(DossierCommandHandlers(EventStore(nc)), queries, self.health,
+                         self.settings.max_workers, forms=FormQueries(engine, self.runner),
+                         alerts=AlertQueries(engine, self.runners[1], self.runner))
 
 
 def main() -> None:

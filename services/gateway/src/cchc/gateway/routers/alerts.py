@@ -26,13 +26,24 @@ from cchc.gateway.deps import (
     require_writable,
 )
 from cchc.gateway.forwarding import ask_query
-from cchc.gateway.problems import PROBLEM_RESPONSES
+from cchc.gateway.problems import PROBLEM_RESPONSES, problem
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=PROBLEM_RESPONSES)
 
 
+# The calendar (holidays.VN, its lunar dates) covers these years.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
 def live_alerts(request: Request) -> LiveAlerts:
     return request.app.state.live_alerts
+
+
+def _day(day: date | None) -> date:
+    day = day or local_date(datetime.now(UTC))
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise problem(422, f"day must be in {FIRST_YEAR} to {LAST_YEAR}", field="day")
+    return day
 
 
 @router.get("/alerts", operation_id="get_alerts", response_model=ANSWERS[(SERVICE, "alerts")])
@@ -43,7 +54,7 @@ async def get_alerts(
     = None,
 ):
     require_readable(call.caller, agency)
-    day = day or local_date(datetime.now(UTC))
+    day = _day(day)
     return await ask_query(gw, call, SERVICE, "alerts",
                            {"agency": agency, "day": day.isoformat()})
 
@@ -77,5 +88,4 @@ async def deliver_alerts(gw: GatewayDep, caller: Writer, call: QueryCallDep, req
         require_writable(caller, agency)
     elif caller.role == Role.OFFICER:
         agency = caller.agency  # an officer delivers its own agency's digest
-    day = command.day or local_date(datetime.now(UTC))
-    return await deliver(gw, live_alerts(request), call, day, agency)
+    return await deliver(gw, live_alerts(request), call, _day(command.day), agency)
