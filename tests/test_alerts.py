@@ -237,3 +237,17 @@ async def test_an_officer_delivers_only_its_own_digest(stack_api):
     assert answer.json()["delivered"][0]["email"] == "not configured"
     refused = await officer.post("/api/v1/alerts/deliveries", json={"agency": other, "day": DAY})
     assert refused.status_code == 403
+
+
+async def test_one_gateway_replica_claims_each_morning(stack_api, monkeypatch):
+    from datetime import date
+
+    from cchc.gateway.alerts import schedule
+
+    gateway = stack_api.stack.server.config.app.state.gateway
+    day = date(2099, 1, 2)
+    assert await schedule.claim_morning(gateway, day)
+    assert await schedule.claim_morning(gateway, day)  # the same replica again: still its own
+    monkeypatch.setattr(schedule, "REPLICA", "another-replica")
+    assert not await schedule.claim_morning(gateway, day)
+    assert await schedule.claim_morning(gateway, date(2099, 1, 3))

@@ -54,8 +54,8 @@ class GatewaySettings(BaseSettings):
     oidc_jwks_min_refresh_s: float = Field(default=10.0, ge=0)
 
     # --- alerts (issue 16): dossiers due today, on the next working day, and overdue ------------
-    # The working morning's digest, at this local time (Asia/Ho_Chi_Minh); off in every replica
-    # but one when the gateway is scaled out (each would send its own).
+    # The working morning's digest, at this local time (Asia/Ho_Chi_Minh); with several replicas
+    # the first to claim the day delivers (alerts/schedule.py).
     alerts_schedule: bool = True
     alerts_time: time = time(7, 30)
     # Email: the SMTP server, and the recipients per agency code ("*": every agency without its
