@@ -1,23 +1,28 @@
 """A dossier's life through the REST API of the running stack, on SQLite and on PostgreSQL."""
 
 import asyncio
+from datetime import datetime
 
 from api_steps import act, agency_with_procedure, receive
+
+from cchc.contracts.localtime import LOCAL_TZ
 
 
 async def test_receive_and_resolve_shows_in_detail_stats_and_audit(stack_api):
     admin = stack_api.admin
     agency, procedure = await agency_with_procedure(admin, processing_days=3)
     officer = stack_api.as_("officer", agency)
+    # July 2022 is entered after the fact (DOMAIN.md: late entries): by home_affairs.
+    recorder = stack_api.as_("home_affairs")
 
-    received = await receive(officer, procedure, "2022-07-11T09:30:00+07:00")
+    received = await receive(recorder, procedure, "2022-07-11T09:30:00+07:00")
     assert received.status_code == 201, received.text
     dossier = received.json()
     assert dossier["agency"] == agency and dossier["status"] == "in_progress"
     assert dossier["due_at"].startswith("2022-07-14T17:00:00")
     assert received.headers["ETag"] == '"1"'
 
-    resolved = await act(officer, dossier["id"], "resolution",
+    resolved = await act(recorder, dossier["id"], "resolution",
                          {"resolved_at": "2022-07-13T10:00:00+07:00", "outcome": "approved"},
                          **{"If-Match": '"1"'})
     assert resolved.status_code == 200, resolved.text
@@ -146,16 +151,17 @@ async def test_another_agencys_reuse_of_an_idempotency_key_gets_its_own_answer(s
     officer_b = stack_api.as_("officer", agency_b)
     key = {"Idempotency-Key": "phieu-0001"}
 
-    received = await receive(officer_a, procedure_a, "2022-07-11T09:30:00+07:00", **key)
+    now = datetime.now(LOCAL_TZ).isoformat(timespec="seconds")
+    received = await receive(officer_a, procedure_a, now, **key)
     assert received.status_code == 201
     dossier = received.json()
     # B repeats A's request, key and body alike: the service judges B's own request.
-    repeated = await receive(officer_b, procedure_a, "2022-07-11T09:30:00+07:00", **key)
+    repeated = await receive(officer_b, procedure_a, now, **key)
     assert repeated.status_code == 403, repeated.text
     assert "Idempotent-Replayed" not in repeated.headers
     assert "Nguyễn" not in repeated.text and dossier["id"] not in repeated.text
 
-    resolution = {"resolved_at": "2022-07-12T10:00:00+07:00", "outcome": "approved"}
+    resolution = {"resolved_at": now, "outcome": "approved"}
     done = await act(officer_a, dossier["id"], "resolution", resolution, **{"Idempotency-Key": "k2"})
     assert done.status_code == 200
     reused = await act(officer_b, dossier["id"], "resolution", resolution, **{"Idempotency-Key": "k2"})
@@ -167,12 +173,14 @@ async def test_another_agencys_reuse_of_an_idempotency_key_gets_its_own_answer(s
 async def test_a_rejection_must_give_its_reason_which_the_history_keeps(stack_api):
     admin = stack_api.admin
     _, procedure = await agency_with_procedure(admin, processing_days=3)
-    dossier = (await receive(admin, procedure, "2022-07-11T09:30:00+07:00")).json()
+    received = await receive(admin, procedure, "2022-07-11T09:30:00+07:00")
+    dossier = received.json()
     refused = await act(admin, dossier["id"], "resolution",
                         {"resolved_at": "2022-07-12T10:00:00+07:00", "outcome": "rejected"})
     assert refused.status_code == 422, refused.text
     assert [e["field"] for e in refused.json()["errors"]] == ["reason"]
-    unchanged = (await admin.get(f"/api/v1/dossiers/{dossier['id']}")).json()
+    unchanged = (await admin.get(f"/api/v1/dossiers/{dossier['id']}", headers={
+        "X-Min-Position": received.headers["X-Event-Position"]})).json()
     assert unchanged["status"] == "in_progress" and unchanged["version"] == 1
 
     rejected = await act(admin, dossier["id"], "resolution",

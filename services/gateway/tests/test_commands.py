@@ -20,6 +20,11 @@ def unique_key() -> str:
     return f"phieu-{uuid.uuid4()}"
 
 
+
+def as_forwarded(body: dict) -> dict:
+    """The validated command the gateway forwards: the body with the optional late-entry reason."""
+    return {**body, "late_entry_reason": None}
+
 async def test_receiving_a_dossier_answers_201_with_version_position_and_location(
     client, stand_in, as_role
 ):
@@ -33,7 +38,7 @@ async def test_receiving_a_dossier_answers_201_with_version_position_and_locatio
     assert response.headers["x-event-position"] == "17"
     assert response.headers["location"] == "/api/v1/dossiers/D-42"
     [request] = stand_in.requests_to("receive-dossier")
-    assert request.body == RECEIVE
+    assert request.body == as_forwarded(RECEIVE)
     assert request.target is None
     assert request.meta.principal.sub == "mot-cua"
     assert request.meta.correlation_id == "corr-1"
@@ -50,7 +55,7 @@ async def test_a_command_on_a_dossier_targets_it_and_passes_if_match(client, sta
     [request] = stand_in.requests_to("resolve-dossier")
     assert request.target == "D-42"
     assert request.meta.expected_version == 3
-    assert request.body == RESOLVE
+    assert request.body == as_forwarded(RESOLVE)
 
 
 async def test_each_dossier_command_reaches_its_endpoint(client, stand_in, as_role):
@@ -71,7 +76,7 @@ async def test_each_dossier_command_reaches_its_endpoint(client, stand_in, as_ro
                                      headers=as_role("officer", "SO-XD"))
         assert response.status_code == 200, (action, response.text)
         [request] = stand_in.requests_to(endpoint)
-        assert (request.target, request.body) == ("D-7", body)
+        assert (request.target, request.body) == ("D-7", as_forwarded(body))
 
 
 async def test_a_stale_version_is_the_services_412(client, stand_in, as_role):

@@ -8,6 +8,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from cchc.contracts.dossier import AgencyGroup, Channel, DayKind, OnlineLevel, Outcome
+from cchc.contracts.late_entry import MayBeEnteredLate
 from cchc.contracts.localtime import BusinessTime
 from cchc.contracts.subjects import TOKEN_PATTERN
 
@@ -50,40 +51,40 @@ class Applicant(BaseModel):
     name: str = Field(min_length=1, max_length=300)
 
 
-class ReceiveDossier(Command):
+class ReceiveDossier(Command, MayBeEnteredLate):
     procedure: str = Field(min_length=1, max_length=64)
     channel: Channel
     received_at: BusinessTime
     applicant: Applicant
 
 
-class RequestSupplement(Command):
+class RequestSupplement(Command, MayBeEnteredLate):
     requested_at: BusinessTime
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class SupplementDossier(Command):
+class SupplementDossier(Command, MayBeEnteredLate):
     supplemented_at: BusinessTime
 
 
-class ExtendDossier(Command):
+class ExtendDossier(Command, MayBeEnteredLate):
     extended_at: BusinessTime
     new_due_at: BusinessTime
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class ResolveDossier(Command):
+class ResolveDossier(Command, MayBeEnteredLate):
     resolved_at: BusinessTime
     outcome: Outcome
     reason: str = Field(default="", max_length=2000, description=(
         "what the applicant is told; a rejection must give one"))
 
 
-class ReturnResult(Command):
+class ReturnResult(Command, MayBeEnteredLate):
     returned_at: BusinessTime
 
 
-class WithdrawDossier(Command):
+class WithdrawDossier(Command, MayBeEnteredLate):
     withdrawn_at: BusinessTime
     reason: str = Field(min_length=1, max_length=2000)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from cchc.contracts.late_entry import LateEntry
 from cchc.contracts.pages import Answer, Page, omissible
 
 TIME = "ISO 8601 time with an offset"
@@ -107,6 +108,9 @@ class DossierListItem(DossierView):
     """An item of ``list-dossiers``: the view and the applicant."""
 
     applicant: dict[str, Any] = Field(description="the applicant's details as received")
+    late_entries: int = Field(
+        default=0, description="how many of its events were entered after the fact (a business "
+        "time older than the entry window when recorded, by admin or home_affairs)")
 
 
 class HistoryEntry(Answer):
@@ -119,6 +123,9 @@ class HistoryEntry(Answer):
     recorded_at: str = Field(description=f"when it was written; {TIME}")
     actor: str = Field(description="who caused it (token subject)")
     payload: dict[str, Any] = Field(description="the event's payload")
+    late_entry: LateEntry | None = Field(
+        default=None, description="present when it was entered after the fact: the entry window "
+        "then in force and the reason given")
 
 
 class DossierDetail(DossierListItem):
@@ -165,6 +172,10 @@ class AgencyDossierStats(Answer):
     on_time_rate: float | None = Field(
         description="(early + on_time) / resolved, 4 decimals; None when nothing was resolved"
     )
+    late_entries: int = Field(
+        default=0, description="dossier events dated in the period that were entered after the "
+        "fact (older than the entry window when recorded): the figures they touch were not "
+        "recorded when they happened")
 
 
 class DossierStats(AgencyDossierStats):

@@ -13,9 +13,14 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from cchc.contracts.late_entry import LateEntry
+
 GENESIS_HASH = "0" * 64
 # Not part of the chain: the hash itself, the position (known after storing), trace context.
 UNHASHED = frozenset({"hash", "position", "traceparent"})
+# Part of the chain when present, absent (not null) otherwise: events stored before the field
+# existed keep their bytes and their hashes.
+OPTIONAL = ("late_entry",)
 
 
 class EventEnvelope(BaseModel):
@@ -45,9 +50,17 @@ class EventEnvelope(BaseModel):
         "chain), so what the event causes can link to the command that caused it",
         examples=["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"],
     )
+    late_entry: LateEntry | None = Field(
+        default=None,
+        description="present when the business time (occurred_at) was older than the entry "
+        "window when the event was recorded: entered after the fact by admin or home_affairs",
+    )
 
     def hashed_fields(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude=UNHASHED)
+        return self.model_dump(mode="json", exclude=UNHASHED | self._absent())
+
+    def _absent(self) -> set[str]:
+        return {name for name in OPTIONAL if getattr(self, name) is None}
 
     def compute_hash(self) -> str:
         return chain_hash(self.prev_hash, self.hashed_fields())
@@ -60,7 +73,7 @@ class EventEnvelope(BaseModel):
     def to_bytes(self) -> bytes:
         # An envelope without trace context is stored byte for byte as before the field existed.
         unstored = {"position"} if self.traceparent else {"position", "traceparent"}
-        return self.model_dump_json(exclude=unstored).encode()
+        return self.model_dump_json(exclude=unstored | self._absent()).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes, position: int | None = None) -> "EventEnvelope":

@@ -3,7 +3,7 @@ caller, the event feed. See ``cchc.contracts.pages`` for the rules."""
 
 from pydantic import Field
 
-from cchc.contracts.dossier_views import DossierStats
+from cchc.contracts.dossier_views import TIME, DossierStats
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.pages import Answer, omissible
 
@@ -50,6 +50,18 @@ class AgencyReport(Answer):
     indexes: list[ReportIndex] = Field(description="one per index with a published result")
 
 
+class LateEntryAudit(Answer):
+    """An event of the audited history entered after the fact (by admin or home_affairs)."""
+
+    version: int = Field(description="the dossier's version after it")
+    type: str = Field(description="event type")
+    occurred_at: str = Field(description=f"its business time; {TIME}")
+    recorded_at: str = Field(description=f"when it was written; {TIME}")
+    actor: str = Field(description="who entered it (token subject)")
+    window_hours: float = Field(description="the entry window in force when it was recorded")
+    reason: str = Field(description="the reason given (empty when none)")
+
+
 class ChainAudit(Answer):
     """``GET /audit/dossiers/{id}``: the dossier's hash chain verified from the log."""
 
@@ -58,6 +70,8 @@ class ChainAudit(Answer):
     events: int = Field(description="number of events checked")
     head_hash: str = Field(description="hash of the last event")
     broken_at: int | None = Field(default=None, description="version where the chain breaks")
+    late_entries: list[LateEntryAudit] = Field(
+        default_factory=list, description="its events entered after the fact, oldest first")
 
 
 class Health(Answer):

@@ -8,6 +8,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cchc.contracts.planning import Area, FindingKind, Remediation
+from cchc.contracts.late_entry import MayBeEnteredLate
 from cchc.contracts.localtime import BusinessTime
 from cchc.contracts.subjects import TOKEN_PATTERN
 
@@ -18,7 +19,7 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class IssuePlan(Command):
+class IssuePlan(Command, MayBeEnteredLate):
     agency: str = Field(pattern=TOKEN_PATTERN)
     year: int = Field(ge=2000, le=2100)
     title: str = Field(min_length=1, max_length=500)
@@ -27,7 +28,7 @@ class IssuePlan(Command):
     )
 
 
-class AddTask(Command):
+class AddTask(Command, MayBeEnteredLate):
     title: str = Field(min_length=1, max_length=500)
     area: Area
     due_date: date
@@ -37,13 +38,13 @@ class AddTask(Command):
     )
 
 
-class ReportProgress(Command):
+class ReportProgress(Command, MayBeEnteredLate):
     reported_at: BusinessTime
     percent: int = Field(ge=0, le=100)
     note: str = Field(default="", max_length=2000)
 
 
-class CompleteTask(Command):
+class CompleteTask(Command, MayBeEnteredLate):
     completed_at: BusinessTime
     evidence: list[str] = Field(default_factory=list, description="documents or links")
 
@@ -53,12 +54,12 @@ class CompleteTask(Command):
         return [value] if isinstance(value, str) else value
 
 
-class CancelTask(Command):
+class CancelTask(Command, MayBeEnteredLate):
     cancelled_at: BusinessTime
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class RescheduleTask(Command):
+class RescheduleTask(Command, MayBeEnteredLate):
     rescheduled_at: BusinessTime
     new_due_date: date
     reason: str = Field(min_length=1, max_length=2000)

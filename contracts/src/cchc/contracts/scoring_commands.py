@@ -5,6 +5,7 @@ Endpoint names are the last token of ``svc.scoring.<name>``.
 
 from datetime import date
 
+from cchc.contracts.late_entry import MayBeEnteredLate
 from cchc.contracts.localtime import BusinessTime
 from cchc.contracts.scoring import Criterion, IndexKind, SurveyCount
 from cchc.contracts.subjects import TOKEN_PATTERN
@@ -34,25 +35,25 @@ class DefineFramework(Command):
     note: str = Field(default="", max_length=4000)
 
 
-class OpenAssessment(Command):
+class OpenAssessment(Command, MayBeEnteredLate):
     framework: str = Field(pattern=TOKEN_PATTERN)
     agency: str = Field(pattern=TOKEN_PATTERN)
     opened_at: BusinessTime | None = None
 
 
-class SubmitSelfScores(Command):
+class SubmitSelfScores(Command, MayBeEnteredLate):
     scores: dict[str, Points] = Field(min_length=1)
     evidence: dict[str, list[str]] = Field(default_factory=dict)
     submitted_at: BusinessTime | None = None
 
 
-class RecordAppraisal(Command):
+class RecordAppraisal(Command, MayBeEnteredLate):
     scores: dict[str, Points] = Field(min_length=1)
     notes: str = Field(default="", max_length=5000)
     recorded_at: BusinessTime | None = None
 
 
-class RecordSurvey(Command):
+class RecordSurvey(Command, MayBeEnteredLate):
     """Either totals (``respondents``, ``satisfied``) or per-question counts (``questions``)."""
 
     criterion: str = Field(min_length=1, max_length=32)
@@ -71,7 +72,7 @@ class RecordSurvey(Command):
         return self
 
 
-class FinishAssessment(Command):
+class FinishAssessment(Command, MayBeEnteredLate):
     finished_at: BusinessTime | None = None
 
 

@@ -59,9 +59,9 @@ async def test_receive_then_read_your_write(service, client):
 
 
 def an_ordinary_week() -> date:
-    """A Monday (2031–2099, never used before in this session's shared log) of a plain week."""
+    """A Monday (1960–2015: entered late, by admin; never used by the other tests) of a plain week."""
     while True:
-        monday = date(random.randint(2031, 2099), 7, 1)
+        monday = date(random.randint(1960, 2015), 7, 1)
         monday += timedelta(days=-monday.weekday() + 7)
         if all(statutory_working_day(monday + timedelta(days=i)) for i in range(3)):
             return monday

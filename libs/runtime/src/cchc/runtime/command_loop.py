@@ -12,15 +12,17 @@ who may, and the decision.
 
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.events import Event, decode_event
+from cchc.contracts.late_entry import LateEntry
 from cchc.contracts.messages import Principal, Reply, Request
 from cchc.contracts.subjects import is_token
 from cchc.runtime.domain_errors import Conflict, NotFound, PreconditionFailed
+from cchc.runtime.entry_window import EntryWindow, command_time_field
 from cchc.runtime.eventstore import AggregateHistory, ConcurrencyConflict, EventStore, command_metadata
 
 MAX_ATTEMPTS = 3
@@ -62,9 +64,11 @@ def anyone(principal: Principal, state: Any) -> None:
 
 
 class CommandLoop:
-    def __init__(self, store: EventStore, context: str) -> None:
+    def __init__(self, store: EventStore, context: str, entry_window: EntryWindow | None = None
+                 ) -> None:
         self.store = store
         self.context = context
+        self.entry_window = entry_window or EntryWindow()
 
     async def create(
         self, request: Request[Any], kind: AggregateKind[Any], aggregate_id: str,
@@ -116,10 +120,12 @@ class CommandLoop:
             event = decide(state)
             if inspect.isawaitable(event):
                 event = await event
+            now = datetime.now(UTC)
+            occurred_at = kind.business_time(event) or now
             try:
                 appended = await self.store.append(
-                    history, event, agency=kind.agency_of(state, event),
-                    occurred_at=kind.business_time(event) or datetime.now(UTC), meta=metadata,
+                    history, event, agency=kind.agency_of(state, event), occurred_at=occurred_at,
+                    meta=replace(metadata, late_entry=self._late_entry(request, occurred_at, now)),
                 )
             except ConcurrencyConflict:
                 if expected is not None:
@@ -135,6 +141,18 @@ class CommandLoop:
                 raise Conflict("this idempotency key was already used for another command")
             return kind.reply(history.followed_by(appended.envelope))
         raise Conflict(f"the {kind.name} kept changing; try again")
+
+    def _late_entry(
+        self, request: Request[Any], occurred_at: datetime, now: datetime
+    ) -> LateEntry | None:
+        """Within the entry window: None; else refused, or the LateEntry an admin's carries.
+        Only a time the caller gave is judged: one the service stamped or derived from a date
+        (an inspection's day) is not an officer's moment of action."""
+        field = command_time_field(request.body, occurred_at)
+        if field is None:
+            return None
+        return self.entry_window.check(request.meta.principal, field, occurred_at, now,
+                                       getattr(request.body, "late_entry_reason", None))
 
     @staticmethod
     def _earlier_answer(

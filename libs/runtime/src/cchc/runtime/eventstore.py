@@ -21,6 +21,7 @@ from opentelemetry.trace import SpanKind
 
 from cchc.contracts.envelope import GENESIS_HASH, EventEnvelope
 from cchc.contracts.events import Event
+from cchc.contracts.late_entry import LateEntry
 from cchc.contracts.messages import CommandMeta
 from cchc.contracts.subjects import (
     EVENT_TYPE_HEADER,
@@ -94,6 +95,7 @@ class Metadata:
     correlation_id: str
     causation_id: str | None = None
     event_id: str | None = None
+    late_entry: LateEntry | None = None
 
 
 def command_metadata(meta: CommandMeta) -> Metadata:
@@ -164,6 +166,7 @@ class EventStore:
                 causation_id=meta.causation_id,
                 payload=event.model_dump(mode="json"),
                 traceparent=current_traceparent(),
+                late_entry=meta.late_entry,
             ).sealed(history.head_hash)
             span.set_attribute("messaging.message.id", envelope.event_id)
             headers = {

@@ -1,5 +1,6 @@
 """Settings of the dossier service (env prefix CCHC_DOSSIER_)."""
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +17,9 @@ class DossierSettings(BaseSettings):
     # projection p99 93 ms; at 4, 316-363/s but p99 134-210 ms, and at 8 or 16 the handlers
     # crowd the projection off the event loop (p99 270-470 ms). Scale further with replicas.
     max_workers: int = 2
+    # How long before the moment a command is recorded an officer's business time may lie;
+    # admin and home_affairs may enter older times, marked as late entries (DOMAIN.md).
+    late_entry_window_hours: float = Field(24.0, gt=0)
     # The per-message log lines of FastStream (off: one line per request is noise at load).
     log_messages: bool = False
     # Serve this process's Prometheus metrics at :<port>/metrics (deploy: one process per

@@ -33,6 +33,7 @@ from cchc.dossier.domain.model import Dossier
 from cchc.dossier.domain.reference import Agency, Procedure
 from cchc.dossier.views import dossier_summary
 from cchc.runtime.command_loop import AggregateKind, CommandLoop
+from cchc.runtime.entry_window import EntryWindow
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.ids import new_id
 
@@ -72,9 +73,11 @@ def may_write_dossier(principal: Principal, dossier: Dossier) -> None:
 
 
 class DossierCommandHandlers:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(
+        self, store: EventStore, entry_window: EntryWindow | None = None
+    ) -> None:
         self.store = store
-        self.loop = CommandLoop(store, CONTEXT)
+        self.loop = CommandLoop(store, CONTEXT, entry_window)
         self._procedures: dict[str, Procedure] = {}  # published procedures never change
 
     # --- reference data -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from cchc.dossier.queries import DossierQueries
 from cchc.dossier.subscribers import SERVICE, endpoints
 from cchc.runtime import service
 from cchc.runtime.endpoints import ServiceRouter
+from cchc.runtime.entry_window import entry_window
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.projection import ProjectionRunner
 
@@ -36,8 +37,9 @@ class DossierService(service.ServiceProcess):
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = DossierQueries(engine, self.runner)
-        return endpoints(DossierCommandHandlers(EventStore(nc)), queries, self.health,
-                         self.settings.max_workers, forms=FormQueries(engine, self.runner),
+        return endpoints(DossierCommandHandlers(EventStore(nc), entry_window(self.settings)),
+                         queries, self.health, self.settings.max_workers,
+                         forms=FormQueries(engine, self.runner),
                          alerts=AlertQueries(engine, self.runners[1], self.runner))
 
 

@@ -38,6 +38,7 @@ CLOCK_EVENT_TYPES = frozenset(
 _COUNTER_INDEX = {name: index for index, name in enumerate(tables.COUNTERS)}
 _OVERDUE = _COUNTER_INDEX["overdue_delta"]
 _CLOSED = _COUNTER_INDEX["closed"]
+_LATE_ENTRIES = _COUNTER_INDEX["late_entries"]
 _ONE_DAY = timedelta(days=1)
 _IN_CHUNK = 500
 
@@ -64,6 +65,7 @@ class RowChanges:
     history: list[dict[str, Any]] = field(default_factory=list)
     clocks: dict[str, Clock] = field(default_factory=dict)
     counts: dict[tuple[str, date], list[int]] = field(default_factory=dict)
+    late_entries: dict[str, int] = field(default_factory=dict)  # of dossiers stored before
 
     def count(self, agency: str, day: date, counter: int, delta: int = 1) -> None:
         row = self.counts.get((agency, day))
@@ -109,6 +111,16 @@ class RowChanges:
             for dossier_id, agency, received_on, overdue_from in await conn.execute(query):
                 self.clocks[dossier_id] = Clock(agency, received_on, overdue_from)
 
+    def late_entry(self, envelope: EventEnvelope) -> None:
+        """The event was entered after the fact: counted on its business date and its dossier."""
+        self.count(envelope.agency, local_date(envelope.occurred_at), _LATE_ENTRIES)
+        row = self.new_dossiers.get(envelope.aggregate_id)
+        if row is not None:
+            row["late_entries"] += 1
+        else:
+            self.late_entries[envelope.aggregate_id] = (
+                self.late_entries.get(envelope.aggregate_id, 0) + 1)
+
     def set(self, envelope: EventEnvelope, **values: Any) -> None:
         values.update(version=envelope.aggregate_version, position=envelope.position)
         row = self.new_dossiers.get(envelope.aggregate_id)
@@ -134,6 +146,7 @@ class RowChanges:
         if self.new_dossiers:
             await conn.execute(insert(tables.dossiers), list(self.new_dossiers.values()))
         await self._write_updates(conn)
+        await self._write_late_entries(conn)
         await self._write_counts(conn)
         if self.due_periods:
             await conn.execute(insert(tables.due_periods), self.due_periods)
@@ -155,6 +168,15 @@ class RowChanges:
                 .values({c: bindparam(f"new_{c}") for c in columns})
             )
             await conn.execute(statement, rows)
+
+    async def _write_late_entries(self, conn: AsyncConnection) -> None:
+        if not self.late_entries:
+            return
+        d = tables.dossiers
+        statement = (update(d).where(d.c.id == bindparam("dossier_id"))
+                     .values(late_entries=d.c.late_entries + bindparam("added")))
+        await conn.execute(statement, [{"dossier_id": dossier_id, "added": added}
+                                       for dossier_id, added in self.late_entries.items()])
 
     async def _write_counts(self, conn: AsyncConnection) -> None:
         rows = [
@@ -200,7 +222,7 @@ def _received(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
         "due_at": event.due_at, "appointment_at": event.due_at, "resolved_at": None,
         "resolved_on": None, "timeliness": None, "outcome": None, "returned_at": None,
         "withdrawn_at": None, "withdrawn_on": None, "closed_on": None, "overdue_from": None,
-        "applicant": event.applicant, "version": envelope.aggregate_version,
+        "applicant": event.applicant, "late_entries": 0, "version": envelope.aggregate_version,
         "position": envelope.position,
     }
     rows.due_period(envelope, event.received_at, event.due_at)
@@ -270,12 +292,13 @@ def _history_row(envelope: EventEnvelope) -> dict[str, Any]:
         "position": envelope.position, "dossier_id": envelope.aggregate_id, "type": envelope.type,
         "version": envelope.aggregate_version, "occurred_at": envelope.occurred_at,
         "recorded_at": envelope.recorded_at, "actor": envelope.actor, "payload": envelope.payload,
+        "late_entry": envelope.late_entry.model_dump() if envelope.late_entry else None,
     }
 
 
 class DossierReadModel:
-    # v2: daily counters and dossiers.overdue_from; v3: procedures.published_on
-    name = "dossier-read-v3"
+    # v2: daily counters and dossiers.overdue_from; v3: procedures.published_on; v4: late entries
+    name = "dossier-read-v4"
     context = CONTEXT
     metadata = tables.metadata
 
@@ -296,4 +319,6 @@ class DossierReadModel:
             fold(rows, envelope, decode_event(envelope.type, envelope.schema_version, envelope.payload))
             if envelope.type not in REFERENCE_EVENT_TYPES:
                 rows.history.append(_history_row(envelope))
+                if envelope.late_entry is not None:
+                    rows.late_entry(envelope)
         await rows.write(conn)

@@ -53,11 +53,13 @@ class DossierQueries:
                     "type": e.type, "version": e.version, "position": e.position,
                     "occurred_at": e.occurred_at.isoformat(), "recorded_at": e.recorded_at.isoformat(),
                     "actor": e.actor, "payload": e.payload,
+                    **({"late_entry": e.late_entry} if e.late_entry else {}),
                 }
                 for e in events
             ]
         view = DossierView.from_row(row).model_dump(mode="json")
-        return Reply(ok=True, result={**view, "applicant": row.applicant, "history": history})
+        return Reply(ok=True, result={**view, "applicant": row.applicant,
+                                      "late_entries": row.late_entries, "history": history})
 
     async def list_dossiers(self, request: Request[DossierListQuery]) -> Reply[dict[str, Any]]:
         """A page of dossiers, newest first, filtered and searched."""
@@ -88,8 +90,8 @@ class DossierQueries:
         if len(rows) > query.limit:
             after = (page[-1].received_at, page[-1].id)
         next_cursor = encode_cursor([after[0].isoformat(), after[1]]) if after else None
-        items = [{**DossierView.from_row(r).model_dump(mode="json"), "applicant": r.applicant}
-                 for r in page]
+        items = [{**DossierView.from_row(r).model_dump(mode="json"), "applicant": r.applicant,
+                  "late_entries": r.late_entries} for r in page]
         return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
 
     async def dossier_stats(self, request: Request[DossierStatsQuery]) -> Reply[dict[str, Any]]:

@@ -5,6 +5,8 @@ same whenever it is asked:
 - received: receipt day in [from, to], by channel; carried over: received before ``from`` and
   still open at ``from``;
 - resolved: resolution date in [from, to], by timeliness; withdrawn: withdrawal date in the period;
+- late entries: dossier events whose business date is in [from, to] that were entered after the
+  fact (older than the entry window when recorded), so an inspector sees which figures they touch;
 - in progress: received by ``to`` and open at the end of ``to``; overdue when the statutory due
   date in force at the end of ``to`` is before ``to`` (a dossier due on ``to`` can still be
   resolved on time that day), not due otherwise (and while the clock is stopped for a supplement).
@@ -22,8 +24,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cchc.dossier.domain.calendar import LOCAL_TZ
-from cchc.dossier.tables import daily_counts, dossiers, due_periods
+from cchc.dossier.domain.calendar import LOCAL_TZ, local_date
+from cchc.dossier.tables import daily_counts, dossiers, due_periods, history
 
 CHANNELS = ("online", "direct", "postal")
 TIMELINESS = ("early", "on_time", "late")
@@ -36,6 +38,7 @@ def empty_stats() -> dict[str, Any]:
         "in_progress": {"total": 0, "not_due": 0, "overdue": 0},
         "withdrawn": 0,
         "on_time_rate": None,
+        "late_entries": 0,
     }
 
 
@@ -66,7 +69,7 @@ async def dossier_stats(
             func.sum(case((c.day < start, received_not_closed), else_=0)),
             in_period(c.resolved_early), in_period(c.resolved_on_time),
             in_period(c.resolved_late), in_period(c.withdrawn),
-            func.sum(received_not_closed), func.sum(c.overdue_delta),
+            func.sum(received_not_closed), func.sum(c.overdue_delta), in_period(c.late_entries),
         )
         .where(c.day <= end, *([c.agency.in_(agencies)] if agencies is not None else []))
         .group_by(c.agency)
@@ -74,8 +77,9 @@ async def dossier_stats(
     per_agency: dict[str, dict[str, Any]] = {}
     for agency, *figures in await conn.execute(query):
         (online, direct, postal, carried, early, on_time, late, withdrawn, still_open,
-         overdue) = (int(figure or 0) for figure in figures)
-        if not any((online, direct, postal, carried, early, on_time, late, withdrawn, still_open)):
+         overdue, late_entries) = (int(figure or 0) for figure in figures)
+        if not any((online, direct, postal, carried, early, on_time, late, withdrawn, still_open,
+                    late_entries)):
             continue
         stats = empty_stats()
         stats["received"].update(online=online, direct=direct, postal=postal,
@@ -83,6 +87,7 @@ async def dossier_stats(
         stats["resolved"].update(early=early, on_time=on_time, late=late)
         stats["in_progress"].update(not_due=still_open - overdue, overdue=overdue)
         stats["withdrawn"] = withdrawn
+        stats["late_entries"] = late_entries
         _add_totals(stats)
         per_agency[agency] = stats
     return per_agency
@@ -122,6 +127,12 @@ async def dossier_stats_reference(
 
     for agency, overdue, count in await conn.execute(_open_at_end(scope, end)):
         per_agency[agency]["in_progress"]["overdue" if overdue else "not_due"] += count
+
+    h = history.c
+    late = select(d.agency, h.occurred_at).select_from(history.join(dossiers, h.dossier_id == d.id))
+    for agency, occurred_at in await conn.execute(late.where(h.late_entry.is_not(None), *scope)):
+        if start <= local_date(occurred_at) <= end:
+            per_agency[agency]["late_entries"] += 1
 
     for stats in per_agency.values():
         _add_totals(stats)
@@ -168,5 +179,6 @@ def summed(stats: list[dict[str, Any]]) -> dict[str, Any]:
             for key, value in one[section].items():
                 total[section][key] += value
         total["withdrawn"] += one["withdrawn"]
+        total["late_entries"] += one["late_entries"]
     _add_totals(total)
     return total

@@ -74,6 +74,8 @@ dossiers = Table(
     # (NULL when none is open): where a supplement request or a closure puts its -1.
     Column("overdue_from", Date),
     Column("applicant", JSON, nullable=False),
+    # Its events entered after the fact (older than the entry window when recorded)
+    Column("late_entries", Integer, nullable=False, default=0),
     Column("version", Integer, nullable=False),
     Column("position", BigInteger, nullable=False),
     Index("ix_dossiers_agency_received", "agency", "received_on"),
@@ -102,9 +104,11 @@ due_periods = Table(
 # - closed: dossiers closed (resolved or withdrawn) counted on max(receipt day, closing day), so
 #   that sum(received - closed) over days <= D = received by D and still open at the end of D;
 # - overdue_delta: +1 where an overdue interval of a dossier starts, -1 where it ends, so that
-#   sum(overdue_delta) over days <= D = dossiers overdue at the end of D.
+#   sum(overdue_delta) over days <= D = dossiers overdue at the end of D;
+# - late_entries: dossier events whose business date is ``day`` that were entered after the fact.
 COUNTERS = ("received_online", "received_direct", "received_postal", "resolved_early",
-            "resolved_on_time", "resolved_late", "withdrawn", "closed", "overdue_delta")
+            "resolved_on_time", "resolved_late", "withdrawn", "closed", "overdue_delta",
+            "late_entries")
 
 daily_counts = Table(
     "dossier_daily_counts",
@@ -125,4 +129,5 @@ history = Table(
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("payload", JSON, nullable=False),
+    Column("late_entry", JSON(none_as_null=True)),  # the envelope's LateEntry; NULL when entered in time
 )

@@ -27,6 +27,7 @@ from cchc.planning.domain import model
 from cchc.planning.domain.errors import Forbidden, NotFound
 from cchc.planning.views import finding_summary, inspection_summary, plan_summary, task_summary
 from cchc.runtime.command_loop import AggregateKind, CommandLoop
+from cchc.runtime.entry_window import EntryWindow
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.ids import new_id
 
@@ -67,9 +68,11 @@ def may_inspect(principal: Principal, _: Any = None) -> None:
 
 
 class PlanningCommandHandlers:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(
+        self, store: EventStore, entry_window: EntryWindow | None = None
+    ) -> None:
         self.store = store
-        self.loop = CommandLoop(store, CONTEXT)
+        self.loop = CommandLoop(store, CONTEXT, entry_window)
 
     # --- plans and tasks --------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from cchc.planning.queries import PlanningQueries
 from cchc.planning.subscribers import SERVICE, endpoints
 from cchc.runtime import service
 from cchc.runtime.endpoints import ServiceRouter
+from cchc.runtime.entry_window import entry_window
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.projection import ProjectionRunner
 
@@ -44,7 +45,7 @@ class PlanningService(service.ServiceProcess):
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = PlanningQueries(engine, self.runner)
-        return endpoints(PlanningCommandHandlers(EventStore(nc)), queries, self.health,
+        return endpoints(PlanningCommandHandlers(EventStore(nc), entry_window(self.settings)), queries, self.health,
                          self.settings.max_workers)
 
     def health_positions(self) -> dict[str, int]:

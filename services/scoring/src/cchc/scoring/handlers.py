@@ -21,6 +21,7 @@ from cchc.contracts.scoring_commands import (
     SubmitSelfScores,
 )
 from cchc.runtime.command_loop import AggregateKind, CommandLoop
+from cchc.runtime.entry_window import EntryWindow
 from cchc.runtime.eventstore import EventStore
 from cchc.scoring import aggregates
 from cchc.scoring.aggregates import CONTEXT, FRAMEWORK_AGENCY
@@ -76,10 +77,12 @@ def may_write_assessment(principal: Principal, assessment: model.Assessment) -> 
 
 
 class ScoringCommandHandlers:
-    def __init__(self, store: EventStore, engine: AsyncEngine) -> None:
+    def __init__(
+        self, store: EventStore, engine: AsyncEngine, entry_window: EntryWindow | None = None
+    ) -> None:
         self.store = store
         self.engine = engine
-        self.loop = CommandLoop(store, CONTEXT)
+        self.loop = CommandLoop(store, CONTEXT, entry_window)
 
     async def define_framework(self, request: Request[DefineFramework]) -> Reply[dict[str, Any]]:
         """Define an index framework: criteria, points, bands (home_affairs, admin)."""

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.runtime import service
 from cchc.runtime.endpoints import ServiceRouter
+from cchc.runtime.entry_window import entry_window
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.projection import ProjectionRunner
 from cchc.scoring.aggregates import CONTEXT
@@ -60,7 +61,7 @@ class ScoringService(service.ServiceProcess):
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = ScoringQueries(engine, self.runner, self.dossier_metrics, self.planning_metrics)
-        return endpoints(ScoringCommandHandlers(EventStore(nc), engine), queries, self.health,
+        return endpoints(ScoringCommandHandlers(EventStore(nc), engine, entry_window(self.settings)), queries, self.health,
                          self.settings.max_workers)
 
     def health_positions(self) -> dict[str, int]:

@@ -699,7 +699,11 @@ async function openDossier(id) {
     ["Đánh giá", dossier.timeliness ? TIMELINESS[dossier.timeliness] : "–"],
   ];
   const history = dossier.history.map((e) => el("tr", {},
-    el("td", {}, viDateTime(e.occurred_at)), el("td", {}, EVENT[e.type] || e.type),
+    el("td", {}, viDateTime(e.occurred_at)), el("td", {}, EVENT[e.type] || e.type,
+      e.late_entry ? el("span", {
+        class: "badge late-entry",
+        title: `Nhập lúc ${viDateTime(e.recorded_at)}${e.late_entry.reason ? `: ${e.late_entry.reason}` : ""}`,
+      }, "Nhập muộn") : ""),
     el("td", { class: "hide-narrow" }, e.actor || "–"), el("td", { class: "n" }, e.version)));
   $("detail-body").replaceChildren(
     el("div", { class: "table-wrap" }, el("table", {}, el("tbody", {},

@@ -1,0 +1,32 @@
+"""Late entries: business times entered after the fact.
+
+An officer's business time (a receipt, a resolution, a task's completion) is the moment the
+officer acts, recorded within a small window (default 24 hours) and never in the future. Older
+times, from history or imports, may be entered only by ``admin`` and ``home_affairs``; each such
+event carries a ``LateEntry`` in its envelope, inside the hash chain, so it stays marked.
+"""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REASON_MAX = 500
+
+
+class LateEntry(BaseModel):
+    """Why an event's business time is older than the window allowed when it was recorded."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window_hours: float = Field(gt=0, description="the entry window in force when it was recorded")
+    reason: str = Field(default="", max_length=REASON_MAX,
+                        description="the reason given with the command (empty when none)")
+
+
+class MayBeEnteredLate(BaseModel):
+    """A command with a business time: admin and home_affairs may give one older than the entry
+    window, with a reason the event keeps."""
+
+    late_entry_reason: str | None = Field(
+        default=None, max_length=REASON_MAX,
+        description="why a business time older than the entry window is entered (admin and "
+                    "home_affairs only; kept on the event)",
+    )
