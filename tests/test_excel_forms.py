@@ -115,6 +115,14 @@ async def test_one_agency_form_has_a_row_per_field_and_its_totals(stack_api):
     assert "Lĩnh vực giải quyết" in texts
     assert rows == {**{name: figures_of(f) for name, f in stats["by_field"].items()},
                     "Tổng cộng": figures_of(stats)}
+    # The 2022 dossiers were entered in 2026 by admin: late entries, noted under the form.
+    assert stats["late_entries"] == sum(f["late_entries"] for f in stats["by_field"].values())
+    assert stats["late_entries"] >= 7
+    sheet = load_workbook(BytesIO(workbook.content))["Biểu II.06a"]
+    notes = {row[0]: row[6] for row in sheet.iter_rows(values_only=True)
+             if isinstance(row[0], str) and row[0].startswith("Số sự kiện")}
+    assert notes == {"Số sự kiện trong kỳ được nhập muộn (sau thời hạn cập nhật):":
+                     stats["late_entries"]}
 
     other = stack_api.as_("officer", unique("SOTHER"))
     refused = await other.get(f"/api/v1/dossier-stats?agency={agency}&{PERIOD}",

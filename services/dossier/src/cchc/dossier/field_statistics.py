@@ -5,7 +5,8 @@ kept per agency only, so this is counted from the agency's dossier rows, joined 
 procedure's field, with the same definitions as ``statistics.dossier_stats_reference``: received
 in [from, to] by channel, carried over (received before ``from``, still open at it), resolved in
 the period by timeliness, withdrawn, and open at the end of ``to`` with the due date in force
-then. The fields' figures add up to the agency's.
+then, and the late entries (events dated in the period, entered after the fact). The fields'
+figures add up to the agency's.
 
 A scan of one agency's dossiers: asked only for the field breakdown (the Excel form), never by
 the plain statistics.
@@ -18,8 +19,9 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cchc.dossier.domain.calendar import local_date
 from cchc.dossier.statistics import _add_totals, _end_of, empty_stats
-from cchc.dossier.tables import dossiers, due_periods, procedures
+from cchc.dossier.tables import dossiers, due_periods, history, procedures
 
 UNKNOWN_FIELD = "(chưa rõ lĩnh vực)"  # a dossier whose procedure is missing from the catalogue
 
@@ -59,6 +61,14 @@ async def dossier_stats_by_field(
 
     for name, overdue, count in await conn.execute(_open_at_end(agency, end)):
         per_field[name]["in_progress"]["overdue" if overdue else "not_due"] += count
+
+    h = history.c
+    late = select(field, h.occurred_at).select_from(
+        history.join(dossiers, h.dossier_id == d.id)
+        .outerjoin(procedures, procedures.c.code == d.procedure))
+    for name, occurred_at in await conn.execute(late.where(mine, h.late_entry.is_not(None))):
+        if start <= local_date(occurred_at) <= end:
+            per_field[name]["late_entries"] += 1
 
     for stats in per_field.values():
         _add_totals(stats)

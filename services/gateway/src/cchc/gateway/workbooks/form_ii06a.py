@@ -91,7 +91,7 @@ def write_ii06a(sheet: Worksheet, stats: dict[str, Any], unit: str,
         _figures_row(sheet, row, number, name, figures, bold=False)
         row += 1
     _figures_row(sheet, row, None, TOTAL_LABEL, stats, bold=True)
-    _footer(sheet, row + 2)
+    _footer(sheet, row + 2, stats.get("late_entries"))
     _layout(sheet)
 
 
@@ -143,7 +143,14 @@ def _figures_row(sheet: Worksheet, row: int, number: int | None, name: str,
               number_format=RATE_FORMAT if column == 15 else COUNT_FORMAT)
 
 
-def _footer(sheet: Worksheet, row: int) -> None:
+LATE_ENTRIES_NOTE = "Số sự kiện trong kỳ được nhập muộn (sau thời hạn cập nhật):"
+
+
+def _footer(sheet: Worksheet, row: int, late_entries: int | None) -> None:
+    if late_entries:  # the figures they touch were not recorded when they happened
+        merged(sheet, row, 1, 6, LATE_ENTRIES_NOTE, italic=True, size=10, align=LEFT)
+        write(sheet, row, 7, late_entries, italic=True, size=10, number_format=COUNT_FORMAT)
+        row += 1
     notes = [
         "Ghi chú: (3) = (4) + (5) + (6); (7) = (8) + (9) + (10); (11) = (12) + (13).",
         "Cột (14) và (15) không thuộc biểu mẫu: (15) = ((8) + (9)) / (7); để trống khi (7) "
