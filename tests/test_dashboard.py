@@ -7,6 +7,7 @@ skip, unless CI is set: there they fail. CCHC_SCREENSHOT_DIR=<folder> keeps the 
 """
 
 import os
+import re
 import struct
 import zlib
 from collections import Counter
@@ -312,6 +313,16 @@ async def test_admin_sees_every_panel_in_vietnamese(stack_api, world, page, tmp_
     await page.wait_for_selector("#dossier-detail", state="visible")
     assert "Chuỗi băm hợp lệ" in await page.inner_text("#audit-status")
     assert "Tiếp nhận hồ sơ" in await page.inner_text("#history")
+    # 2022 entered in 2026: the receipt is marked as a late entry, in the facts and the history.
+    assert "Nhập muộn" in await page.inner_text("#history")
+    assert "1 sự kiện nhập sau thời điểm xảy ra" in await page.inner_text("#detail-body")
+    # Its receipt code, and its receipt slip as a PDF in a new tab.
+    assert re.search(r"Mã hồ sơ\s+\S+-220711-\d{4}", await page.inner_text("#detail-body"))
+    async with page.expect_popup() as opened:
+        await page.click("#receipt-slip")
+    slip = await opened.value
+    assert slip.url.startswith("blob:")
+    await slip.close()
     assert await page.is_visible("#resolve-form")  # admin writes everywhere
     await page.fill("#search", "")
     await page.click("#search-form button[type=submit]")
@@ -354,6 +365,19 @@ async def test_receiving_and_resolving_through_the_forms_moves_the_figures(stack
     assert (before["received"], before["resolved"], before["in_progress"]) == ("0", "0", "0")
 
     # Receipt on Tuesday 12/7/2022 at 9:00; 3 working days: due Friday 15/7 at 17:00.
+    await page.select_option("#receive-procedure", procedure)
+    await page.select_option("#receive-channel", "direct")
+    await page.fill("#receive-at", "2022-07-12T09:00")
+    await page.fill("#receive-applicant", "Lê Thị Hoa")
+    # An officer acts in the present: a receipt of 2022 is refused, and the form says why.
+    await page.click("#receive-form button[type=submit]")
+    await page.wait_for_selector("#receive-error:has-text('24 hours')")
+    assert (await kpis(page))["received"] == "0"
+
+    # The province enters that past receipt (a late entry), through the same form.
+    await page.click("#sign-out")
+    await sign_in(page, stack_api.base_url, token(stack_api, "home_affairs"))
+    await show(page, agency=agency)
     await page.select_option("#receive-procedure", procedure)
     await page.select_option("#receive-channel", "direct")
     await page.fill("#receive-at", "2022-07-12T09:00")

@@ -163,11 +163,13 @@ async def test_the_agency_report_workbook_has_its_plan_table_indexes_and_form(st
         "agency": agency, "year": 2022, "title": "Kế hoạch CCHC năm 2022"})).json()
     for title, due in (("Rà soát TTHC", "2022-06-30"), ("Số hóa hồ sơ", "2022-07-10"),
                        ("Tập huấn", "2022-12-31")):
-        task = (await admin.post(f"/api/v1/plans/{plan['id']}/tasks", json={
+        added = await admin.post(f"/api/v1/plans/{plan['id']}/tasks", json={
             "title": title, "area": "procedures", "due_date": due, "owner": "Văn phòng",
-            "added_at": "2022-02-01T09:00:00+07:00"})).json()
+            "added_at": "2022-02-01T09:00:00+07:00"})
+        assert added.status_code == 201, added.text
+        planning = added.headers["X-Event-Position"]
         if title == "Rà soát TTHC":
-            answer = await admin.post(f"/api/v1/tasks/{task['id']}/completion", json={
+            answer = await admin.post(f"/api/v1/tasks/{added.json()['id']}/completion", json={
                 "completed_at": "2022-06-20T10:00:00+07:00", "evidence": "Báo cáo 12/BC"})
             assert answer.status_code == 200, answer.text
     answer = await admin.post("/api/v1/index-results", json={
@@ -177,7 +179,8 @@ async def test_the_agency_report_workbook_has_its_plan_table_indexes_and_form(st
     position = answer.headers["X-Event-Position"]
     query = f"/api/v1/reports/agency?agency={agency}&year=2022&as_of=2022-07-15"
 
-    positions = f"dossier={written['X-Min-Position']}, scoring={position}"
+    positions = (f"dossier={written['X-Min-Position']}, planning={planning}, "
+                 f"scoring={position}")
     report = (await admin.get(query, headers={"X-Min-Position": positions})).json()
     workbook = await admin.get(query, headers={"Accept": XLSX, "X-Min-Position": positions})
     assert workbook.status_code == 200, workbook.text

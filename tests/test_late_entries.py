@@ -30,7 +30,7 @@ async def test_an_officers_backdated_receipt_is_refused_and_no_dossier_is_writte
     listed = (await officer.get("/api/v1/dossiers", params={"agency": agency}, headers={
         "X-Min-Position": timely.headers["X-Event-Position"]})).json()["items"]
     assert [d["id"] for d in listed] == [timely.json()["id"]]
-    assert listed[0]["late_entries"] == 0
+    assert listed[0]["late_entry"] is None and timely.json()["late_entry"] is None
 
 
 async def test_an_officers_resolution_ten_days_back_is_refused_and_changes_nothing(stack_api):
@@ -69,10 +69,13 @@ async def test_an_admins_late_entry_is_marked_in_history_audit_list_and_statisti
     resolved = await act(admin, dossier["id"], "resolution",
                          {"resolved_at": "2023-03-08T15:00:00+07:00", "outcome": "approved"})
     assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["late_entry"] == {"events": 2, "reason": "nhập lại từ sổ tiếp nhận giấy"}
     seen = {"X-Min-Position": resolved.headers["X-Event-Position"]}
 
     detail = (await admin.get(f"/api/v1/dossiers/{dossier['id']}", headers=seen)).json()
-    assert detail["late_entries"] == 2
+    assert detail["late_entry"] == {"events": 2, "reason": "nhập lại từ sổ tiếp nhận giấy"}
+    listed = (await admin.get("/api/v1/dossiers", params={"agency": agency}, headers=seen)).json()
+    assert listed["items"][0]["late_entry"] == detail["late_entry"]
     marks = [e.get("late_entry") for e in detail["history"]]
     assert marks == [{"window_hours": 24.0, "reason": "nhập lại từ sổ tiếp nhận giấy"},
                      {"window_hours": 24.0, "reason": ""}]

@@ -90,7 +90,7 @@ def test_a_broken_envelope_is_refused(document):
     wrong_type = copy.deepcopy(good)
     wrong_type["type"] = "DossierResolved"
     newer = copy.deepcopy(good)
-    newer["schema_version"] = 2
+    newer["schema_version"] = 3
     bad_agency = copy.deepcopy(good)
     bad_agency["agency"] = "S.TTTT"
     for broken in (missing, wrong_enum, wrong_type, newer, bad_agency):

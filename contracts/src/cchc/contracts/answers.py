@@ -30,6 +30,7 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("dossier", "procedures-published"): d.ProceduresPublished,
     ("dossier", "dossier-stats-by-field"): d.DossierFieldStats,
     ("dossier", "alerts"): d.Alerts,
+    ("dossier", "receipt-slip"): d.ReceiptSlip,
     # planning
     ("planning", "issue-plan"): p.PlanSummary,
     ("planning", "add-task"): p.TaskSummary,

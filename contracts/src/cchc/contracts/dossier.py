@@ -81,6 +81,11 @@ class CalendarDayDeclared(DossierEvent):
 
 
 class DossierReceived(DossierEvent):
+    """v2 added ``receipt_code``: the readable code on the citizen's receipt slip, unique in the
+    province; a v1 event reads as a dossier received before codes existed (None)."""
+
+    schema_version = 2
+
     dossier_id: str
     agency: str
     procedure: str
@@ -90,6 +95,15 @@ class DossierReceived(DossierEvent):
     processing_days: int = Field(gt=0)
     due_at: AwareDatetime
     applicant: dict[str, Any]
+    receipt_code: str | None = Field(
+        default=None, description="<agency>-<YYMMDD of receipt>-<daily number, 4+ digits>",
+        examples=["STTTT-220711-0001"])
+
+
+@upcaster("DossierReceived", from_version=1)
+def _received_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # Received before receipt codes existed: it has none.
+    return {**payload, "receipt_code": payload.get("receipt_code")}
 
 
 class SupplementRequested(DossierEvent):

@@ -109,7 +109,7 @@ class DossierListQuery(BaseModel):
     received_from: date | None = None
     received_to: date | None = None
     q: str | None = Field(default=None, max_length=100, description=(
-        "text in the id, the procedure code or the applicant's details; accents and case "
+        "text in the id, the receipt code, the procedure code or the applicant's details; accents and case "
         "are ignored (\"nguyen\" finds \"Nguyễn\")"))
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = None
@@ -167,5 +167,6 @@ QUERY_ENDPOINTS: dict[str, type[BaseModel] | None] = {
     "procedures-published": ProceduresPublishedQuery,
     "dossier-stats-by-field": DossierFieldStatsQuery,
     "alerts": AlertsQuery,
+    "receipt-slip": None,
 }
 

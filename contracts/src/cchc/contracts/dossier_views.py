@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from cchc.contracts.late_entry import LateEntry
 from cchc.contracts.pages import Answer, Page, omissible
 
 TIME = "ISO 8601 time with an offset"
@@ -82,6 +81,21 @@ class DeclaredCalendarDay(Answer):
 # --- dossiers ---------------------------------------------------------------------------------
 
 
+class DossierLateEntry(Answer):
+    """A dossier's events entered after the fact."""
+
+    events: int = Field(description="how many of its events were entered after the fact")
+    reason: str = Field(description="the latest reason given for one (empty when none was)")
+
+
+class EventLateEntry(Answer):
+    """An event entered after the fact (its envelope's ``late_entry``)."""
+
+    window_hours: float = Field(description="the entry window in force when it was recorded")
+    reason: str = Field(description="the reason given with the command (empty when none)")
+
+
+
 class DossierView(Answer):
     """A dossier as every dossier command answers it (times in +07:00)."""
 
@@ -102,15 +116,18 @@ class DossierView(Answer):
     outcome: str | None = Field(description="approved or rejected, once resolved")
     timeliness: str | None = Field(description="early, on_time or late, once resolved")
     version: int = Field(description="the dossier's version (its ETag)")
+    receipt_code: str | None = omissible(
+        "the code on the receipt slip, <agency>-<YYMMDD>-<daily number>; it names the dossier "
+        "wherever its id does; None for a dossier received before codes existed")
+    late_entry: DossierLateEntry | None = omissible(
+        "None unless some of its events were entered after the fact (a business time older than "
+        "the entry window when recorded, by admin or home_affairs)")
 
 
 class DossierListItem(DossierView):
     """An item of ``list-dossiers``: the view and the applicant."""
 
     applicant: dict[str, Any] = Field(description="the applicant's details as received")
-    late_entries: int = Field(
-        default=0, description="how many of its events were entered after the fact (a business "
-        "time older than the entry window when recorded, by admin or home_affairs)")
 
 
 class HistoryEntry(Answer):
@@ -123,15 +140,23 @@ class HistoryEntry(Answer):
     recorded_at: str = Field(description=f"when it was written; {TIME}")
     actor: str = Field(description="who caused it (token subject)")
     payload: dict[str, Any] = Field(description="the event's payload")
-    late_entry: LateEntry | None = Field(
-        default=None, description="present when it was entered after the fact: the entry window "
-        "then in force and the reason given")
+    late_entry: EventLateEntry | None = omissible(
+        "present when it was entered after the fact: the entry window then in force and the "
+        "reason given")
 
 
 class DossierDetail(DossierListItem):
     """``get-dossier``: the view, the applicant and the history."""
 
     history: list[HistoryEntry] = Field(description="the dossier's events, oldest first")
+
+
+class ReceiptSlip(DossierListItem):
+    """``receipt-slip``: what the receipt slip prints, the view with the names it shows."""
+
+    agency_name: str = Field(description="the agency's registered name")
+    procedure_name: str = Field(description="the procedure's name")
+    field: str = Field(description="the procedure's field (lĩnh vực)")
 
 
 DossierPage = Page[DossierListItem]
@@ -172,10 +197,10 @@ class AgencyDossierStats(Answer):
     on_time_rate: float | None = Field(
         description="(early + on_time) / resolved, 4 decimals; None when nothing was resolved"
     )
-    late_entries: int = Field(
-        default=0, description="dossier events dated in the period that were entered after the "
-        "fact (older than the entry window when recorded): the figures they touch were not "
-        "recorded when they happened")
+    late_entries: int = omissible(
+        "dossier events dated in the period that were entered after the fact (older than the "
+        "entry window when recorded): the figures they touch were not recorded when they "
+        "happened", default=0)
 
 
 class DossierStats(AgencyDossierStats):

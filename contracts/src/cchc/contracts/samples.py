@@ -75,7 +75,8 @@ SAMPLES: list[Sample] = [
         "dossier_id": DOSSIER_ID, "agency": AGENCY, "procedure": "1.003957", "channel": "online",
         "received_at": "2024-03-04T09:30:00+07:00", "receipt_day": "2024-03-04",
         "processing_days": 5, "due_at": "2024-03-11T17:00:00+07:00",
-        "applicant": {"name": "Nguyễn Thị Hương", "phone": "0912345678"}}),
+        "applicant": {"name": "Nguyễn Thị Hương", "phone": "0912345678"},
+        "receipt_code": f"{AGENCY}-240304-0001"}),
     Sample("SupplementRequested", AGENCY, DOSSIER_ID, {
         "requested_at": "2024-03-05T10:00:00+07:00", "reason": "Thiếu bản sao giấy phép kinh doanh"}),
     Sample("DossierSupplemented", AGENCY, DOSSIER_ID, {

@@ -40,6 +40,8 @@ class AggregateKind(Generic[S]):
     answer: Callable[[S, EventEnvelope], Any]
     business_time: Callable[[Any], datetime | None] = lambda event: None
     agency_of: Callable[[S | None, Any], str] = lambda state, event: event.agency
+    # What the answer adds from the envelopes themselves (not the events): late entries, say.
+    envelope_facts: Callable[[list[EventEnvelope]], dict[str, Any]] | None = None
 
     def state(self, history: AggregateHistory) -> S | None:
         state: S | None = None
@@ -51,8 +53,10 @@ class AggregateKind(Generic[S]):
     def reply(self, history: AggregateHistory) -> Reply[Any]:
         state = self.state(history)
         assert state is not None  # a reply is made only after an event
-        return Reply.accepted(self.answer(state, history.envelopes[-1]),
-                              version=history.version, position=history.last_position)
+        answer = self.answer(state, history.envelopes[-1])
+        if self.envelope_facts is not None:
+            answer = {**answer, **self.envelope_facts(history.envelopes)}
+        return Reply.accepted(answer, version=history.version, position=history.last_position)
 
 
 Decision = Callable[[Any], Event | Awaitable[Event]]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
 from nats.js.errors import BadRequestError
 from opentelemetry.trace import SpanKind
 
@@ -114,6 +115,12 @@ class EventStore:
         self._nc = nc
         self._js = nc.jetstream(timeout=timeout)
         self._timeout = timeout
+
+    @property
+    def jetstream(self) -> JetStreamContext:
+        """The JetStream context the store appends with (a service's other JetStream state,
+        such as a key-value bucket, shares its connection and credentials)."""
+        return self._js
 
     async def load(self, context: str, aggregate_id: str, consistent: bool = False) -> AggregateHistory:
         """Every event of one aggregate, in order.

@@ -38,6 +38,16 @@ def _own_context(context: str) -> list[str]:
     ]
 
 
+def _receipt_book() -> list[str]:
+    # The dossier service numbers each agency's receipts of a day (cchc.dossier.receipt_book).
+    stream = "KV_RECEIPT_NUMBERS"
+    return [
+        f"$JS.API.STREAM.CREATE.{stream}", f"$JS.API.STREAM.INFO.{stream}",
+        f"$JS.API.STREAM.MSG.GET.{stream}", f"$JS.API.DIRECT.GET.{stream}",
+        f"$JS.API.DIRECT.GET.{stream}.>", "$KV.RECEIPT_NUMBERS.>",
+    ]
+
+
 def _archive_reader() -> list[str]:
     # A replay merges the archived years back in (cchc.runtime.archive_store): every service reads
     # the archive bucket; only ops writes it (cchc archive).
@@ -91,6 +101,8 @@ def permissions(user: str) -> dict[str, Any] | None:
         publish = _gateway()
     elif user == "scoring":
         publish = [*_scoring(), *_archive_reader()]
+    elif user == "dossier":
+        publish = [*_own_context(user), *_receipt_book(), *_archive_reader()]
     elif user in SERVICES:
         publish = [*_own_context(user), *_archive_reader()]
     else:

@@ -6,10 +6,11 @@ a conflict. A command under an idempotency key gets a derived dossier id, so a r
 same dossier instead of receiving it twice.
 """
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from cchc.contracts.dossier import CalendarDayDeclared, DayKind, business_time
+from cchc.contracts.dossier import CalendarDayDeclared, DayKind, DossierReceived, business_time
 from cchc.contracts.dossier_commands import (
     DeclareCalendarDay,
     ExtendDossier,
@@ -23,6 +24,7 @@ from cchc.contracts.dossier_commands import (
     WithdrawDossier,
 )
 from cchc.contracts.envelope import EventEnvelope
+from cchc.contracts.localtime import local_date
 from cchc.contracts.messages import Principal, Reply, Request
 from cchc.dossier import aggregates
 from cchc.dossier.aggregates import CONTEXT
@@ -30,8 +32,10 @@ from cchc.dossier.domain import model, reference
 from cchc.dossier.domain.calendar import WorkingCalendar
 from cchc.dossier.domain.errors import Forbidden, InvalidCommand
 from cchc.dossier.domain.model import Dossier
+from cchc.dossier.domain.receipt_codes import is_receipt_code
 from cchc.dossier.domain.reference import Agency, Procedure
-from cchc.dossier.views import dossier_summary
+from cchc.dossier.receipt_book import ReceiptBook
+from cchc.dossier.views import dossier_summary, late_entry_summary
 from cchc.runtime.command_loop import AggregateKind, CommandLoop
 from cchc.runtime.entry_window import EntryWindow
 from cchc.runtime.eventstore import EventStore
@@ -57,7 +61,12 @@ DOSSIER = AggregateKind[Dossier](
     "dossier", model.evolve, lambda dossier, _: dossier_summary(dossier),
     business_time=business_time,
     agency_of=lambda dossier, event: dossier.agency if dossier else event.agency,
+    envelope_facts=late_entry_summary,
 )
+
+
+# The id of the dossier a receipt code names (None: no such code), from the read model.
+CodeLookup = Callable[[str], Awaitable[str | None]]
 
 
 def provincial(what: str):  # type: ignore[no-untyped-def]
@@ -74,9 +83,12 @@ def may_write_dossier(principal: Principal, dossier: Dossier) -> None:
 
 class DossierCommandHandlers:
     def __init__(
-        self, store: EventStore, entry_window: EntryWindow | None = None
+        self, store: EventStore, entry_window: EntryWindow | None = None,
+        receipts: ReceiptBook | None = None, find_by_code: CodeLookup | None = None,
     ) -> None:
         self.store = store
+        self.receipts = receipts or ReceiptBook(store)
+        self.find_by_code = find_by_code
         self.loop = CommandLoop(store, CONTEXT, entry_window)
         self._procedures: dict[str, Procedure] = {}  # published procedures never change
 
@@ -123,10 +135,13 @@ class DossierCommandHandlers:
             raise Forbidden(f"cannot receive dossiers for agency {procedure.agency}")
         dossier_id = aggregates.dossier_id(request.meta.idempotency_key) or new_id()
         calendar = await self._calendar()
-        return await self.loop.create(
-            request, DOSSIER, dossier_id,
-            lambda _: model.receive(dossier_id, command, procedure, calendar),
-        )
+
+        async def decide(_: Any) -> DossierReceived:
+            # Numbered only when it is decided: a retry answered from the log takes no number.
+            code = await self.receipts.next_code(procedure.agency, local_date(command.received_at))
+            return model.receive(dossier_id, command, procedure, calendar, code)
+
+        return await self.loop.create(request, DOSSIER, dossier_id, decide)
 
     async def request_supplement(self, request: Request[RequestSupplement]) -> Reply[dict[str, Any]]:
         """Ask the applicant to supplement the dossier (its clock stops)."""
@@ -154,7 +169,10 @@ class DossierCommandHandlers:
         return await self._on_dossier(request, lambda d: model.withdraw(d, request.body))
 
     async def _on_dossier(self, request: Request[Any], decide: Any) -> Reply[dict[str, Any]]:
-        return await self.loop.change(request, DOSSIER, request.target, decide, may_write_dossier)
+        target = request.target
+        if target and is_receipt_code(target) and self.find_by_code is not None:
+            target = await self.find_by_code(target) or target  # unknown: "no dossier <code>"
+        return await self.loop.change(request, DOSSIER, target, decide, may_write_dossier)
 
     # --- what the decisions read ------------------------------------------------------------
 

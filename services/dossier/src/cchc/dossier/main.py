@@ -11,6 +11,7 @@ from cchc.dossier.form_queries import FormQueries
 from cchc.dossier.handlers import DossierCommandHandlers
 from cchc.dossier.projections import DossierReadModel
 from cchc.dossier.queries import DossierQueries
+from cchc.dossier.receipt_book import ReceiptBook
 from cchc.dossier.subscribers import SERVICE, endpoints
 from cchc.runtime import service
 from cchc.runtime.endpoints import ServiceRouter
@@ -37,8 +38,11 @@ class DossierService(service.ServiceProcess):
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = DossierQueries(engine, self.runner)
-        return endpoints(DossierCommandHandlers(EventStore(nc), entry_window(self.settings)),
-                         queries, self.health, self.settings.max_workers,
+        store = EventStore(nc)
+        handlers = DossierCommandHandlers(
+            store, entry_window(self.settings),
+            ReceiptBook(store, self.settings.stream_replicas), queries.dossier_id_of)
+        return endpoints(handlers, queries, self.health, self.settings.max_workers,
                          forms=FormQueries(engine, self.runner),
                          alerts=AlertQueries(engine, self.runners[1], self.runner))
 

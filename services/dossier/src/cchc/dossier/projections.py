@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, delete, insert, select, update
+from sqlalchemy import String, any_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -65,7 +65,8 @@ class RowChanges:
     history: list[dict[str, Any]] = field(default_factory=list)
     clocks: dict[str, Clock] = field(default_factory=dict)
     counts: dict[tuple[str, date], list[int]] = field(default_factory=dict)
-    late_entries: dict[str, int] = field(default_factory=dict)  # of dossiers stored before
+    # dossiers stored before the batch: their late entries added, and the latest reason given
+    late_entries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def count(self, agency: str, day: date, counter: int, delta: int = 1) -> None:
         row = self.counts.get((agency, day))
@@ -113,13 +114,15 @@ class RowChanges:
 
     def late_entry(self, envelope: EventEnvelope) -> None:
         """The event was entered after the fact: counted on its business date and its dossier."""
+        assert envelope.late_entry is not None
         self.count(envelope.agency, local_date(envelope.occurred_at), _LATE_ENTRIES)
+        reason = envelope.late_entry.reason or None
         row = self.new_dossiers.get(envelope.aggregate_id)
-        if row is not None:
-            row["late_entries"] += 1
-        else:
-            self.late_entries[envelope.aggregate_id] = (
-                self.late_entries.get(envelope.aggregate_id, 0) + 1)
+        if row is None:
+            row = self.late_entries.setdefault(
+                envelope.aggregate_id, {"late_entries": 0, "late_entry_reason": None})
+        row["late_entries"] += 1
+        row["late_entry_reason"] = reason or row["late_entry_reason"]
 
     def set(self, envelope: EventEnvelope, **values: Any) -> None:
         values.update(version=envelope.aggregate_version, position=envelope.position)
@@ -173,10 +176,12 @@ class RowChanges:
         if not self.late_entries:
             return
         d = tables.dossiers
-        statement = (update(d).where(d.c.id == bindparam("dossier_id"))
-                     .values(late_entries=d.c.late_entries + bindparam("added")))
-        await conn.execute(statement, [{"dossier_id": dossier_id, "added": added}
-                                       for dossier_id, added in self.late_entries.items()])
+        statement = update(d).where(d.c.id == bindparam("dossier_id")).values(
+            late_entries=d.c.late_entries + bindparam("added"),
+            late_entry_reason=func.coalesce(bindparam("reason", type_=String), d.c.late_entry_reason))
+        await conn.execute(statement, [
+            {"dossier_id": dossier_id, "added": row["late_entries"],
+             "reason": row["late_entry_reason"]} for dossier_id, row in self.late_entries.items()])
 
     async def _write_counts(self, conn: AsyncConnection) -> None:
         rows = [
@@ -222,7 +227,7 @@ def _received(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
         "due_at": event.due_at, "appointment_at": event.due_at, "resolved_at": None,
         "resolved_on": None, "timeliness": None, "outcome": None, "returned_at": None,
         "withdrawn_at": None, "withdrawn_on": None, "closed_on": None, "overdue_from": None,
-        "applicant": event.applicant, "late_entries": 0, "version": envelope.aggregate_version,
+        "applicant": event.applicant, "receipt_code": event.receipt_code, "late_entries": 0, "late_entry_reason": None, "version": envelope.aggregate_version,
         "position": envelope.position,
     }
     rows.due_period(envelope, event.received_at, event.due_at)
@@ -298,6 +303,7 @@ def _history_row(envelope: EventEnvelope) -> dict[str, Any]:
 
 class DossierReadModel:
     # v2: daily counters and dossiers.overdue_from; v3: procedures.published_on; v4: late entries
+    # and receipt codes
     name = "dossier-read-v4"
     context = CONTEXT
     metadata = tables.metadata

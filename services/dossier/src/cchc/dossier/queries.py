@@ -21,6 +21,7 @@ from cchc.contracts.dossier_commands import (
 from cchc.contracts.messages import NoBody, Reply, Request
 from cchc.dossier import statistics, tables
 from cchc.dossier.domain.errors import Forbidden, InvalidCommand, NotFound
+from cchc.dossier.domain.receipt_codes import is_receipt_code
 from cchc.dossier.views import DossierView
 from cchc.runtime.pagination import decode_typed, encode_cursor
 from cchc.runtime.projection import ProjectionRunner
@@ -36,16 +37,14 @@ class DossierQueries:
         """One dossier with its applicant and history."""
         await caught_up(self.runner, request)
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(tables.dossiers).where(tables.dossiers.c.id == request.target))
-            ).first()
+            row = (await conn.execute(select(tables.dossiers).where(_named(request.target)))).first()
             if row is None:
                 raise NotFound(f"no dossier {request.target}")
             if not request.meta.principal.may_read(row.agency):
                 raise Forbidden(f"dossier belongs to agency {row.agency}")
             events = await conn.execute(
                 select(tables.history)
-                .where(tables.history.c.dossier_id == request.target)
+                .where(tables.history.c.dossier_id == row.id)
                 .order_by(tables.history.c.position)
             )
             history = [
@@ -57,9 +56,8 @@ class DossierQueries:
                 }
                 for e in events
             ]
-        view = DossierView.from_row(row).model_dump(mode="json")
-        return Reply(ok=True, result={**view, "applicant": row.applicant,
-                                      "late_entries": row.late_entries, "history": history})
+        view = DossierView.from_row(row).with_late_entry(row)
+        return Reply(ok=True, result={**view, "applicant": row.applicant, "history": history})
 
     async def list_dossiers(self, request: Request[DossierListQuery]) -> Reply[dict[str, Any]]:
         """A page of dossiers, newest first, filtered and searched."""
@@ -80,6 +78,9 @@ class DossierQueries:
         if query.cursor:
             after = decode_typed(query.cursor, datetime, str)
         needle = folded(query.q.strip()) if query.q else ""
+        if query.q and is_receipt_code(query.q.strip()):  # one indexed row, not a scan
+            conditions.append(d.receipt_code == query.q.strip())
+            needle = ""
         async with self.engine.connect() as conn:
             if needle:
                 rows, after = await _search(conn, conditions, after, needle, query.limit)
@@ -90,8 +91,8 @@ class DossierQueries:
         if len(rows) > query.limit:
             after = (page[-1].received_at, page[-1].id)
         next_cursor = encode_cursor([after[0].isoformat(), after[1]]) if after else None
-        items = [{**DossierView.from_row(r).model_dump(mode="json"), "applicant": r.applicant,
-                  "late_entries": r.late_entries} for r in page]
+        items = [{**DossierView.from_row(r).with_late_entry(r), "applicant": r.applicant}
+                 for r in page]
         return Reply(ok=True, result={"items": items, "next_cursor": next_cursor})
 
     async def dossier_stats(self, request: Request[DossierStatsQuery]) -> Reply[dict[str, Any]]:
@@ -110,6 +111,36 @@ class DossierQueries:
         total = statistics.summed(list(per_agency.values()))
         by_agency = {code: per_agency[code] for code in sorted(per_agency)}
         return Reply(ok=True, result={"agency": None, **period, **total, "by_agency": by_agency})
+
+    async def receipt_slip(self, request: Request[NoBody]) -> Reply[dict[str, Any]]:
+        """What a dossier's receipt slip prints: the dossier and the names of its agency and
+        procedure."""
+        await caught_up(self.runner, request)
+        a, p = tables.agencies.c, tables.procedures.c
+        query = (
+            select(tables.dossiers, a.name.label("agency_name"), p.name.label("procedure_name"),
+                   p.field)
+            .join(tables.agencies, a.code == tables.dossiers.c.agency)
+            .join(tables.procedures, p.code == tables.dossiers.c.procedure)
+            .where(_named(request.target))
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"no dossier {request.target}")
+        if not request.meta.principal.may_read(row.agency):
+            raise Forbidden(f"dossier belongs to agency {row.agency}")
+        return Reply(ok=True, result={
+            **DossierView.from_row(row).with_late_entry(row), "applicant": row.applicant,
+            "agency_name": row.agency_name, "procedure_name": row.procedure_name,
+            "field": row.field})
+
+    async def dossier_id_of(self, receipt_code: str) -> str | None:
+        """The id of the dossier a receipt code names (commands may name a dossier by it)."""
+        d = tables.dossiers.c
+        async with self.engine.connect() as conn:
+            return (await conn.execute(
+                select(d.id).where(d.receipt_code == receipt_code))).scalar_one_or_none()
 
     async def list_agencies(self, request: Request[PageQuery]) -> Reply[dict[str, Any]]:
         """The registered agencies, by code."""
@@ -175,7 +206,16 @@ def _texts(value: Any) -> list[str]:
 
 
 def _matches(row: Any, needle: str) -> bool:
-    return any(needle in folded(text) for text in (row.id, row.procedure, *_texts(row.applicant)))
+    texts = (row.id, row.receipt_code or "", row.procedure, *_texts(row.applicant))
+    return any(needle in folded(text) for text in texts)
+
+
+def _named(target: str | None) -> Any:
+    """The dossier a path names: by its id, or by its receipt code."""
+    d = tables.dossiers.c
+    if target and is_receipt_code(target):
+        return d.receipt_code == target
+    return d.id == target
 
 
 def _newest_first(conditions: list, after: tuple[datetime, str] | None, limit: int):  # type: ignore[no-untyped-def]

@@ -40,5 +40,6 @@ def endpoints(
         "procedures-published": queries.procedures_published,
         "dossier-stats-by-field": forms.dossier_stats_by_field,
         "alerts": alerts.alerts_of_day,
+        "receipt-slip": queries.receipt_slip,
         "health": health,
     }, max_workers)

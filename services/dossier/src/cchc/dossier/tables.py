@@ -74,8 +74,12 @@ dossiers = Table(
     # (NULL when none is open): where a supplement request or a closure puts its -1.
     Column("overdue_from", Date),
     Column("applicant", JSON, nullable=False),
-    # Its events entered after the fact (older than the entry window when recorded)
+    # The code on the citizen's receipt slip (NULL: received before codes existed)
+    Column("receipt_code", String(100), unique=True),
+    # Its events entered after the fact (older than the entry window when recorded), and the
+    # latest reason given for one
     Column("late_entries", Integer, nullable=False, default=0),
+    Column("late_entry_reason", String(500)),
     Column("version", Integer, nullable=False),
     Column("position", BigInteger, nullable=False),
     Index("ix_dossiers_agency_received", "agency", "received_on"),

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, field_serializer
 
+from cchc.contracts.envelope import EventEnvelope
 from cchc.dossier.domain.calendar import LOCAL_TZ
 from cchc.dossier.domain.model import Dossier
 
@@ -25,6 +26,7 @@ class DossierView(BaseModel):
     outcome: str | None
     timeliness: str | None
     version: int
+    receipt_code: str | None = None
 
     @field_serializer(
         "received_at", "due_at", "appointment_at", "resolved_at", "returned_at", "withdrawn_at"
@@ -44,13 +46,30 @@ class DossierView(BaseModel):
             withdrawn_at=dossier.withdrawn_at,
             outcome=dossier.outcome.value if dossier.outcome else None,
             timeliness=dossier.timeliness.value if dossier.timeliness else None,
-            version=dossier.version,
+            version=dossier.version, receipt_code=dossier.receipt_code,
         )
 
     @classmethod
     def from_row(cls, row: Any) -> "DossierView":
         return cls.model_validate({**row._mapping, "receipt_day": row.received_on})
 
+    def with_late_entry(self, row: Any) -> dict[str, Any]:
+        """The answer of a query: the view, with the row's late entries."""
+        return {**self.model_dump(mode="json"),
+                "late_entry": late_entry_view(row.late_entries, row.late_entry_reason)}
+
 
 def dossier_summary(dossier: Dossier) -> dict[str, Any]:
     return DossierView.from_state(dossier).model_dump(mode="json")
+
+
+def late_entry_summary(envelopes: list[EventEnvelope]) -> dict[str, Any]:
+    """A dossier's ``late_entry``: how many of its events were entered after the fact and the
+    latest reason given (None when every event was entered in time)."""
+    late = [e.late_entry for e in envelopes if e.late_entry is not None]
+    return {"late_entry": late_entry_view(len(late), next(
+        (mark.reason for mark in reversed(late) if mark.reason), None))}
+
+
+def late_entry_view(events: int, reason: str | None) -> dict[str, Any] | None:
+    return {"events": events, "reason": reason or ""} if events else None

@@ -2,7 +2,7 @@
 
 from cchc.contracts.dossier_commands import SERVICE
 from cchc.gateway.deps import Gateway, QueryCall
-from cchc.gateway.query_results import query_result
+from cchc.gateway.forwarding import ask_result
 
 PAGE = 500
 
@@ -12,8 +12,9 @@ async def agency_names(gw: Gateway, call: QueryCall) -> dict[str, str]:
     names: dict[str, str] = {}
     cursor = None
     while True:
-        page = await query_result(gw, call, SERVICE, "list-agencies",
-                                  {"limit": PAGE, "cursor": cursor})
+        page = await ask_result(gw, call, SERVICE, "list-agencies",
+                                {"limit": PAGE, "cursor": cursor},
+                                min_position=call.position_in(SERVICE))
         names.update((item["code"], item["name"]) for item in page["items"])
         cursor = page.get("next_cursor")
         if not cursor:

@@ -22,6 +22,9 @@ class GatewaySettings(BaseSettings):
                                    description="live event streams one principal may hold open")
     host: str = "127.0.0.1"
     port: int = 8000
+    # The address citizens reach the public lookup at (the receipt slip's QR code); unset: the
+    # address the slip's request came to.
+    public_url: str | None = None
     # 0: GET /metrics on the HTTP port (the embedded default: one page for every process). A
     # port: the metrics there only, never on the public port (deployed: deploy/k8s).
     metrics_port: int = Field(default=0, ge=0, le=65535)

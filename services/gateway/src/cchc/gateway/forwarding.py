@@ -19,7 +19,7 @@ from cchc.gateway.idempotency import (
     record_key,
     request_hash,
 )
-from cchc.gateway.problems import from_service, problem, problem_response
+from cchc.gateway.problems import ProblemException, from_service, problem, problem_response
 from cchc.runtime.endpoints import ServiceUnavailable
 
 RETRY_AFTER_S = "2"
@@ -115,3 +115,21 @@ async def ask_query(
                       min_position=call.position_in(service))
     reply = await _call(gw, service, endpoint, request)
     return _response(_answer(reply, 200, location=None))
+
+
+async def ask_result(
+    gw: Gateway, call: QueryCall, service: str, endpoint: str, body: dict[str, Any] | None = None,
+    target: str | None = None, min_position: int | None = None,
+) -> dict[str, Any]:
+    """One service's answer as data (for the gateway's own assembly: a report, a PDF), or its
+    problem raised as the request's own."""
+    meta = CommandMeta(principal=call.caller, correlation_id=call.correlation_id)
+    request = Request(meta=meta, body=body or {}, target=target, min_position=min_position)
+    try:
+        reply = await gw.services.call(service, endpoint, request)
+    except ServiceUnavailable:
+        raise problem(503, f"the {service} service did not answer; try again",
+                      headers={"Retry-After": "2"}) from None
+    if not reply.ok or reply.result is None:
+        raise ProblemException(from_service(reply.problem))
+    return reply.result

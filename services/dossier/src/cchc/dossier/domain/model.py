@@ -68,6 +68,7 @@ class Dossier:
     returned_at: datetime | None = None
     withdrawn_at: datetime | None = None
     supplement_requests: int = 0
+    receipt_code: str | None = None  # None for dossiers received before codes existed
 
 
 # --- invariants ---------------------------------------------------------------------------
@@ -91,7 +92,8 @@ def require_not_before_last_event(dossier: Dossier, moment: datetime, field: str
 
 
 def receive(
-    dossier_id: str, command: ReceiveDossier, procedure: Procedure, calendar: WorkingCalendar
+    dossier_id: str, command: ReceiveDossier, procedure: Procedure, calendar: WorkingCalendar,
+    receipt_code: str | None = None,
 ) -> DossierReceived:
     receipt_day = calendar.receipt_day(command.received_at)
     return DossierReceived(
@@ -99,7 +101,7 @@ def receive(
         channel=command.channel, received_at=command.received_at, receipt_day=receipt_day,
         processing_days=procedure.processing_days,
         due_at=calendar.due_at(receipt_day, procedure.processing_days),
-        applicant=command.applicant.model_dump(),
+        applicant=command.applicant.model_dump(), receipt_code=receipt_code,
     )
 
 
@@ -171,6 +173,7 @@ def evolve(state: Dossier | None, event: DossierEvent) -> Dossier:
             received_at=event.received_at, receipt_day=event.receipt_day,
             processing_days=event.processing_days, due_at=event.due_at,
             appointment_at=event.due_at, last_event_at=event.received_at, version=1,
+            receipt_code=event.receipt_code,
         )
     if state is None:
         raise ValueError(f"{event.event_type()} before DossierReceived")

@@ -15,14 +15,15 @@ from cchc.gateway.alerts.channels import post_webhook, send_email
 from cchc.gateway.alerts.digest import digest_payload
 from cchc.gateway.alerts.live import LiveAlerts
 from cchc.gateway.deps import Gateway, QueryCall
-from cchc.gateway.query_results import query_result
+from cchc.gateway.forwarding import ask_result
 
 log = logging.getLogger("cchc.gateway.alerts")
 
 
 async def alerts_of(gw: Gateway, call: QueryCall, day: date, agency: str | None) -> dict[str, Any]:
-    return await query_result(gw, call, SERVICE, "alerts",
-                              {"agency": agency, "day": day.isoformat()})
+    return await ask_result(gw, call, SERVICE, "alerts",
+                            {"agency": agency, "day": day.isoformat()},
+                            min_position=call.position_in(SERVICE))
 
 
 async def deliver(gw: Gateway, live: LiveAlerts, call: QueryCall, day: date,

@@ -689,7 +689,7 @@ async function openDossier(id) {
   for (const row of document.querySelectorAll("#dossier-list tr.selected")) row.classList.remove("selected");
   document.querySelector(`#dossier-list tr[data-id="${CSS.escape(id)}"]`)?.classList.add("selected");
   const facts = [
-    ["Mã hồ sơ", dossier.id], ["Người nộp", dossier.applicant?.name || "–"],
+    ["Mã hồ sơ", dossier.receipt_code || dossier.id], ["Người nộp", dossier.applicant?.name || "–"],
     ["Cơ quan", agencyName(dossier.agency)], ["Thủ tục", dossier.procedure],
     ["Kênh", CHANNEL[dossier.channel] || dossier.channel],
     ["Tiếp nhận", viDateTime(dossier.received_at)], ["Hạn giải quyết", viDateTime(dossier.due_at)],
@@ -697,6 +697,8 @@ async function openDossier(id) {
     ["Trạng thái", STATUS[dossier.status] || dossier.status],
     ["Kết quả", dossier.outcome ? OUTCOME[dossier.outcome] : "–"],
     ["Đánh giá", dossier.timeliness ? TIMELINESS[dossier.timeliness] : "–"],
+    ...(dossier.late_entry ? [["Nhập muộn", `${dossier.late_entry.events} sự kiện nhập sau thời điểm xảy ra`
+      + (dossier.late_entry.reason ? ` (${dossier.late_entry.reason})` : "")]] : []),
   ];
   const history = dossier.history.map((e) => el("tr", {},
     el("td", {}, viDateTime(e.occurred_at)), el("td", {}, EVENT[e.type] || e.type,
@@ -708,6 +710,8 @@ async function openDossier(id) {
   $("detail-body").replaceChildren(
     el("div", { class: "table-wrap" }, el("table", {}, el("tbody", {},
       facts.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v)))))),
+    el("p", {}, el("button", { type: "button", id: "receipt-slip", class: "secondary",
+      onclick: () => openReceiptSlip(dossier.id) }, "In giấy tiếp nhận và hẹn trả kết quả")),
     el("h3", {}, "Kiểm tra toàn vẹn"),
     el("p", { id: "audit-status" }, audit.valid
       ? el("span", { class: "badge valid" }, "Chuỗi băm hợp lệ")
@@ -723,6 +727,21 @@ async function openDossier(id) {
   $("resolve-error").textContent = "";
   if (resolvable) $("resolve-at").value = nowLocalInput();
   $("dossier-detail").hidden = false;
+}
+
+async function openReceiptSlip(id) {
+  // The slip needs the bearer token, so it is fetched and shown from memory, not linked.
+  const answer = await fetch(`${API}/dossiers/${encodeURIComponent(id)}/receipt`, {
+    headers: { Authorization: `Bearer ${state.token}` },
+  });
+  if (!answer.ok) {
+    $("detail-body").prepend(el("p", { class: "error", role: "alert" },
+      `Không tạo được giấy tiếp nhận (lỗi ${answer.status}).`));
+    return;
+  }
+  const url = URL.createObjectURL(await answer.blob());
+  window.open(url, "_blank", "noopener");
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 async function setUpReceive(generation) {

@@ -15,9 +15,8 @@ from cchc.contracts.dossier_commands import SERVICE, DossierStatsQuery
 from cchc.contracts.subjects import TOKEN_PATTERN
 from cchc.gateway.agency_names import agency_names
 from cchc.gateway.deps import GatewayDep, QueryCallDep, require_readable
-from cchc.gateway.forwarding import ask_query
+from cchc.gateway.forwarding import ask_query, ask_result
 from cchc.gateway.problems import PROBLEM_RESPONSES, problem
-from cchc.gateway.query_results import query_result
 from cchc.gateway.workbooks.form_ii06a import ii06a_workbook
 from cchc.gateway.workbooks.negotiation import XLSX_RESPONSE, wants_xlsx, xlsx_response
 
@@ -47,9 +46,11 @@ async def get_dossier_stats(
     workbook = wants_xlsx(accept)
     if not workbook and by is None:
         return await ask_query(gw, call, SERVICE, "dossier-stats", body)
-    stats = await query_result(gw, call, SERVICE, "dossier-stats", body)
+    position = call.position_in(SERVICE)
+    stats = await ask_result(gw, call, SERVICE, "dossier-stats", body, min_position=position)
     if agency is not None:  # the form of one agency has a row per field
-        fields = await query_result(gw, call, SERVICE, "dossier-stats-by-field", body)
+        fields = await ask_result(gw, call, SERVICE, "dossier-stats-by-field", body,
+                                  min_position=position)
         stats["by_field"] = fields["by_field"]
     if not workbook:
         return stats

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from cchc.contracts.answers import ANSWERS
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from cchc.contracts.dossier_commands import (
     SERVICE,
@@ -25,8 +25,9 @@ from cchc.contracts.dossier_commands import (
 from cchc.contracts.subjects import TOKEN_PATTERN
 from cchc.gateway.command_table import CommandRoute, add_command_routes
 from cchc.gateway.deps import GatewayDep, QueryCallDep, require_readable
-from cchc.gateway.forwarding import ask_query
+from cchc.gateway.forwarding import ask_query, ask_result
 from cchc.gateway.problems import PROBLEM_RESPONSES, problem, problem_responses
+from cchc.gateway.receipt_slip import lookup_address, render_receipt_slip
 
 router = APIRouter(prefix="/api/v1", tags=["dossiers"], responses=PROBLEM_RESPONSES)
 
@@ -78,7 +79,7 @@ async def list_dossiers(
     received_from: Annotated[date | None, Query(description="first day of receipt")] = None,
     received_to: Annotated[date | None, Query(description="last day of receipt")] = None,
     q: Annotated[str | None, Query(max_length=100, description=(
-        "text in the id, the procedure code or the applicant's details, accents and case "
+        "text in the id, the receipt code, the procedure code or the applicant's details, accents and case "
         "ignored; a page may hold fewer than `limit` items and still have a next_cursor"))] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
@@ -89,3 +90,22 @@ async def list_dossiers(
     query = DossierListQuery(agency=agency, status=status, received_from=received_from,
                              received_to=received_to, q=q, limit=limit, cursor=cursor)
     return await ask_query(gw, call, SERVICE, "list-dossiers", query.model_dump(mode="json"))
+
+
+PDF_RESPONSE = {200: {"content": {"application/pdf": {}},
+                      "description": "the receipt slip (giấy tiếp nhận hồ sơ và hẹn trả kết quả)"}}
+
+
+@router.get("/dossiers/{dossier_id}/receipt", operation_id="get_receipt_slip",
+            response_class=Response, responses={**PDF_RESPONSE, **problem_responses(404)})
+async def get_receipt_slip(dossier_id: DossierId, gw: GatewayDep, call: QueryCallDep,
+                           request: Request) -> Response:
+    """The citizen's receipt slip as a PDF: agency, procedure, applicant, time of receipt, the
+    appointment for the result, the receipt code and a QR code of the public lookup address."""
+    slip = await ask_result(gw, call, SERVICE, "receipt-slip", target=dossier_id,
+                            min_position=call.position_in(SERVICE))
+    base = gw.settings.public_url or str(request.base_url)
+    code = slip.get("receipt_code") or slip["id"]
+    pdf = render_receipt_slip(slip, lookup_address(base, code))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="giay-tiep-nhan-{code}.pdf"'})

@@ -9,18 +9,17 @@ officedocument.spreadsheetml.sheet`` as a workbook (the report sheet and its II.
 
 import asyncio
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from cchc.contracts.gateway_views import AgencyReport
 from cchc.contracts.localtime import local_date
-from cchc.contracts.messages import CommandMeta, Request
 from cchc.contracts.subjects import TOKEN_PATTERN
 from cchc.gateway.deps import Gateway, GatewayDep, QueryCall, QueryCallDep, require_readable
-from cchc.gateway.problems import PROBLEM_RESPONSES, ProblemException, from_service, problem
+from cchc.gateway.forwarding import ask_result
+from cchc.gateway.problems import PROBLEM_RESPONSES, problem
 from cchc.gateway.report_page import render_agency_report
 from cchc.gateway.workbooks.agency_report import agency_report_workbook
 from cchc.gateway.workbooks.negotiation import XLSX, wants_xlsx, xlsx_response
-from cchc.runtime.endpoints import ServiceUnavailable
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -28,23 +27,6 @@ router = APIRouter(prefix="/api/v1", tags=["reports"], responses=PROBLEM_RESPONS
 
 HTML_RESPONSE = {200: {"content": {"text/html": {}, XLSX: {}},
                        "description": "the report (JSON, HTML or an Excel workbook)"}}
-
-
-async def _result(
-    gw: Gateway, call: QueryCall, service: str, endpoint: str, body: dict[str, Any] | None = None,
-    target: str | None = None, min_position: int | None = None,
-) -> dict[str, Any]:
-    """One service's answer, or its problem raised as the report's own."""
-    meta = CommandMeta(principal=call.caller, correlation_id=call.correlation_id)
-    request = Request(meta=meta, body=body or {}, target=target, min_position=min_position)
-    try:
-        reply = await gw.services.call(service, endpoint, request)
-    except ServiceUnavailable:
-        raise problem(503, f"the {service} service did not answer; try again",
-                      headers={"Retry-After": "2"}) from None
-    if not reply.ok or reply.result is None:
-        raise ProblemException(from_service(reply.problem))
-    return reply.result
 
 
 async def _positions(gw: Gateway, call: QueryCall) -> dict[str, int | None]:
@@ -65,7 +47,7 @@ REPORT_CONTEXTS = ("dossier", "planning", "scoring")
 async def _procedures_published(gw: Gateway, call: QueryCall, agency: str, as_of: date,
                                 min_position: int | None) -> int:
     """The agency's procedures whose publishing decision is dated ``as_of`` or earlier."""
-    answer = await _result(gw, call, "dossier", "procedures-published",
+    answer = await ask_result(gw, call, "dossier", "procedures-published",
                            {"agency": agency, "as_of": as_of.isoformat()},
                            min_position=min_position)
     return answer["published"]
@@ -77,7 +59,7 @@ PLAN_FIELDS = ("total", "completed", "completed_on_time", "completed_late", "in_
 
 async def _plan(gw: Gateway, call: QueryCall, agency: str, year: int, as_of: date,
                 min_position: int | None) -> dict:
-    progress = await _result(gw, call, "planning", "plan-of",
+    progress = await ask_result(gw, call, "planning", "plan-of",
                              {"agency": agency, "year": year, "as_of": as_of.isoformat()},
                              min_position=min_position)
     if progress["plan_id"] is None:
@@ -123,12 +105,12 @@ async def agency_report(
     end = min(as_of, date(year, 12, 31))  # a later date reports the whole year
     positions = await _positions(gw, call)
     stats, procedures, plan, indexes = await asyncio.gather(
-        _result(gw, call, "dossier", "dossier-stats",
+        ask_result(gw, call, "dossier", "dossier-stats",
                 {"agency": agency, "from": start.isoformat(), "to": end.isoformat()},
                 min_position=positions["dossier"]),
         _procedures_published(gw, call, agency, as_of, positions["dossier"]),
         _plan(gw, call, agency, year, as_of, positions["planning"]),
-        _result(gw, call, "scoring", "agency-indexes",
+        ask_result(gw, call, "scoring", "agency-indexes",
                 {"agency": agency, "as_of": as_of.isoformat()},
                 min_position=positions["scoring"]),
     )

@@ -1,0 +1,25 @@
+"""The receipt book on a real nats-server: replicas racing for numbers never share one."""
+
+import asyncio
+from datetime import date
+
+import nats
+
+from cchc.dossier.receipt_book import ReceiptBook
+from cchc.runtime.eventstore import EventStore
+
+
+async def test_two_replicas_racing_hand_out_each_number_once(nats_server):
+    connections = [await nats.connect(nats_server.url) for _ in range(2)]
+    try:
+        books = [ReceiptBook(EventStore(nc)) for nc in connections]
+        day = date(2023, 5, 17)
+        codes = await asyncio.gather(*(
+            books[i % 2].next_code("SRACE", day) for i in range(40)))
+        assert sorted(codes) == [f"SRACE-230517-{n:04d}" for n in range(1, 41)]
+        # Another day, another agency: each starts again at 1.
+        assert await books[0].next_code("SRACE", date(2023, 5, 18)) == "SRACE-230518-0001"
+        assert await books[1].next_code("SOTHER", day) == "SOTHER-230517-0001"
+    finally:
+        for nc in connections:
+            await nc.close()
