@@ -202,8 +202,8 @@ async def test_digests_reach_the_stream_email_and_webhook(tmp_path, monkeypatch)
         assert "Hồ sơ đã quá hạn giải quyết: 1" in text
         assert "Hồ sơ đến hạn giải quyết hôm nay: 3" in text
         assert "Hồ sơ đến hạn vào ngày làm việc tiếp theo: 1" in text
-        for dossier in expected["overdue"] + expected["due_today"]:
-            assert dossier in text
+        for item in live["overdue"] + live["due_today"] + live["due_tomorrow"]:
+            assert item["receipt_code"] and f"Hồ sơ {item['receipt_code']} — " in text
 
         # The working morning: today's digest (every 2022 deadline is overdue by now, the one
         # due on 19/7/2022 too).

@@ -239,6 +239,8 @@ class AlertItem(Answer):
     """A dossier an agency is warned about."""
 
     id: str = Field(description="dossier id")
+    receipt_code: str | None = Field(
+        description="the code on the receipt slip; None for a dossier received before them")
     procedure: str = Field(description="procedure code")
     procedure_name: str | None = Field(description="procedure name; None when not in the catalogue")
     applicant_name: str | None = Field(description="the applicant's name as received")

@@ -72,6 +72,7 @@ class AlertChanges:
 def _received(changes: AlertChanges, envelope: EventEnvelope, event: Any) -> None:
     changes.received(envelope.aggregate_id, {
         "dossier_id": envelope.aggregate_id, "agency": event.agency, "procedure": event.procedure,
+        "receipt_code": event.receipt_code,
         "applicant_name": _applicant_name(event.applicant), "received_at": event.received_at,
         "due_at": event.due_at, "due_on": local_date(event.due_at), "appointment_at": None,
         "position": envelope.position})

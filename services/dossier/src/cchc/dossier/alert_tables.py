@@ -18,6 +18,7 @@ open_dossiers = Table(
     Column("dossier_id", String(40), primary_key=True),
     Column("agency", String(64), nullable=False),
     Column("procedure", String(64), nullable=False),
+    Column("receipt_code", String(64)),  # None for dossiers received before receipt codes
     Column("applicant_name", String(300)),
     Column("received_at", UtcDateTime(), nullable=False),
     Column("due_at", UtcDateTime()),

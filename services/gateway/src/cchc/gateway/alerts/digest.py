@@ -51,7 +51,8 @@ def digest_email(payload: dict[str, Any], sender: str, recipients: list[str]) ->
         lines += ["", f"{KIND_TITLES[kind]}: {len(items)}"]
         for number, item in enumerate(items, start=1):
             lines.append(
-                f"  {number}. Hồ sơ {item['id']} — {item['procedure_name'] or item['procedure']}"
+                f"  {number}. Hồ sơ {item.get('receipt_code') or item['id']} — "
+                f"{item['procedure_name'] or item['procedure']}"
                 f" — người nộp: {item['applicant_name'] or 'không rõ'} — hạn: "
                 f"{vi_time(item['due_at'])}")
     lines += ["", "Thư này được gửi tự động từ hệ thống theo dõi cải cách hành chính (CCHC Ledger)."]

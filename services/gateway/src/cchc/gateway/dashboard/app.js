@@ -632,14 +632,16 @@ async function loadAlerts(generation) {
     for (const kind of ["overdue", "due_today", "due_tomorrow"]) {
       for (const item of agency[kind]) {
         rows.push(el("tr", { class: kind },
-          el("td", {}, ALERT_KIND[kind]), el("td", {}, agencyName(agency.agency)),
+          el("td", {}, ALERT_KIND[kind]), el("td", {}, item.receipt_code || item.id),
+          el("td", {}, agencyName(agency.agency)),
           el("td", {}, item.procedure_name || item.procedure), el("td", {}, item.applicant_name || "–"),
           el("td", {}, viDateTime(item.due_at))));
       }
     }
   }
   $("alerts-body").replaceChildren(el("table", {},
-    el("thead", {}, el("tr", {}, el("th", {}, "Cảnh báo"), el("th", {}, "Cơ quan"),
+    el("thead", {}, el("tr", {}, el("th", {}, "Cảnh báo"), el("th", {}, "Mã hồ sơ"),
+      el("th", {}, "Cơ quan"),
       el("th", {}, "Thủ tục"), el("th", {}, "Người nộp"), el("th", {}, "Hạn giải quyết"))),
     el("tbody", {}, rows)));
 }
