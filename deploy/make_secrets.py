@@ -14,6 +14,7 @@ For Kubernetes production, create the same keys as Secrets from your secret stor
 """
 
 import argparse
+import base64
 import os
 import secrets
 import sys
@@ -21,8 +22,36 @@ from pathlib import Path
 
 DEPLOY = Path(__file__).resolve().parent
 SERVICES = ("dossier", "planning", "scoring")
-NATS_USERS = ("dossier", "planning", "scoring", "gateway", "ops", "agency-STTTT", "agency-SNV",
-              "sys")
+NATS_USERS = ("dossier", "planning", "scoring", "gateway", "anchor", "ops", "agency-STTTT",
+              "agency-SNV", "sys")
+# Each signs with its own Ed25519 key (README.md, "Signed history"); the gateway publishes the
+# public keys (CCHC_GATEWAY_AUDIT_KEYRING).
+SIGNERS = (*SERVICES, "anchor")
+
+
+def signing_key_variable(owner: str) -> str:
+    return f"CCHC_{owner.upper()}_SIGNING_KEY"
+
+
+def keyring(values: dict[str, str]) -> str:
+    """The public keys of the signing keys in ``values``, as the gateway and `cchc verify` read
+    them (the same ids as cchc.runtime.signing_keys: owner and 16 hex digits of the key's hash)."""
+    import base64
+    import hashlib
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    keys = []
+    for owner in SIGNERS:
+        private = Ed25519PrivateKey.from_private_bytes(
+            base64.b64decode(values[signing_key_variable(owner)]))
+        raw = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                                serialization.PublicFormat.Raw)
+        keys.append({"key_id": f"{owner}-{hashlib.sha256(raw).hexdigest()[:16]}", "owner": owner,
+                     "algorithm": "Ed25519", "public_key": base64.b64encode(raw).decode()})
+    return json.dumps({"keys": keys}, separators=(",", ":"))
 
 
 def nats_password_variable(user: str) -> str:
@@ -37,6 +66,9 @@ def generate() -> dict[str, str]:
     for service in SERVICES:
         values[f"CCHC_POSTGRES_{service.upper()}_PASSWORD"] = secrets.token_hex(24)
     values["CCHC_GATEWAY_JWT_SECRET"] = secrets.token_urlsafe(48)
+    for owner in SIGNERS:  # an Ed25519 private key is 32 random bytes
+        values[signing_key_variable(owner)] = base64.b64encode(secrets.token_bytes(32)).decode()
+    values["CCHC_GATEWAY_AUDIT_KEYRING"] = keyring(values)
     return values
 
 
@@ -56,10 +88,17 @@ def k8s_dev_envs(values: dict[str, str]) -> dict[str, dict[str, str]]:
             f"CCHC_{upper}_DATABASE_URL":
                 f"postgresql://cchc_{service}:{values[f'CCHC_POSTGRES_{upper}_PASSWORD']}"
                 f"@postgres:5432/cchc_{service}",
+            signing_key_variable(service): values[signing_key_variable(service)],
         }
+    files["anchor.env"] = {
+        "CCHC_ANCHOR_NATS_URL":
+            f"tls://anchor:{values[nats_password_variable('anchor')]}@nats:4222",
+        signing_key_variable("anchor"): values[signing_key_variable("anchor")],
+    }
     files["gateway.env"] = {
         "CCHC_GATEWAY_NATS_URL": f"tls://gateway:{values[nats_password_variable('gateway')]}@nats:4222",
         "CCHC_GATEWAY_JWT_SECRET": values["CCHC_GATEWAY_JWT_SECRET"],
+        "CCHC_GATEWAY_AUDIT_KEYRING": values["CCHC_GATEWAY_AUDIT_KEYRING"],
     }
     # Not read by kustomize: the role passwords, for init-databases.sql on your PostgreSQL.
     files["postgres.env"] = {k: v for k, v in values.items() if k.startswith("CCHC_POSTGRES_")}

@@ -225,6 +225,11 @@ async def exercise(api: Any) -> Recorder:
                "reason": "không đủ điều kiện"})
     for one in (dossier, second, third["id"], fourth["id"]):
         await r.get((D, "get-dossier"), f"/api/v1/dossiers/{one}")
+    codes = [(await admin.get(f"/api/v1/dossiers/{one}")).json()["receipt_code"]
+             for one in (dossier, fourth["id"])]
+    for code in codes:
+        await r.get((D, "public-dossier"), f"/api/v1/public/dossiers/{code}")
+    await r.get((D, "public-board"), "/api/v1/public/on-time-rates", year=2022)
     await r.get((D, "list-dossiers"), "/api/v1/dossiers", agency=agency, limit=2)
     await r.get((D, "list-dossiers"), "/api/v1/dossiers", agency=agency, q="nguyen")
     await r.get((D, "dossier-stats"), "/api/v1/dossier-stats", agency=agency,

@@ -24,6 +24,7 @@ from cchc.runtime.archive_store import EVENTS, ArchiveShelf
 from cchc.runtime.archiving import ArchiveFailed, archive_year, restore_archive, verify_archive
 from cchc.runtime.endpoints import inbox_prefix
 from cchc.runtime.eventstore import ArchivedHistory, EventStore
+from cchc.runtime.log_verification import verify_log
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.sqldb import create_engine
 from api_steps import act, agency_with_procedure, receive
@@ -122,8 +123,10 @@ async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
     assert live["2023"]["received"]["total"] - live["2023"]["received"]["carried_over"] == 2
 
     subjects_before = await _subjects(ops)
+    signer = stack.installation.signing_key("dossier")  # the log's record of the cut is signed
+    await stack.anchor_signer.anchor_once()  # anchored before the purge
     result = await archive_year(ops, "dossier", 2022, DOSSIER_ARCHIVE, by="kiem-tra",
-                                now=CLOSED)
+                                now=CLOSED, signer=signer)
     manifest = result.manifest
     assert manifest is not None and manifest.year == 2022 and manifest.generation == 1
     # The finished dossiers of 2022 (this module's other tests made none) and only they.
@@ -151,7 +154,9 @@ async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
     later = await receive(admin, procedure, "2023-06-01T09:00:00+07:00")
     assert later.status_code == 201
 
-    restored = await restore_archive(ops, manifest, DOSSIER_ARCHIVE, by="kiem-tra")
+    await stack.anchor_signer.anchor_once()
+    restored = await restore_archive(ops, manifest, DOSSIER_ARCHIVE, by="kiem-tra",
+                                     signer=signer)
     assert restored.events == manifest.events and restored.skipped == []
     record = await store.load("dossier", "archive-2022-1")
     assert [e.type for e in record.envelopes] == ["YearArchived", "YearRestored"]
@@ -173,8 +178,9 @@ async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
 
     # Archived again: the restored events leave without a second copy; the dossier that moved
     # on after the restore goes into generation 2 with its new event only.
+    await stack.anchor_signer.anchor_once()
     again_result = await archive_year(ops, "dossier", 2022, DOSSIER_ARCHIVE, by="kiem-tra",
-                                      now=CLOSED)
+                                      now=CLOSED, signer=signer)
     assert again_result.manifest is not None and again_result.manifest.generation == 2
     assert again_result.manifest.events == 1
     manifests = await ArchiveShelf(ops).manifests("dossier")
@@ -182,6 +188,12 @@ async def test_an_archived_year_is_counted_by_a_replay_verifies_and_comes_back(
     head = await store.last_position("dossier")
     final_live = await _live_stats(admin, agency, head)
     assert await _rebuilt_stats(stack, tmp_path, agency, "after-second") == final_live
+    # Every chain, signature and anchor still checks out: the archived events are read from
+    # the archive, the restored copies left out (signed history, issue 14).
+    await stack.anchor_signer.anchor_once()
+    verified = await verify_log(ops, stack.installation.keyring())
+    assert verified.ok, [f.line() for f in verified.event_failures + verified.anchor_failures]
+    assert verified.anchors >= 4
     await ops.close()
 
 

@@ -18,7 +18,11 @@ async def world(stack_api):
 
 
 # Routes outside the matrix, with the reason.
-UNGUARDED = {("GET", "/health")}  # the probe of orchestrators: no token, no data
+UNGUARDED = {
+    ("GET", "/health"),  # the probe of orchestrators: no token, no data
+    # the public lookup: public fields only, rate-limited (tests/test_public_lookup.py)
+    ("GET", "/api/v1/public/dossiers/{receipt_code}"), ("GET", "/api/v1/public/on-time-rates"),
+}
 
 
 def routes(w):
@@ -57,7 +61,10 @@ def routes(w):
             "withdrawn_at": "2031-01-03T10:00:00+07:00", "reason": "r"}, WRITERS),
         ("GET", "/api/v1/dossier-stats", f"agency={a}&from=2022-01-01&to=2022-12-31", None,
          READERS_OF_OWN),
+        ("GET", "/api/v1/dossiers/{dossier_id}/receipt", "", None, READERS_OF_OWN),
         ("GET", "/api/v1/audit/dossiers/{dossier_id}", "", None, READERS_OF_OWN),
+        ("GET", "/api/v1/audit/keys", "", None, EVERYONE),  # public keys, also in the AsyncAPI
+        ("GET", "/api/v1/audit/anchors", "limit=1", None, EVERYONE),
         ("GET", "/api/v1/events", "after=0&limit=1", None, EVERYONE),
         ("GET", "/api/v1/plans", f"agency={a}", None, READERS_OF_OWN),
         ("POST", "/api/v1/plans", "", {"agency": a, "year": "{year}", "title": "t"}, WRITERS),

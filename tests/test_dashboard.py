@@ -532,3 +532,21 @@ async def test_the_alerts_badge_counts_what_is_due_and_overdue(stack_api, world,
     await page.wait_for_function(
         "() => document.getElementById('alerts-link').dataset.count === '2'")
     assert "Lê Văn Cảnh" in await page.inner_text("#alerts-body")
+
+
+async def test_a_citizen_looks_up_a_dossier_on_the_public_page(stack_api, world, page):
+    listed = await ok(await stack_api.admin.get("/api/v1/dossiers", params={
+        "agency": world["a"], "q": "duc phat"}))
+    code = listed["items"][0]["receipt_code"]
+    await page.goto(f"{stack_api.base_url}/tra-cuu?ma={code}")  # the slip's QR code leads here
+    await page.wait_for_selector("#lookup-table")
+    shown = await page.inner_text("#lookup-table")
+    assert code in shown and "Sở Tư pháp" in shown and "Đang giải quyết" in shown
+    assert "C*** t* T*** Đ** P***" in shown and "Đức Phát" not in shown  # the name is masked
+    await page.wait_for_selector("#board-table tbody tr")
+    board = await page.inner_text("#board")
+    assert "Tỷ lệ giải quyết hồ sơ đúng hạn năm" in board and "Sở Tư pháp" in board
+
+    await page.fill("#code", f"{world['a']}-220711-9999")
+    await page.click("#lookup-form button[type=submit]")
+    await page.wait_for_selector("#lookup-error:has-text('Không tìm thấy hồ sơ')")

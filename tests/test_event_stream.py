@@ -109,6 +109,10 @@ async def test_the_stream_keeps_the_feeds_permissions_and_header_rules(stack_api
 
 async def test_the_gateway_serves_the_asyncapi_document(stack_api):
     expected = json.loads(json.dumps(asyncapi_document()))
+    # The gateway adds the installation's public signing keys (signed history, issue 14).
+    expected["info"]["x-cchc-signing-keys"] = [
+        key.model_dump(mode="json") for key in stack_api.stack.installation.keyring().keys]
+    assert expected["info"]["x-cchc-signing-keys"]
     async with httpx.AsyncClient(base_url=stack_api.base_url) as anonymous:
         for path in ("/asyncapi", "/asyncapi.json"):
             answer = await anonymous.get(path)

@@ -33,7 +33,7 @@ def deployed_permissions(user: str) -> tuple[set[str], set[str]]:
     return set(re.findall(r'"([^"]+)"', publish)), set(re.findall(r'"([^"]+)"', subscribe))
 
 
-@pytest.mark.parametrize("user", ["gateway", *nats_auth.SERVICES])
+@pytest.mark.parametrize("user", ["gateway", *nats_auth.SERVICES, nats_auth.ANCHOR])
 def test_the_embedded_permissions_are_the_deployed_ones(user):
     rules = nats_auth.permissions(user)
     assert rules is not None
@@ -130,3 +130,28 @@ async def test_no_service_may_purge_a_stream_or_write_the_archive(stack_api):
         await nc.close()
         assert sum("permissions violation" in v.lower() for v in violations) >= 3, (user,
                                                                                      violations)
+
+
+async def test_only_the_anchor_signer_publishes_anchors_and_it_appends_no_event(stack_api):
+    """The anchor signer reads the streams and writes anchors; no service writes an anchor, and
+    the anchor signer cannot append an event (signed history, issue 14)."""
+    stack = stack_api.stack
+    for user, forbidden in (("dossier", "audit.anchors"), ("gateway", "audit.anchors"),
+                            ("anchor", "cchc.dossier.SO-X.forged")):
+        violations: list[str] = []
+
+        async def on_error(error: Exception, seen: list[str] = violations) -> None:
+            seen.append(str(error))
+
+        nc = await nats.connect(stack.nats_url_of(user), inbox_prefix=inbox_prefix(user),
+                                error_cb=on_error)
+        with pytest.raises((NatsTimeout, NoRespondersError)):
+            await nc.jetstream(timeout=1).publish(forbidden, b"{}")
+        await nc.close()
+        assert any("permissions violation" in v.lower() for v in violations), (user, violations)
+    anchor = await nats.connect(stack.nats_url_of("anchor"), inbox_prefix=inbox_prefix("anchor"))
+    try:
+        info = await anchor.jetstream().stream_info("DOSSIER")  # it reads the streams
+        assert info.config.name == "DOSSIER"
+    finally:
+        await anchor.close()

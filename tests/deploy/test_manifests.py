@@ -124,7 +124,7 @@ def test_the_k8s_cluster_config_is_valid_for_nats_server(tmp_path, deploy_tls):
     env = {**os.environ, "POD_NAME": "nats-0", "CCHC_NATS_ROUTE_PASSWORD": "x"}
     for index in range(3):
         env[f"NATS_ROUTE_{index}"] = f"nats-route://route:x@nats-{index}.nats-cluster:6222"
-    for user in ("DOSSIER", "PLANNING", "SCORING", "GATEWAY", "OPS", "AGENCY_STTTT",
+    for user in ("DOSSIER", "PLANNING", "SCORING", "GATEWAY", "ANCHOR", "OPS", "AGENCY_STTTT",
                  "AGENCY_SNV", "SYS"):
         env[f"CCHC_NATS_{user}_PASSWORD"] = "x"
     checked = subprocess.run([find_binary(), "-t", "-c", str(tmp_path / "cluster.conf")],

@@ -28,13 +28,14 @@ from cchc.runtime.archiving import (
     restore_archive,
     verify_archive,
 )
+from cchc.runtime.signing_keys import SigningKey, load_signing_key
 
 RULES: dict[str, ArchiveRules] = {"dossier": DOSSIER_ARCHIVE}
 
 
 async def create(nc: NATS, args: argparse.Namespace) -> int:
     result = await archive_year(nc, args.context, args.year, RULES[args.context],
-                                by=args.by, progress=print)
+                                by=args.by, progress=print, signer=_signer(args))
     if result.manifest is None and not result.purged_subjects:
         print(f"{args.context} {args.year}: nothing finished to archive")
         return 0
@@ -67,13 +68,23 @@ async def restore(nc: NATS, args: argparse.Namespace) -> int:
     skipped = 0
     for manifest in await _of_year(nc, args.context, args.year):
         result = await restore_archive(nc, manifest, RULES[args.context], by=args.by,
-                                       progress=print)
+                                       progress=print, signer=_signer(args))
         print(f"{manifest.prefix}: {result.events} events of {result.aggregates} aggregates "
               "are back in the stream")
         for subject in result.skipped:
             print(f"  {subject} has events in the stream: left as it is", file=sys.stderr)
         skipped += len(result.skipped)
     return 1 if skipped else 0
+
+
+def _signer(args: argparse.Namespace) -> SigningKey | None:
+    """The context's service key the log's record of the cut is signed with: given as a file
+    (a cluster: the service's mounted secret), else the data folder's."""
+    if getattr(args, "signing_key_file", None):
+        return load_signing_key(args.context, file=args.signing_key_file)
+    if args.nats_url:
+        return None
+    return Installation(Path(args.data_dir).resolve()).signing_key(args.context)
 
 
 async def _of_year(nc: NATS, context: str, year: int) -> list[ArchiveManifest]:

@@ -1,4 +1,5 @@
-"""An installation's data folder: JetStream data, projection databases, the signing secret.
+"""An installation's data folder: JetStream data, projection databases, the signing secret, the
+signing keys of the services and of the anchor signer (``signing-keys/``).
 
 The folder and every folder in it are 0700, every file the installation writes 0600 from the
 moment it exists (created with that mode, never chmod-ed afterwards): the projections hold
@@ -18,6 +19,7 @@ from typing import IO
 
 from cchc.runtime import nats_auth
 from cchc.runtime.natsserver import NatsServer
+from cchc.runtime.signing_keys import Keyring, SigningKey, ensure_key_file
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -92,6 +94,34 @@ class Installation:
     def admin_token_file(self) -> Path:
         return self.root / "admin.token"
 
+    @property
+    def keys_dir(self) -> Path:
+        return self.root / "signing-keys"
+
+    @property
+    def keyring_file(self) -> Path:
+        """The public keys of every signing key this installation made (rotated ones too)."""
+        return self.keys_dir / "keyring.json"
+
+    def signing_key_file(self, owner: str) -> Path:
+        """The private key of a service (dossier, planning, scoring) or of the anchor signer:
+        each process is given only its own file."""
+        return self.keys_dir / f"{owner}.key"
+
+    def signing_key(self, owner: str) -> SigningKey:
+        """``owner``'s key, made at first start like the token secret; its public key is added
+        to the keyring. A key file removed (rotation) makes a new key with a new id; the old
+        public key stays in the keyring, so the events it signed still verify."""
+        private_dir(self.keys_dir)
+        key = ensure_key_file(self.signing_key_file(owner), owner)
+        ring = self.keyring()
+        if ring.get(key.key_id) is None:
+            write_private(self.keyring_file, ring.with_key(key.public_key()).to_json())
+        return key
+
+    def keyring(self) -> Keyring:
+        return Keyring.from_file(self.keyring_file) if self.keyring_file.exists() else Keyring()
+
     def database_url(self, service: str) -> str:
         return f"sqlite:///{self.root / 'projections' / f'{service}.db'}"
 
@@ -99,6 +129,7 @@ class Installation:
         private_dir(self.root)
         private_dir(self.root / "projections")
         private_dir(self.nats_dir)
+        private_dir(self.keys_dir)
         # nats-server's log, which NatsServer truncates with a plain write: it keeps this mode.
         private_file(self.nats_dir / "nats-server.log")
         # What an older installation left readable: secret, token, config, databases.

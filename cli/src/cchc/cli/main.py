@@ -1,4 +1,4 @@
-"""``cchc up | token | rebuild | demo``."""
+"""``cchc up | token | rebuild | migrate-subjects | archive | verify | demo``."""
 
 import argparse
 import asyncio
@@ -88,6 +88,12 @@ def _archive(args: argparse.Namespace) -> int:
     return asyncio.run(run(args))
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from cchc.cli.verify import run
+
+    return asyncio.run(run(args))
+
+
 def _demo(args: argparse.Namespace) -> int:
     from cchc.cli.demo import run_demo
     from cchc.cli.installation import Installation
@@ -159,7 +165,14 @@ def parser() -> argparse.ArgumentParser:
         action.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
         action.add_argument("--nats-url", help="a running cluster instead (the ops user)")
         action.add_argument("--by", default="ops", help="who archives (kept in the manifest)")
+        action.add_argument("--signing-key-file", help="with --nats-url: the context's service "
+                            "signing key, which signs the log's record of the cut")
     archive.set_defaults(run=_archive)
+
+    from cchc.cli.verify import add_parser as add_verify
+
+    add_verify(commands, DEFAULT_DATA_DIR)
+    commands.choices["verify"].set_defaults(run=_verify)
 
     demo = commands.add_parser(
         "demo", help="load a demo province (20 departments, a year of dossiers, plans, indexes) "

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import nats
+from nats.aio.client import Client as NATS
 import uvicorn
 
 from cchc.cli.installation import Installation, owner_only_umask, private_umask, write_private
@@ -19,6 +20,8 @@ from cchc.planning.config import PlanningSettings
 from cchc.planning.main import PlanningService
 from cchc.gateway.auth import issue_token
 from cchc.gateway.config import GatewaySettings
+from cchc.runtime.anchor_signer import AnchorSettings, AnchorSigner
+from cchc.runtime.endpoints import inbox_prefix
 from cchc.runtime.natsserver import NatsServer
 from cchc.scoring.config import ScoringSettings
 from cchc.scoring.main import ScoringService
@@ -49,6 +52,10 @@ class EmbeddedStack:
         self.nats: NatsServer | None = None
         self.services: list[DossierService | PlanningService | ScoringService] = []
         self.server: uvicorn.Server | None = None
+        self.anchor_signer: AnchorSigner | None = None
+        self._anchor_nc: NATS | None = None
+        self._anchor_task: asyncio.Task | None = None
+        self._anchor_stop = asyncio.Event()
 
     async def start(self) -> None:
         installation = self.installation
@@ -62,29 +69,55 @@ class EmbeddedStack:
         log.info("nats-server %s (JetStream in %s)", self.nats.url, installation.nats_dir)
         await self._migrate_subjects()
         dossier = DossierService(
-            DossierSettings(nats_url=self.nats_url_of("dossier"), database_url=self._database_url("dossier"))
+            DossierSettings(nats_url=self.nats_url_of("dossier"),
+                            database_url=self._database_url("dossier"),
+                            signing_key_file=self._own_key_file("dossier"))
         )
         await dossier.start()
         self.services.append(dossier)
         planning = PlanningService(
-            PlanningSettings(nats_url=self.nats_url_of("planning"), database_url=self._database_url("planning"))
+            PlanningSettings(nats_url=self.nats_url_of("planning"),
+                            database_url=self._database_url("planning"),
+                            signing_key_file=self._own_key_file("planning"))
         )
         await planning.start()
         self.services.append(planning)
         scoring = ScoringService(
-            ScoringSettings(nats_url=self.nats_url_of("scoring"), database_url=self._database_url("scoring"))
+            ScoringSettings(nats_url=self.nats_url_of("scoring"),
+                            database_url=self._database_url("scoring"),
+                            signing_key_file=self._own_key_file("scoring"))
         )
         await scoring.start()
         self.services.append(scoring)
+        await self._start_anchor_signer()
         secret = installation.jwt_secret()
         # Short-lived and rewritten at each start: 12 hours (issue 13).
         admin_token = issue_token(secret, "admin", "admin", ttl_s=12 * 3600)
         installation.admin_token_file.write_text(admin_token + "\n")
         installation.admin_token_file.chmod(0o600)
-        app = create_app(GatewaySettings(nats_url=self.nats_url_of("gateway"), jwt_secret=secret, services=SERVICES))
+        app = create_app(GatewaySettings(
+            nats_url=self.nats_url_of("gateway"), jwt_secret=secret, services=SERVICES,
+            audit_keyring_file=str(installation.keyring_file)))
         config = uvicorn.Config(app, host=self.host, port=self.http_port, log_level="info",
                                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
         self.server = _Server(config)
+
+    def _own_key_file(self, owner: str) -> str:
+        """The key file of one process, made at first start (the others' it is never given)."""
+        self.installation.signing_key(owner)
+        return str(self.installation.signing_key_file(owner))
+
+    async def _start_anchor_signer(self) -> None:
+        """The anchor signer, with its own NATS user and its own key file (no service loads it);
+        every CCHC_ANCHOR_INTERVAL_S seconds (default 300)."""
+        key = self.installation.signing_key("anchor")
+        self._anchor_nc = await nats.connect(self.nats_url_of("anchor"), name="cchc-anchor",
+                                             inbox_prefix=inbox_prefix("anchor"))
+        self.anchor_signer = AnchorSigner(self._anchor_nc, key)
+        await self.anchor_signer.setup()
+        interval = AnchorSettings().interval_s
+        self._anchor_task = asyncio.create_task(
+            self.anchor_signer.run(interval, self._anchor_stop), name="anchor-signer")
 
     async def _migrate_subjects(self) -> None:
         """A log written with the earlier subject scheme is migrated before the services start
@@ -122,6 +155,13 @@ class EmbeddedStack:
             self.server.should_exit = True
 
     async def stop(self) -> None:
+        self._anchor_stop.set()
+        if self._anchor_task is not None:
+            await asyncio.gather(self._anchor_task, return_exceptions=True)
+            self._anchor_task = None
+        if self._anchor_nc is not None:
+            await self._anchor_nc.close()
+            self._anchor_nc = None
         for service in reversed(self.services):
             await service.stop()
         self.services.clear()

@@ -31,6 +31,8 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("dossier", "dossier-stats-by-field"): d.DossierFieldStats,
     ("dossier", "alerts"): d.Alerts,
     ("dossier", "receipt-slip"): d.ReceiptSlip,
+    ("dossier", "public-dossier"): d.PublicDossier,
+    ("dossier", "public-board"): d.PublicBoard,
     # planning
     ("planning", "issue-plan"): p.PlanSummary,
     ("planning", "add-task"): p.TaskSummary,

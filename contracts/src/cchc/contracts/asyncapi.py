@@ -49,6 +49,12 @@ administrative-procedure dossiers, reform plans and indexes, as immutable events
   aggregate's events (`prev_hash`, `hash`). The position of an event is its stream sequence.
   An envelope may also carry `traceparent`, the W3C trace context of the command that appended
   it (present only on events written with tracing; outside the hash chain).
+* Signed history: the service that appends an event signs it (`key_id`, `signature`: Ed25519
+  over the line `cchc-event-signature-v1` and the event's chain hash; outside the chain). The
+  public keys are the gateway's `GET /api/v1/audit/keys` and this document's
+  `info.x-cchc-signing-keys` as the gateway serves it. Events stored before signing began carry
+  neither field. An anchor signer, whose key no service holds, periodically signs every stream's
+  head into the stream `ANCHORS` (subject `audit.anchors`; `cchc.contracts.anchors`).
 * A closed year's finished aggregates may leave the stream for the installation's archive
   (`cchc archive`, deploy/README.md "Archived years"): their positions become holes, and a
   durable consumer created after that does not see them. Restored, they come back at new

@@ -158,6 +158,12 @@ class AlertsQuery(BaseModel):
     day: date
 
 
+class PublicBoardQuery(BaseModel):
+    """The public board of a year: every agency's figures from 1 January to today."""
+
+    year: int = Field(ge=2000, le=2100)
+
+
 QUERY_ENDPOINTS: dict[str, type[BaseModel] | None] = {
     "get-dossier": None,
     "list-dossiers": DossierListQuery,
@@ -168,5 +174,7 @@ QUERY_ENDPOINTS: dict[str, type[BaseModel] | None] = {
     "dossier-stats-by-field": DossierFieldStatsQuery,
     "alerts": AlertsQuery,
     "receipt-slip": None,
+    "public-dossier": None,
+    "public-board": PublicBoardQuery,
 }
 

@@ -159,6 +159,47 @@ class ReceiptSlip(DossierListItem):
     field: str = Field(description="the procedure's field (lĩnh vực)")
 
 
+class PublicDossier(Answer):
+    """``public-dossier``: what anyone holding the receipt code sees (no token)."""
+
+    receipt_code: str = Field(description="the code on the receipt slip")
+    agency: str = Field(description="agency code")
+    agency_name: str = Field(description="the agency's name")
+    procedure: str = Field(description="procedure code")
+    procedure_name: str = Field(description="the procedure's name")
+    status: str = Field(
+        description="in_progress, awaiting_supplement, resolved, returned or withdrawn")
+    received_at: str = Field(description=f"receipt time; {TIME}")
+    due_at: str | None = Field(description=f"statutory due time, None while stopped; {TIME}")
+    appointment_at: str | None = Field(description=f"the appointment for the result; {TIME}")
+    resolved_at: str | None = Field(description=f"resolution time; {TIME}")
+    outcome: str | None = Field(description="approved or rejected, once resolved")
+    result_returned: bool = Field(description="the result was handed to the applicant")
+    returned_at: str | None = Field(description=f"when it was handed over; {TIME}")
+    applicant: str = Field(description="the applicant's name, masked: each word's first letter")
+
+
+class PublicBoardItem(Answer):
+    """One agency on the public board."""
+
+    agency: str = Field(description="agency code")
+    agency_name: str = Field(description="the agency's name")
+    group: str = Field(description="department, district or commune")
+    received: int = Field(description="received in the year so far (carried over included)")
+    resolved: int = Field(description="resolved in the year so far")
+    resolved_on_time: int = Field(description="of them early or on time")
+    overdue: int = Field(description="open and past due today")
+    on_time_rate: float | None = Field(description="(early + on_time) / resolved; None: none")
+
+
+class PublicBoard(Answer):
+    """``public-board``: each agency's figures of the year up to today (no token)."""
+
+    year: int = Field(description="the year")
+    as_of: str = Field(description=f"figures up to this day; {DATE}")
+    items: list[PublicBoardItem] = Field(description="every registered agency, by code")
+
+
 DossierPage = Page[DossierListItem]
 AgencyPage = Page[AgencyItem]
 ProcedurePage = Page[ProcedureItem]

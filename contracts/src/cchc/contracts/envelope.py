@@ -5,6 +5,12 @@ and causation ids). It does not cover ``traceparent``: telemetry, not history. L
 keeps every event stored before it existed verifying as before, lets a verifier built on an
 older ``contracts`` (which ignores the unknown field) still verify new events, and lets an
 operator strip trace context from an exported log without breaking the chain.
+
+The signature (``key_id``, ``signature``) is outside the chain for the same reasons: it signs
+the event's chain hash (:meth:`EventEnvelope.signing_input`), which already commits to every
+hashed field and to the aggregate's history before it; an event stored before signing existed
+keeps its bytes and its hash. Checking a signature needs a key, so it lives outside the
+contracts (``cchc.runtime.event_signatures``); the algorithm is Ed25519 over these bytes.
 """
 
 import hashlib
@@ -16,11 +22,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from cchc.contracts.late_entry import LateEntry
 
 GENESIS_HASH = "0" * 64
-# Not part of the chain: the hash itself, the position (known after storing), trace context.
-UNHASHED = frozenset({"hash", "position", "traceparent"})
+# Not part of the chain: the hash itself, the position (known after storing), trace context,
+# the signature over the hash.
+UNHASHED = frozenset({"hash", "position", "traceparent", "key_id", "signature"})
 # Part of the chain when present, absent (not null) otherwise: events stored before the field
 # existed keep their bytes and their hashes.
-OPTIONAL = ("late_entry",)
+HASHED_WHEN_SET = ("late_entry",)
+# Optional fields stored only when set: an envelope without them keeps its earlier bytes.
+STORED_WHEN_SET = ("traceparent", "key_id", "signature", *HASHED_WHEN_SET)
+SIGNATURE_DOMAIN = b"cchc-event-signature-v1\n"
 
 
 class EventEnvelope(BaseModel):
@@ -56,11 +66,23 @@ class EventEnvelope(BaseModel):
         "window when the event was recorded: entered after the fact by admin or home_affairs",
     )
 
+    key_id: str | None = Field(
+        default=None,
+        description="the signing key of the service that appended the event (GET "
+        "/api/v1/audit/keys); absent on events stored before signing existed",
+        examples=["dossier-3f2a9c1b8e7d6a5f"],
+    )
+    signature: str | None = Field(
+        default=None,
+        description="Ed25519 signature (base64) of signing_input(): the domain line "
+        "'cchc-event-signature-v1' and the event's chain hash",
+    )
+
     def hashed_fields(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude=UNHASHED | self._absent())
 
     def _absent(self) -> set[str]:
-        return {name for name in OPTIONAL if getattr(self, name) is None}
+        return {name for name in HASHED_WHEN_SET if getattr(self, name) is None}
 
     def compute_hash(self) -> str:
         return chain_hash(self.prev_hash, self.hashed_fields())
@@ -70,10 +92,15 @@ class EventEnvelope(BaseModel):
         unsealed = self.model_copy(update={"prev_hash": prev_hash, "hash": ""})
         return unsealed.model_copy(update={"hash": unsealed.compute_hash()})
 
+    def signing_input(self) -> bytes:
+        """What the appending service signs: its chain hash, under a domain line."""
+        return SIGNATURE_DOMAIN + self.hash.encode()
+
     def to_bytes(self) -> bytes:
-        # An envelope without trace context is stored byte for byte as before the field existed.
-        unstored = {"position"} if self.traceparent else {"position", "traceparent"}
-        return self.model_dump_json(exclude=unstored | self._absent()).encode()
+        # An envelope without trace context, signature or late entry is stored byte for byte as
+        # before those fields existed.
+        unstored = {"position", *(name for name in STORED_WHEN_SET if getattr(self, name) is None)}
+        return self.model_dump_json(exclude=unstored).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes, position: int | None = None) -> "EventEnvelope":

@@ -1,6 +1,8 @@
 """What the gateway answers from its own assembly: the agency report, the audit, health, the
 caller, the event feed. See ``cchc.contracts.pages`` for the rules."""
 
+from typing import Any, Literal
+
 from pydantic import Field
 
 from cchc.contracts.dossier_views import TIME, DossierStats
@@ -48,6 +50,37 @@ class AgencyReport(Answer):
     dossiers: DossierStats = Field(description="dossier statistics from 1 January to as_of")
     procedures_published: int = Field(description="procedures published by as_of")
     indexes: list[ReportIndex] = Field(description="one per index with a published result")
+    anchor: dict[str, Any] | None = Field(
+        default=None, description="the newest signed anchor of the log when the report was made "
+        "(fingerprint, short_fingerprint, position, signed_at, heads: each stream's last "
+        "position); its short fingerprint is in the report's footer")
+
+
+class AnchorSummary(Answer):
+    """A signed anchor of the log's heads (``cchc.contracts.anchors``)."""
+
+    fingerprint: str = Field(description="sha256 of the anchor, its signature included")
+    short_fingerprint: str = Field(description="the first 64 bits: what a printed report shows")
+    position: int = Field(description="the anchor's position in the ANCHORS stream")
+    signed_at: str = Field(description="when the anchor signer signed it (ISO 8601)")
+    key_id: str = Field(description="the anchor signer's key (GET /audit/keys)")
+    valid: bool = Field(description="signed by an anchor key of the published keyring")
+    heads: dict[str, int] = Field(description="each stream's last position it covers")
+
+
+class EventSignature(Answer):
+    """One event's signature as the audit judges it."""
+
+    position: int = Field(description="the event's position in its stream")
+    aggregate_version: int = Field(description="the event's version in its aggregate")
+    type: str = Field(description="the event type")
+    status: Literal["signed", "unsigned", "invalid"] = Field(
+        description="signed: a valid signature by the service's key; unsigned: written before "
+        "signing began (legacy, not a failure); invalid: a forgery, or unsigned after signing "
+        "began")
+    key_id: str | None = Field(default=None, description="the key that signed it")
+    reason: str | None = Field(default=None, description="why it is invalid")
+    anchored: bool = Field(description="at or before the newest anchor's head of its stream")
 
 
 class LateEntryAudit(Answer):
@@ -63,13 +96,21 @@ class LateEntryAudit(Answer):
 
 
 class ChainAudit(Answer):
-    """``GET /audit/dossiers/{id}``: the dossier's hash chain verified from the log."""
+    """``GET /audit/dossiers/{id}``: the dossier's hash chain and signatures verified from the
+    log, and the anchor that covers it."""
 
     id: str = Field(description="dossier id")
-    valid: bool = Field(description="every event's hash chains to the one before")
+    valid: bool = Field(description="every event's hash chains to the one before, and no "
+                        "signature is invalid")
     events: int = Field(description="number of events checked")
     head_hash: str = Field(description="hash of the last event")
     broken_at: int | None = Field(default=None, description="version where the chain breaks")
+    chain_valid: bool = Field(description="the hash chain alone holds")
+    signatures_valid: bool = Field(description="no event's signature is invalid")
+    signatures: list[EventSignature] = Field(description="each event's signature status")
+    anchor: AnchorSummary | None = Field(
+        default=None, description="the first anchor covering the dossier's last event; None: "
+        "not anchored yet (anchors are signed periodically)")
     late_entries: list[LateEntryAudit] = Field(
         default_factory=list, description="its events entered after the fact, oldest first")
 

@@ -65,6 +65,7 @@ from cchc.runtime.archive_store import (
 )
 from cchc.runtime.eventstore import EventStore, Metadata
 from cchc.runtime.stream_reader import StoredMessage, stored_messages
+from cchc.runtime.signing_keys import SigningKey
 
 log = logging.getLogger("cchc.archive")
 
@@ -184,6 +185,7 @@ class _ChainCheck:
 async def archive_year(
     nc: NATS, context: str, year: int, rules: ArchiveRules, *, by: str,
     now: datetime | None = None, progress: Callable[[str], None] = lambda line: None,
+    signer: SigningKey | None = None,
 ) -> Archived:
     now = now or datetime.now(UTC)
     if year >= local_year(now):
@@ -208,7 +210,7 @@ async def archive_year(
             await shelf.put(manifest, path)
             await _check_stored(shelf, manifest, Path(folder) / "stored.jsonl.gz")
             # The log says what leaves it, before anything does.
-            await _record(nc, manifest, rules.archived(manifest), by)
+            await _record(nc, manifest, rules.archived(manifest), by, signer)
     progress(f"{context}: removing {len(taken)} aggregates from the stream")
     await _purge(nc, context, taken)
     changed = await _changed_meanwhile(nc, context, head, set(taken))
@@ -321,8 +323,11 @@ async def _changed_meanwhile(nc: NATS, context: str, head: int, taken: set[str])
     return changed
 
 
-async def _record(nc: NATS, manifest: ArchiveManifest, event: Event, by: str) -> None:
-    store = EventStore(nc)
+async def _record(nc: NATS, manifest: ArchiveManifest, event: Event, by: str,
+                  signer: SigningKey | None) -> None:
+    # Signed with the context's service key: appended after signing began, an unsigned record
+    # would be named a forgery by `cchc verify`.
+    store = EventStore(nc, signer=signer)
     history = await store.load(manifest.context, record_id(manifest))
     await store.append(history, event, agency=PROVINCE, occurred_at=datetime.now(UTC),
                        meta=Metadata(actor=by, correlation_id=record_id(manifest)))
@@ -359,7 +364,8 @@ async def verify_archive(nc: NATS, manifest: ArchiveManifest) -> int:
 
 
 async def restore_archive(nc: NATS, manifest: ArchiveManifest, rules: ArchiveRules, *, by: str,
-                          progress: Callable[[str], None] = lambda line: None) -> Restored:
+                          progress: Callable[[str], None] = lambda line: None,
+                          signer: SigningKey | None = None) -> Restored:
     """Put an archive's events back into the stream (see the module's docstring)."""
     shelf = ArchiveShelf(nc)
     js = nc.jetstream(timeout=30)
@@ -397,6 +403,6 @@ async def restore_archive(nc: NATS, manifest: ArchiveManifest, rules: ArchiveRul
         items = list(by_subject.items())
         for start in range(0, len(items), RESTORES_IN_FLIGHT):
             await _gather([put_back(s, e) for s, e in items[start:start + RESTORES_IN_FLIGHT]])
-    await _record(nc, manifest, rules.restored(manifest, result.events), by)
+    await _record(nc, manifest, rules.restored(manifest, result.events), by, signer)
     await shelf.put_manifest(manifest.model_copy(update={"restored_at": datetime.now(UTC)}))
     return result

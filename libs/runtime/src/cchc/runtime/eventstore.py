@@ -7,7 +7,8 @@ Sequence``, optimistic concurrency); the first event of an aggregate also expect
 under every agency (``cchc.<context>.*.<aggregate>``). Each carries ``Nats-Msg-Id`` = event id
 (de-duplication).
 Each event is chained to the aggregate's previous one by hash, so history cannot be rewritten
-unnoticed.
+unnoticed, and signed with the appending service's key when the store is given one
+(``cchc.runtime.event_signatures``), so that nobody without the key can append a valid event.
 """
 
 import base64
@@ -31,8 +32,10 @@ from cchc.contracts.subjects import (
     stream_name,
 )
 from cchc.runtime.domain_errors import Conflict
+from cchc.runtime.event_signatures import sign_envelope
 from cchc.runtime.ids import derived_id, new_id
 from cchc.runtime.observability import current_traceparent, get_tracer
+from cchc.runtime.signing_keys import SigningKey
 
 CONFLICT_CODES = (10071, 10164)
 EOB_STATUS = "204"
@@ -111,8 +114,9 @@ def command_metadata(meta: CommandMeta) -> Metadata:
 
 
 class EventStore:
-    def __init__(self, nc: NATS, timeout: float = 5.0) -> None:
+    def __init__(self, nc: NATS, timeout: float = 5.0, signer: SigningKey | None = None) -> None:
         self._nc = nc
+        self._signer = signer
         self._js = nc.jetstream(timeout=timeout)
         self._timeout = timeout
 
@@ -175,6 +179,8 @@ class EventStore:
                 traceparent=current_traceparent(),
                 late_entry=meta.late_entry,
             ).sealed(history.head_hash)
+            if self._signer is not None:
+                envelope = sign_envelope(envelope, self._signer)
             span.set_attribute("messaging.message.id", envelope.event_id)
             headers = {
                 "Nats-Msg-Id": envelope.event_id,

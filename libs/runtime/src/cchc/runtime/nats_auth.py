@@ -7,6 +7,8 @@ The same permissions as deploy/nats/accounts.conf (a test holds the two together
 - a service answers requests (``allow_responses``) and appends only to its own context;
 - every connection has its own inbox prefix (``_INBOX_<user>``) and may subscribe to no other
   inbox, so nobody reads the replies meant for someone else;
+- ``anchor``, the anchor signer, reads the event streams and the archive and publishes to the
+  anchor stream only (``cchc.runtime.anchor_signer``);
 - ``ops`` (``cchc rebuild``, backups, inspection) may do anything.
 No user means no entry: an anonymous connection is refused.
 """
@@ -16,10 +18,12 @@ import secrets
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from cchc.contracts.anchors import ANCHOR_STREAM, ANCHOR_SUBJECT
 from cchc.runtime.endpoints import inbox_prefix
 
 SERVICES = ("dossier", "planning", "scoring")
-USERS = ("gateway", *SERVICES, "ops")
+ANCHOR = "anchor"
+USERS = ("gateway", *SERVICES, ANCHOR, "ops")
 
 
 def _own_context(context: str) -> list[str]:
@@ -93,12 +97,25 @@ def _gateway() -> list[str]:
     ]
 
 
+def _anchor() -> list[str]:
+    # Reads every event stream (stream info, direct get) and publishes anchors; it cannot
+    # append an event, nor change or delete a stream (ANCHORS is created refusing deletes).
+    return [
+        ANCHOR_SUBJECT,
+        "$JS.API.INFO",
+        "$JS.API.STREAM.INFO.*", f"$JS.API.STREAM.CREATE.{ANCHOR_STREAM}",
+        "$JS.API.STREAM.MSG.GET.*", "$JS.API.DIRECT.GET.*", "$JS.API.DIRECT.GET.*.>",
+    ]
+
+
 def permissions(user: str) -> dict[str, Any] | None:
     """The allow-lists of ``user`` (None: everything, for ops)."""
     if user == "ops":
         return None
     if user == "gateway":
         publish = _gateway()
+    elif user == ANCHOR:
+        publish = [*_anchor(), *_archive_reader()]
     elif user == "scoring":
         publish = [*_scoring(), *_archive_reader()]
     elif user == "dossier":

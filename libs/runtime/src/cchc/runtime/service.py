@@ -28,6 +28,7 @@ from cchc.contracts.messages import NoBody, Reply, Request
 from cchc.runtime.endpoints import ServiceRouter, inbox_prefix, service_broker
 from cchc.runtime.observability import configure_logging, configure_tracing, start_metrics_server
 from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.signing_keys import SigningKey, load_signing_key
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
 
@@ -64,6 +65,10 @@ class ServiceProcess(ABC):
         self.broker: NatsBroker | None = None
         self.engine: AsyncEngine | None = None
         self.runners: list[ProjectionRunner] = []
+        # The key this service signs its events with (settings signing_key / signing_key_file).
+        self.signer: SigningKey | None = load_signing_key(
+            self.name, getattr(settings, "signing_key", None),
+            getattr(settings, "signing_key_file", None))
         self.ready = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -103,6 +108,9 @@ class ServiceProcess(ABC):
         for runner in self.runners:
             self._tasks.append(asyncio.create_task(runner.run(self._stop), name=runner.name))
         self.ready = True
+        if self.signer is None:
+            log.warning("%s: no signing key (signing_key / signing_key_file): its events are "
+                        "appended unsigned", self.name)
         log.info("%s service ready (%s)", self.name, ", ".join(
             f"{runner.name} at {runner.position}" for runner in self.runners))
 

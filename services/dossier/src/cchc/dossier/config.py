@@ -25,3 +25,8 @@ class DossierSettings(BaseSettings):
     # Serve this process's Prometheus metrics at :<port>/metrics (deploy: one process per
     # service); 0 = off, as in the embedded `cchc up`, whose gateway serves them all.
     metrics_port: int = 0
+    # The Ed25519 key this service signs its events with (cchc.runtime.signing_keys): base64
+    # text (CCHC_DOSSIER_SIGNING_KEY) or a file holding it, a mounted secret
+    # (CCHC_DOSSIER_SIGNING_KEY_FILE). Neither: events are appended unsigned (a warning at start).
+    signing_key: str | None = None
+    signing_key_file: str | None = None

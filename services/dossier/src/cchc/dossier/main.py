@@ -38,7 +38,7 @@ class DossierService(service.ServiceProcess):
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = DossierQueries(engine, self.runner)
-        store = EventStore(nc)
+        store = EventStore(nc, signer=self.signer)
         handlers = DossierCommandHandlers(
             store, entry_window(self.settings),
             ReceiptBook(store, self.settings.stream_replicas), queries.dossier_id_of)

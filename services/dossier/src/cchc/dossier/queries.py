@@ -5,7 +5,7 @@ position, so a client reads its own writes.
 """
 
 import unicodedata
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -17,11 +17,14 @@ from cchc.contracts.dossier_commands import (
     PageQuery,
     ProcedureListQuery,
     ProceduresPublishedQuery,
+    PublicBoardQuery,
 )
+from cchc.contracts.localtime import local_date
 from cchc.contracts.messages import NoBody, Reply, Request
 from cchc.dossier import statistics, tables
 from cchc.dossier.domain.errors import Forbidden, InvalidCommand, NotFound
 from cchc.dossier.domain.receipt_codes import is_receipt_code
+from cchc.dossier.public_views import public_dossier
 from cchc.dossier.views import DossierView
 from cchc.runtime.pagination import decode_typed, encode_cursor
 from cchc.runtime.projection import ProjectionRunner
@@ -134,6 +137,48 @@ class DossierQueries:
             **DossierView.from_row(row).with_late_entry(row), "applicant": row.applicant,
             "agency_name": row.agency_name, "procedure_name": row.procedure_name,
             "field": row.field})
+
+    async def public_dossier(self, request: Request[NoBody]) -> Reply[dict[str, Any]]:
+        """What anyone holding its receipt code may see of a dossier (public_views)."""
+        await caught_up(self.runner, request)
+        code = request.target or ""
+        if not is_receipt_code(code):
+            raise NotFound(f"no dossier with receipt code {code}")
+        a, p = tables.agencies.c, tables.procedures.c
+        query = (
+            select(tables.dossiers, a.name.label("agency_name"), p.name.label("procedure_name"))
+            .join(tables.agencies, a.code == tables.dossiers.c.agency)
+            .join(tables.procedures, p.code == tables.dossiers.c.procedure)
+            .where(tables.dossiers.c.receipt_code == code)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"no dossier with receipt code {code}")
+        return Reply(ok=True, result=public_dossier(row))
+
+    async def public_board(self, request: Request[PublicBoardQuery]) -> Reply[dict[str, Any]]:
+        """Each registered agency's figures of a year, up to today (the transparency board)."""
+        await caught_up(self.runner, request)
+        year = request.body.year
+        today = local_date(datetime.now(UTC))
+        if year > today.year:
+            raise InvalidCommand(f"{year} has not begun", field="year")
+        end = min(today, date(year, 12, 31))
+        async with self.engine.connect() as conn:
+            per_agency = await statistics.dossier_stats(conn, None, date(year, 1, 1), end)
+            agencies = (await conn.execute(
+                select(tables.agencies).order_by(tables.agencies.c.code))).all()
+        items = []
+        for agency in agencies:
+            stats = per_agency.get(agency.code) or statistics.empty_stats()
+            items.append({
+                "agency": agency.code, "agency_name": agency.name, "group": agency.group,
+                "received": stats["received"]["total"], "resolved": stats["resolved"]["total"],
+                "resolved_on_time": stats["resolved"]["early"] + stats["resolved"]["on_time"],
+                "overdue": stats["in_progress"]["overdue"], "on_time_rate": stats["on_time_rate"],
+            })
+        return Reply(ok=True, result={"year": year, "as_of": end.isoformat(), "items": items})
 
     async def dossier_id_of(self, receipt_code: str) -> str | None:
         """The id of the dossier a receipt code names (commands may name a dossier by it)."""

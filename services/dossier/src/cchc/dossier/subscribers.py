@@ -41,5 +41,7 @@ def endpoints(
         "dossier-stats-by-field": forms.dossier_stats_by_field,
         "alerts": alerts.alerts_of_day,
         "receipt-slip": queries.receipt_slip,
+        "public-dossier": queries.public_dossier,
+        "public-board": queries.public_board,
         "health": health,
     }, max_workers)

@@ -16,6 +16,7 @@ from cchc.gateway.body_limit import BodyLimitMiddleware
 from cchc.gateway.config import GatewaySettings
 from cchc.gateway.deps import Gateway
 from cchc.gateway.idempotency import IdempotencyStore, open_bucket
+from cchc.gateway.public_rate import PublicRateLimit
 from cchc.gateway.telemetry import TelemetryMiddleware
 from cchc.gateway.routers import (
     admin,
@@ -31,6 +32,7 @@ from cchc.gateway.routers import (
     me,
     metrics,
     planning,
+    public,
     reference,
     reports,
 )
@@ -71,6 +73,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 health_probe=ServiceClient(broker, timeout=settings.health_timeout),
                 events=EventStore(nc), idempotency=IdempotencyStore(bucket),
                 authenticator=authenticator,  # issue 13
+                public_rate=PublicRateLimit(settings.public_rate_limit),
             )
             log.info("gateway connected to %s; services %s", settings.nats_url, settings.services)
             morning = (asyncio.create_task(run_every_working_morning(
@@ -98,7 +101,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TelemetryMiddleware)  # outermost: times and counts the 413s too
     for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
-                   health, dashboard, asyncapi, admin, alerts):  # admin: issue 13; alerts: 16
+                   health, dashboard, asyncapi, admin, public, alerts):  # admin: issue 13; alerts: 16
         app.include_router(module.router)
     if not settings.metrics_port:
         app.include_router(metrics.router)

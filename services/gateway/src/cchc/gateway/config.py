@@ -25,9 +25,18 @@ class GatewaySettings(BaseSettings):
     # The address citizens reach the public lookup at (the receipt slip's QR code); unset: the
     # address the slip's request came to.
     public_url: str | None = None
+    # Requests one client address may make to the public lookup (no token), in `limits` syntax.
+    public_rate_limit: str = "30/minute"
     # 0: GET /metrics on the HTTP port (the embedded default: one page for every process). A
     # port: the metrics there only, never on the public port (deployed: deploy/k8s).
     metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    # --- signed history (issue 14) ---------------------------------------------------------------
+    # The public keyring of the services' and the anchor signer's keys (cchc.runtime.signing_keys):
+    # JSON text, or a file (a ConfigMap; the embedded default's signing-keys/keyring.json).
+    # Published at GET /api/v1/audit/keys and in the AsyncAPI document; the audit checks by it.
+    audit_keyring: str | None = None
+    audit_keyring_file: str | None = None
 
     # --- tokens (issue 13) ---------------------------------------------------------------------
     # A token's agency must be a registered agency code: codes seen in the dossier service's

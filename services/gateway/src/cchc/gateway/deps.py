@@ -20,6 +20,7 @@ from cchc.gateway.config import GatewaySettings
 from cchc.gateway.idempotency import IdempotencyStore
 from cchc.gateway.problems import problem
 from cchc.runtime.eventstore import EventStore
+from cchc.gateway.public_rate import PublicRateLimit
 from cchc.runtime.observability import accepted_correlation_id, current_correlation_id
 from cchc.runtime.endpoints import ServiceClient
 
@@ -46,6 +47,7 @@ class Gateway:
     idempotency: IdempotencyStore
     # Token checks: signature (HS256 or the OIDC issuer's keys), expiry, revocation, agency.
     authenticator: Authenticator
+    public_rate: PublicRateLimit  # the public lookup's requests per client address
 
 
 def gateway(request: Request) -> Gateway:

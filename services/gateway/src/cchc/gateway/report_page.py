@@ -9,6 +9,8 @@ from datetime import date
 from html import escape
 from typing import Any
 
+from cchc.gateway.report_anchor import anchor_footer_text
+
 INDEX_NAMES = {
     "PAR": "Chỉ số CCHC",
     "SIPAS": "Chỉ số SIPAS",
@@ -26,6 +28,7 @@ h2{font-size:1.1rem;margin-top:1.5rem}
 table{border-collapse:collapse;width:100%;margin-top:.5rem}
 th,td{border:1px solid #444;padding:.25rem .5rem;text-align:left}
 td.n{text-align:right}
+footer{margin-top:2rem;font-size:.85rem;color:#444;border-top:1px solid #999;padding-top:.5rem}
 """
 
 
@@ -151,6 +154,7 @@ def render_agency_report(report: dict[str, Any]) -> str:
 <p>{_e(dossier_sentence(report["dossiers"]))}</p>
 {_dossier_table(report["dossiers"])}
 </main>
+<footer class="anchor">{_e(anchor_footer_text(report.get("anchor")))}</footer>
 </body>
 </html>
 """

@@ -39,13 +39,15 @@ class PlanningService(service.ServiceProcess):
             ProjectionRunner(nc, engine, PlanningReadModel(), batch_size=batch_size),
             # Each remediation appends to NATS while its batch transaction is open: small
             # batches keep that transaction (and SQLite's write lock) short.
-            ProjectionRunner(nc, engine, RemediationProcess(EventStore(nc)),
+            ProjectionRunner(nc, engine, RemediationProcess(EventStore(nc, signer=self.signer)),
                              batch_size=min(batch_size, 50)),
         ]
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = PlanningQueries(engine, self.runner)
-        return endpoints(PlanningCommandHandlers(EventStore(nc), entry_window(self.settings)), queries, self.health,
+        handlers = PlanningCommandHandlers(EventStore(nc, signer=self.signer),
+                                           entry_window(self.settings))
+        return endpoints(handlers, queries, self.health,
                          self.settings.max_workers)
 
     def health_positions(self) -> dict[str, int]:

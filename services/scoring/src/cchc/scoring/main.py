@@ -61,7 +61,9 @@ class ScoringService(service.ServiceProcess):
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = ScoringQueries(engine, self.runner, self.dossier_metrics, self.planning_metrics)
-        return endpoints(ScoringCommandHandlers(EventStore(nc), engine, entry_window(self.settings)), queries, self.health,
+        handlers = ScoringCommandHandlers(EventStore(nc, signer=self.signer), engine,
+                                          entry_window(self.settings))
+        return endpoints(handlers, queries, self.health,
                          self.settings.max_workers)
 
     def health_positions(self) -> dict[str, int]:

@@ -648,6 +648,27 @@ async function loadAlerts(generation) {
 
 // --- the dossier list, a dossier's history and audit, and the two commands -------------------
 
+// The audit's verdict: the hash chain, the services' signatures and the covering anchor.
+function auditStatus(audit) {
+  const signatures = audit.signatures || [];
+  const invalid = signatures.filter((s) => s.status === "invalid").length;
+  const unsigned = signatures.filter((s) => s.status === "unsigned").length;
+  const chain = audit.chain_valid ?? audit.valid;
+  return [
+    chain
+      ? el("span", { class: "badge valid" }, "Chuỗi băm hợp lệ")
+      : el("span", { class: "badge invalid" }, `Chuỗi băm bị sai lệch từ sự kiện ${audit.broken_at}`),
+    " ",
+    invalid
+      ? el("span", { class: "badge invalid" }, `${invalid} sự kiện có chữ ký số không hợp lệ`)
+      : el("span", { class: "badge valid" }, unsigned
+        ? `Chữ ký số hợp lệ; ${unsigned} sự kiện ghi trước khi có chữ ký số`
+        : "Chữ ký số hợp lệ"),
+    ` ${audit.events} sự kiện; mã băm cuối ${audit.head_hash.slice(0, 16)}…; `,
+    audit.anchor ? `mốc kiểm chứng ${audit.anchor.short_fingerprint}` : "chưa có mốc kiểm chứng",
+  ];
+}
+
 async function loadDossiers(generation, reset) {
   if (reset) state.cursor = null;
   const page = await get(`/dossiers${query({
@@ -715,10 +736,7 @@ async function openDossier(id) {
     el("p", {}, el("button", { type: "button", id: "receipt-slip", class: "secondary",
       onclick: () => openReceiptSlip(dossier.id) }, "In giấy tiếp nhận và hẹn trả kết quả")),
     el("h3", {}, "Kiểm tra toàn vẹn"),
-    el("p", { id: "audit-status" }, audit.valid
-      ? el("span", { class: "badge valid" }, "Chuỗi băm hợp lệ")
-      : el("span", { class: "badge invalid" }, `Chuỗi băm bị sai lệch từ sự kiện ${audit.broken_at}`),
-    ` ${audit.events} sự kiện; mã băm cuối ${audit.head_hash.slice(0, 16)}…`),
+    el("p", { id: "audit-status" }, ...auditStatus(audit)),
     el("h3", {}, "Lịch sử xử lý"),
     el("div", { class: "table-wrap" }, el("table", { id: "history" }, el("thead", {}, el("tr", {},
       el("th", {}, "Thời điểm"), el("th", {}, "Bước xử lý"), el("th", { class: "hide-narrow" }, "Người thực hiện"),

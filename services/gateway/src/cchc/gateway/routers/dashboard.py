@@ -67,7 +67,7 @@ def _headers(request: Request) -> dict[str, str]:
     return headers
 
 
-def _file(name: str, request: Request) -> Response:
+def page_file(name: str, request: Request) -> Response:
     match = FILE_NAME.match(name)
     resource = DASHBOARD / name
     if not match or not resource.is_file():
@@ -104,7 +104,7 @@ async def dashboard_without_slash() -> RedirectResponse:
 
 @router.get("/dashboard/")
 async def dashboard(request: Request) -> Response:
-    return _file("index.html", request)
+    return page_file("index.html", request)
 
 
 @router.get("/dashboard/sign-in.json", response_model=SignIn)
@@ -130,4 +130,4 @@ async def sign_in(request: Request) -> SignIn:
 
 @router.get("/dashboard/{name}")
 async def dashboard_file(name: str, request: Request) -> Response:
-    return _file(name, request)
+    return page_file(name, request)

@@ -17,6 +17,7 @@ from cchc.contracts.subjects import TOKEN_PATTERN
 from cchc.gateway.deps import Gateway, GatewayDep, QueryCall, QueryCallDep, require_readable
 from cchc.gateway.forwarding import ask_result
 from cchc.gateway.problems import PROBLEM_RESPONSES, problem
+from cchc.gateway.report_anchor import report_anchor
 from cchc.gateway.report_page import render_agency_report
 from cchc.gateway.workbooks.agency_report import agency_report_workbook
 from cchc.gateway.workbooks.negotiation import XLSX, wants_xlsx, xlsx_response
@@ -104,7 +105,7 @@ async def agency_report(
         raise problem(422, f"as_of is before 1 January {year}", field="as_of")
     end = min(as_of, date(year, 12, 31))  # a later date reports the whole year
     positions = await _positions(gw, call)
-    stats, procedures, plan, indexes = await asyncio.gather(
+    stats, procedures, plan, indexes, anchor = await asyncio.gather(
         ask_result(gw, call, "dossier", "dossier-stats",
                 {"agency": agency, "from": start.isoformat(), "to": end.isoformat()},
                 min_position=positions["dossier"]),
@@ -113,6 +114,7 @@ async def agency_report(
         ask_result(gw, call, "scoring", "agency-indexes",
                 {"agency": agency, "as_of": as_of.isoformat()},
                 min_position=positions["scoring"]),
+        report_anchor(gw.nc),
     )
     report = {
         "agency": agency, "agency_name": indexes.get("agency_name"), "year": year,
@@ -120,6 +122,7 @@ async def agency_report(
         "procedures_published": procedures,
         "indexes": [{k: item[k] for k in ("index", "year", "score", "rank", "of", "group")}
                     for item in indexes["items"]],
+        "anchor": anchor,
     }
     if wants_xlsx(accept):
         return xlsx_response(agency_report_workbook(report),

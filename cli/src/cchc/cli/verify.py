@@ -1,0 +1,76 @@
+"""``cchc verify``: every chain, signature and anchor of an installation's log, or of a backup.
+
+    cchc verify                                  # the data folder .data (running or stopped)
+    cchc verify --data-dir /backup/cchc-2026-11  # a copy of a data folder (a backup)
+    cchc verify --nats-url nats://ops:…@nats:4222 --keyring keyring.json   # a cluster
+    cchc verify --anchor 3f2a-9c1b-8e7d-6a5f     # also: this anchor (a report's) is in the log
+
+Prints each event and anchor that fails, one line each, and a summary per stream; exits 1 when
+anything fails. Unsigned events written before signing began are counted, not failures.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import nats
+
+from cchc.cli.installation import Installation, InstallationBusy
+from cchc.runtime.log_verification import Verification, verify_log
+from cchc.runtime.signing_keys import Keyring
+
+
+async def run(args: argparse.Namespace) -> int:
+    if args.nats_url:
+        if not args.keyring:
+            print("cchc verify: --nats-url needs --keyring (the installation's public keys: "
+                  "GET /api/v1/audit/keys, or deploy's keyring.json)", file=sys.stderr)
+            return 2
+        return await _verify(args.nats_url, Keyring.from_file(args.keyring), args)
+    installation = Installation(args.data_dir.resolve())
+    if not installation.nats_dir.exists():
+        print(f"cchc verify: {installation.root} holds no log", file=sys.stderr)
+        return 1
+    keyring = Keyring.from_file(args.keyring) if args.keyring else installation.keyring()
+    try:
+        with installation.offline_nats() as url:
+            return await _verify(url, keyring, args)
+    except InstallationBusy:  # running: ask its own server, as ops
+        url = installation.nats_url_file.read_text().strip()
+        return await _verify(installation.nats_url_of(url, "ops"), keyring, args)
+
+
+async def _verify(url: str, keyring: Keyring, args: argparse.Namespace) -> int:
+    nc = await nats.connect(url, name="cchc-verify", max_reconnect_attempts=0)
+    try:
+        result = await verify_log(nc, keyring, expected_anchors=tuple(args.anchor or ()))
+    finally:
+        await nc.close()
+    print_result(result)
+    return 0 if result.ok else 1
+
+
+def print_result(result: Verification) -> None:
+    for failure in result.event_failures:
+        print(f"FAILED event {failure.line()}")
+    for failure in result.anchor_failures:
+        print(f"FAILED anchor {failure.line()}")
+    for stream in result.streams:
+        since = (f", signed from position {stream.signed_since}"
+                 if stream.signed_since is not None else ", nothing signed yet")
+        print(f"{stream.stream}: {stream.events} events, {stream.signed} signed, "
+              f"{stream.unsigned} unsigned (before signing began){since}")
+    print(f"ANCHORS: {result.anchors} anchors")
+    failed = len(result.event_failures) + len(result.anchor_failures)
+    print("verified: no failure" if result.ok else f"{failed} failures")
+
+
+def add_parser(commands: argparse._SubParsersAction, default_data_dir: Path) -> None:
+    verify = commands.add_parser(
+        "verify", help="check every hash chain, event signature and anchor of the log (of a "
+                       "running installation, a stopped one or a backup of its data folder)")
+    verify.add_argument("--data-dir", type=Path, default=default_data_dir)
+    verify.add_argument("--nats-url", help="a running cluster instead (the ops user)")
+    verify.add_argument("--keyring", help="the public keys (JSON), instead of the data folder's")
+    verify.add_argument("--anchor", action="append", metavar="FINGERPRINT",
+                        help="an anchor that must be in the log (a report's short fingerprint)")

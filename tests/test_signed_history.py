@@ -1,0 +1,112 @@
+"""Signed history through the whole stack (issue 14, item 3): the services sign what they append,
+the keys are published, the anchor signer anchors the log, the report prints the anchor, and an
+event forged with a valid hash chain but without the service's key is named by `cchc verify`
+and flagged by the audit.
+
+The tests of this module run in order on one stack: the forgery comes last.
+"""
+
+import argparse
+from datetime import UTC, datetime, timedelta, timezone
+
+import nats
+
+from api_steps import publish_procedure, receive, register_agency, unique
+from cchc.cli.verify import run as run_verify
+from cchc.contracts.anchors import short_fingerprint
+from cchc.contracts.dossier import DossierWithdrawn
+from cchc.contracts.subjects import EVENT_TYPE_HEADER, event_subject
+from cchc.runtime.eventstore import EventStore
+from cchc.runtime.ids import new_id
+
+LOCAL = timezone(timedelta(hours=7))
+
+
+async def received_dossier(stack_api) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    admin = stack_api.admin
+    agency = unique("K")
+    await register_agency(admin, agency)
+    procedure = f"P-{agency}"
+    await publish_procedure(admin, agency, procedure, 5)
+    now = datetime.now(LOCAL).replace(microsecond=0).isoformat()
+    answer = await receive(admin, procedure, now)
+    assert answer.status_code == 201, answer.text
+    return agency, answer.json()["id"]
+
+
+def verify_args(stack_api, *anchors: str) -> argparse.Namespace:  # type: ignore[no-untyped-def]
+    return argparse.Namespace(data_dir=stack_api.stack.installation.root, nats_url=None,
+                              keyring=None, anchor=list(anchors))
+
+
+async def test_events_are_signed_by_their_service_and_the_keys_published(stack_api):
+    _, dossier = await received_dossier(stack_api)
+
+    keys = (await stack_api.as_("inspector").get("/api/v1/audit/keys")).json()["keys"]
+    audit = (await stack_api.as_("inspector").get(f"/api/v1/audit/dossiers/{dossier}")).json()
+
+    assert {key["owner"] for key in keys} == {"dossier", "planning", "scoring", "anchor"}
+    dossier_key = next(key["key_id"] for key in keys if key["owner"] == "dossier")
+    assert audit["valid"] and audit["signatures_valid"]
+    assert [s["status"] for s in audit["signatures"]] == ["signed"]
+    assert audit["signatures"][0]["key_id"] == dossier_key
+    served = (await stack_api.admin.get("/asyncapi")).json()
+    assert {k["key_id"] for k in served["info"]["x-cchc-signing-keys"]} == {
+        key["key_id"] for key in keys}
+
+
+async def test_the_report_footer_prints_the_covering_anchor(stack_api):
+    agency, dossier = await received_dossier(stack_api)
+    anchor = await stack_api.stack.anchor_signer.anchor_once()
+    assert anchor is not None
+    short = short_fingerprint(anchor.fingerprint())
+    inspector = stack_api.as_("inspector")
+    year = datetime.now(LOCAL).year
+
+    page = await inspector.get(f"/api/v1/reports/agency?agency={agency}&year={year}",
+                               headers={"Accept": "text/html"})
+    report = (await inspector.get(f"/api/v1/reports/agency?agency={agency}&year={year}")).json()
+    audit = (await inspector.get(f"/api/v1/audit/dossiers/{dossier}")).json()
+    anchors = (await inspector.get("/api/v1/audit/anchors?limit=1")).json()
+
+    footer = page.text[page.text.index("<footer"):]
+    assert f"Mốc kiểm chứng nhật ký: {short}" in footer
+    assert report["anchor"]["short_fingerprint"] == short
+    assert audit["anchor"]["short_fingerprint"] == short and audit["anchor"]["valid"]
+    assert audit["signatures"][0]["anchored"]
+    assert anchors["items"][0]["fingerprint"] == anchor.fingerprint()
+    assert await run_verify(verify_args(stack_api, short)) == 0
+
+
+async def test_a_forged_event_is_named_by_verify_and_flagged_by_the_audit(stack_api, capsys):
+    agency, dossier = await received_dossier(stack_api)
+    # Someone holding NATS credentials that may publish to the stream (here ops), not the
+    # dossier service's key: a withdrawal chained correctly after the dossier's receipt.
+    ops = await nats.connect(stack_api.stack.nats_url_of("ops"))
+    try:
+        history = await EventStore(ops).load("dossier", dossier)
+        last = history.envelopes[-1]
+        event = DossierWithdrawn(withdrawn_at=datetime.now(UTC), reason="rút hộ")
+        forged = last.model_copy(update={
+            "event_id": new_id(), "type": event.event_type(),
+            "payload": event.model_dump(mode="json"),
+            "aggregate_version": last.aggregate_version + 1, "recorded_at": datetime.now(UTC),
+            "key_id": None, "signature": None, "position": None, "traceparent": None,
+        }).sealed(history.head_hash)
+        await ops.jetstream().publish(
+            event_subject("dossier", agency, dossier), forged.to_bytes(), stream="DOSSIER",
+            headers={"Nats-Msg-Id": forged.event_id, EVENT_TYPE_HEADER: forged.type,
+                     "Nats-Expected-Last-Subject-Sequence": str(history.last_position)})
+    finally:
+        await ops.close()
+
+    audit = (await stack_api.as_("inspector").get(f"/api/v1/audit/dossiers/{dossier}")).json()
+    capsys.readouterr()
+    verified = await run_verify(verify_args(stack_api))
+    printed = capsys.readouterr().out
+
+    assert audit["chain_valid"] and not audit["signatures_valid"] and not audit["valid"]
+    assert [s["status"] for s in audit["signatures"]] == ["signed", "invalid"]
+    assert verified == 1
+    failed = [line for line in printed.splitlines() if line.startswith("FAILED")]
+    assert len(failed) == 1 and forged.event_id in failed[0] and dossier in failed[0], printed
