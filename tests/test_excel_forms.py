@@ -6,6 +6,7 @@ from io import BytesIO
 from openpyxl import load_workbook
 
 from api_steps import act, receive, register_agency, unique
+from cchc.gateway.report_anchor import anchor_footer_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PERIOD = "from=2022-07-01&to=2022-07-15"
@@ -181,6 +182,8 @@ async def test_the_agency_report_workbook_has_its_plan_table_indexes_and_form(st
 
     positions = (f"dossier={written['X-Min-Position']}, planning={planning}, "
                  f"scoring={position}")
+    anchor = await stack_api.stack.anchor_signer.anchor_once()  # the log's heads, signed
+    assert anchor is not None
     report = (await admin.get(query, headers={"X-Min-Position": positions})).json()
     workbook = await admin.get(query, headers={"Accept": XLSX, "X-Min-Position": positions})
     assert workbook.status_code == 200, workbook.text
@@ -192,6 +195,10 @@ async def test_the_agency_report_workbook_has_its_plan_table_indexes_and_form(st
     assert "BÁO CÁO CÔNG TÁC CẢI CÁCH HÀNH CHÍNH NĂM 2022" in texts
     assert f"Cơ quan: Sở thử nghiệm {agency} ({agency})" in texts
     assert "Số liệu tính đến ngày 15/07/2022" in texts
+    # The footer names the signed anchor of the log that covers the figures.
+    assert report["anchor"]["fingerprint"] == anchor.fingerprint()
+    assert anchor_footer_text(report["anchor"]) in texts
+    assert f"Dấu vân tay của mốc (SHA-256): {anchor.fingerprint()}" in texts
     by_label = {row[0]: row[1] for row in sheet if isinstance(row[0], str)}
     plan = report["plan"]
     assert plan["total"] == 3 and plan["completed"] == 1 and plan["overdue"] == 1

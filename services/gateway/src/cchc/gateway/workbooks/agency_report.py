@@ -6,6 +6,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from cchc.gateway.report_anchor import anchor_footer_text
 from cchc.gateway.report_page import GROUP_NAMES, INDEX_NAMES
 from cchc.gateway.workbooks.cells import (
     CENTRED,
@@ -88,6 +89,15 @@ def agency_report_workbook(report: dict[str, Any]) -> bytes:
 
     row += 2
     merged(sheet, row, 1, 6, DOSSIERS_HEADING, bold=True, align=LEFT)
+    # The footer names the signed anchor of the log that covers these figures (an inspector
+    # checks it with cchc verify).
+    row += 2
+    merged(sheet, row, 1, 6, anchor_footer_text(report.get("anchor")), italic=True, size=10,
+           align=LEFT)
+    if report.get("anchor"):
+        row += 1
+        merged(sheet, row, 1, 6, f"Dấu vân tay của mốc (SHA-256): {report['anchor']['fingerprint']}",
+               italic=True, size=10, align=LEFT)
     sheet.column_dimensions["A"].width = 60
     for letter in "BCDEF":
         sheet.column_dimensions[letter].width = 16
