@@ -62,6 +62,8 @@ def routes(w):
         ("GET", "/api/v1/dossier-stats", f"agency={a}&from=2022-01-01&to=2022-12-31", None,
          READERS_OF_OWN),
         ("GET", "/api/v1/dossiers/{dossier_id}/receipt", "", None, READERS_OF_OWN),
+        ("POST", "/api/v1/imports/procedures", "file_name=a.csv", {}, PROVINCIAL),
+        ("POST", "/api/v1/imports/dossiers", "file_name=a.csv", {}, PROVINCIAL),
         ("GET", "/api/v1/audit/dossiers/{dossier_id}", "", None, READERS_OF_OWN),
         ("GET", "/api/v1/audit/keys", "", None, EVERYONE),  # public keys, also in the AsyncAPI
         ("GET", "/api/v1/audit/anchors", "limit=1", None, EVERYONE),

@@ -23,7 +23,7 @@ def unique_key() -> str:
 
 def as_forwarded(body: dict) -> dict:
     """The validated command the gateway forwards: the body with the optional late-entry reason."""
-    return {**body, "late_entry_reason": None}
+    return {**body, "late_entry_reason": None, "imported_from": None}
 
 async def test_receiving_a_dossier_answers_201_with_version_position_and_location(
     client, stand_in, as_role

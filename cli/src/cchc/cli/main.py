@@ -106,6 +106,19 @@ def _demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(args.url, token_file.read_text().strip(), args.dossiers))
 
 
+def _import(args: argparse.Namespace) -> int:
+    from cchc.cli.importing import run_import
+    from cchc.cli.installation import Installation
+
+    token_file = Installation(args.data_dir.resolve()).admin_token_file
+    if not token_file.exists():
+        print(f"cchc import: no {token_file}; start the installation first (`cchc up`)",
+              file=sys.stderr)
+        return 1
+    return asyncio.run(run_import(args.kind, args.file, args.url, token_file.read_text().strip(),
+                                  args.concurrency))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="cchc", description="CCHC Ledger, embedded default.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -173,6 +186,17 @@ def parser() -> argparse.ArgumentParser:
 
     add_verify(commands, DEFAULT_DATA_DIR)
     commands.choices["verify"].set_defaults(run=_verify)
+
+    importing = commands.add_parser(
+        "import", help="import a procedure catalogue or dossiers from CSV or XLSX through the "
+                       "running gateway (every row checked first; running it again writes "
+                       "nothing twice)")
+    importing.add_argument("kind", choices=["procedures", "dossiers"])
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    importing.add_argument("--url", default="http://127.0.0.1:8000", help="the gateway")
+    importing.add_argument("--concurrency", type=int, default=16, help="rows sent at once")
+    importing.set_defaults(run=_import)
 
     demo = commands.add_parser(
         "demo", help="load a demo province (20 departments, a year of dossiers, plans, indexes) "

@@ -8,7 +8,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from cchc.contracts.dossier import AgencyGroup, Channel, DayKind, OnlineLevel, Outcome
-from cchc.contracts.late_entry import MayBeEnteredLate
+from cchc.contracts.late_entry import MayBeEnteredLate, MayBeImported
 from cchc.contracts.localtime import BusinessTime
 from cchc.contracts.subjects import TOKEN_PATTERN
 
@@ -25,7 +25,7 @@ class RegisterAgency(Command):
     group: AgencyGroup
 
 
-class PublishProcedure(Command):
+class PublishProcedure(Command, MayBeImported):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=500)
     agency: str = Field(pattern=TOKEN_PATTERN)

@@ -93,6 +93,8 @@ class EventLateEntry(Answer):
 
     window_hours: float = Field(description="the entry window in force when it was recorded")
     reason: str = Field(description="the reason given with the command (empty when none)")
+    imported_from: str | None = omissible(
+        "the file and row it was imported from (cchc import); absent when entered by hand")
 
 
 

@@ -93,6 +93,8 @@ class LateEntryAudit(Answer):
     actor: str = Field(description="who entered it (token subject)")
     window_hours: float = Field(description="the entry window in force when it was recorded")
     reason: str = Field(description="the reason given (empty when none)")
+    imported_from: str | None = Field(
+        default=None, description="the file and row it was imported from; None: by hand")
 
 
 class ChainAudit(Answer):
@@ -113,6 +115,24 @@ class ChainAudit(Answer):
         "not anchored yet (anchors are signed periodically)")
     late_entries: list[LateEntryAudit] = Field(
         default_factory=list, description="its events entered after the fact, oldest first")
+
+
+class ImportRejection(Answer):
+    """One problem of an imported row."""
+
+    row: int = Field(description="the row's number in the file (the header is row 1)")
+    field: str = Field(description="the column, as the file's header names it")
+    reason: str = Field(description="what is wrong")
+
+
+class ImportReport(Answer):
+    """``POST /imports/{kind}``: what an import did (422: nothing, and why)."""
+
+    rows: int = Field(description="rows of data in the file")
+    imported: int = Field(description="rows now in the log (already present ones included)")
+    commands: int = Field(description="commands sent (a dossier row: receipt, result, return)")
+    already_present: int = Field(description="of them answered from the log: written before")
+    rejected: list[ImportRejection] = Field(description="rows a service refused all the same")
 
 
 class Health(Answer):

@@ -19,9 +19,23 @@ class LateEntry(BaseModel):
     window_hours: float = Field(gt=0, description="the entry window in force when it was recorded")
     reason: str = Field(default="", max_length=REASON_MAX,
                         description="the reason given with the command (empty when none)")
+    imported_from: str | None = Field(
+        default=None, max_length=REASON_MAX,
+        description="the file and row it was imported from (cchc import); None when entered by "
+                    "hand")
 
 
-class MayBeEnteredLate(BaseModel):
+class MayBeImported(BaseModel):
+    """A command an import may send: the event then says where it came from."""
+
+    imported_from: str | None = Field(
+        default=None, min_length=1, max_length=REASON_MAX,
+        description="the file and row this command was imported from (admin and home_affairs "
+                    "only): the event is marked as entered after the fact whatever its time",
+    )
+
+
+class MayBeEnteredLate(MayBeImported):
     """A command with a business time: admin and home_affairs may give one older than the entry
     window, with a reason the event keeps."""
 

@@ -153,10 +153,12 @@ class CommandLoop:
         Only a time the caller gave is judged: one the service stamped or derived from a date
         (an inspection's day) is not an officer's moment of action."""
         field = command_time_field(request.body, occurred_at)
-        if field is None:
+        imported_from = getattr(request.body, "imported_from", None)
+        if field is None and imported_from is None:
             return None
-        return self.entry_window.check(request.meta.principal, field, occurred_at, now,
-                                       getattr(request.body, "late_entry_reason", None))
+        return self.entry_window.check(
+            request.meta.principal, field or "imported_from", occurred_at, now,
+            getattr(request.body, "late_entry_reason", None), imported_from)
 
     @staticmethod
     def _earlier_answer(

@@ -23,22 +23,26 @@ class EntryWindow:
 
     def check(
         self, principal: Principal, field: str, moment: datetime, recorded_at: datetime,
-        reason: str | None = None,
+        reason: str | None = None, imported_from: str | None = None,
     ) -> LateEntry | None:
-        """None for a timely entry; the LateEntry to record for an admitted late one."""
+        """None for a timely entry; the LateEntry to record for an admitted late one (an import
+        is always one: its facts happened in another system)."""
+        if imported_from is not None and not principal.writes_everywhere:
+            raise InvalidCommand("only admin and home_affairs import", field="imported_from")
         if moment > recorded_at + CLOCK_SKEW:
             raise InvalidCommand(
                 f"{field} {moment.isoformat()} is after the moment it is recorded "
                 f"({recorded_at.isoformat(timespec='seconds')}): a business time cannot be in "
                 "the future", field=field)
-        if moment >= recorded_at - timedelta(hours=self.hours):
+        if moment >= recorded_at - timedelta(hours=self.hours) and imported_from is None:
             return None
         if not principal.writes_everywhere:
             raise InvalidCommand(
                 f"{field} {moment.isoformat()} is more than {self.hours:g} hours before the "
                 f"moment it is recorded ({recorded_at.isoformat(timespec='seconds')}); only "
                 "admin and home_affairs may enter older times", field=field)
-        return LateEntry(window_hours=self.hours, reason=(reason or "").strip())
+        return LateEntry(window_hours=self.hours, reason=(reason or "").strip(),
+                         imported_from=imported_from)
 
 
 def command_time_field(body: object, moment: datetime) -> str | None:

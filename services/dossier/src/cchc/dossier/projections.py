@@ -297,7 +297,8 @@ def _history_row(envelope: EventEnvelope) -> dict[str, Any]:
         "position": envelope.position, "dossier_id": envelope.aggregate_id, "type": envelope.type,
         "version": envelope.aggregate_version, "occurred_at": envelope.occurred_at,
         "recorded_at": envelope.recorded_at, "actor": envelope.actor, "payload": envelope.payload,
-        "late_entry": envelope.late_entry.model_dump() if envelope.late_entry else None,
+        "late_entry": (envelope.late_entry.model_dump(exclude_none=True)
+                       if envelope.late_entry else None),
     }
 
 

@@ -28,6 +28,7 @@ from cchc.gateway.routers import (
     dossiers,
     events,
     health,
+    imports,
     indexes,
     me,
     metrics,
@@ -98,10 +99,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     app.state.live_alerts = LiveAlerts()  # issue 16: alert digests to the open event streams
     problems.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       import_max_bytes=settings.max_import_bytes)
     app.add_middleware(TelemetryMiddleware)  # outermost: times and counts the 413s too
     for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
-                   health, dashboard, asyncapi, admin, public, alerts):  # admin: issue 13; alerts: 16
+                   health, dashboard, asyncapi, admin, public, imports, alerts):  # admin: 13; alerts: 16
         app.include_router(module.router)
     if not settings.metrics_port:
         app.include_router(metrics.router)

@@ -30,16 +30,23 @@ def too_large_response(limit: int):  # type: ignore[no-untyped-def]
                             {"Connection": "close"})
 
 
+IMPORTS_PATH = "/api/v1/imports/"
+
+
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 import_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # An imported file (a year of dossiers) is far larger than any command.
+        self.import_max_bytes = import_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_bytes
+        importing = str(scope.get("path", "")).startswith(IMPORTS_PATH)
+        limit = self.import_max_bytes if importing else self.max_bytes
         for name, value in scope.get("headers") or ():
             if name == b"content-length":
                 # The server has checked the header's syntax; a list of lengths is its business.

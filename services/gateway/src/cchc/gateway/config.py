@@ -16,6 +16,8 @@ class GatewaySettings(BaseSettings):
     # A health probe must answer well before a load balancer's own timeout.
     health_timeout: float = Field(default=2.0, gt=0)
     idempotency_ttl_s: int = Field(default=86400, gt=0)
+    max_import_bytes: int = Field(default=64 * 1024 * 1024, gt=0,
+                                  description="cap on a file sent to POST /imports/{kind}")
     max_body_bytes: int = Field(default=1024 * 1024, gt=0,
                                 description="larger request bodies are refused with 413")
     max_event_streams: int = Field(default=4, gt=0,

@@ -81,7 +81,7 @@ def _late_entry(envelope: EventEnvelope) -> LateEntryAudit:
         version=envelope.aggregate_version, type=envelope.type,
         occurred_at=envelope.occurred_at.isoformat(), recorded_at=envelope.recorded_at.isoformat(),
         actor=envelope.actor, window_hours=envelope.late_entry.window_hours,
-        reason=envelope.late_entry.reason)
+        reason=envelope.late_entry.reason, imported_from=envelope.late_entry.imported_from)
 
 
 class PublishedKeys(BaseModel):
