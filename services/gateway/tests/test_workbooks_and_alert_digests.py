@@ -19,7 +19,8 @@ def stats(received: int, early: int, late: int) -> dict:
             "resolved": {"total": early + late, "early": early, "on_time": 0, "late": late},
             "in_progress": {"total": received - early - late, "not_due": received - early - late,
                             "overdue": 0},
-            "withdrawn": 0, "on_time_rate": round(early / (early + late), 4) if early + late else None}
+            "withdrawn": 0,
+            "on_time_rate": round(early / (early + late), 4) if early + late else None}
 
 
 def test_the_form_has_a_row_per_agency_named_and_the_totals():

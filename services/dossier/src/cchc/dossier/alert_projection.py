@@ -56,7 +56,8 @@ class AlertChanges:
     async def write(self, conn: AsyncConnection) -> None:
         ids = sorted(self.gone | set(self.new))  # a receipt replayed: written once
         for start in range(0, len(ids), _IN_CHUNK):
-            await conn.execute(delete(_rows).where(_rows.c.dossier_id.in_(ids[start:start + _IN_CHUNK])))
+            chunk = ids[start:start + _IN_CHUNK]
+            await conn.execute(delete(_rows).where(_rows.c.dossier_id.in_(chunk)))
         if self.new:
             await conn.execute(insert(_rows), list(self.new.values()))
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}

@@ -64,7 +64,8 @@ async def _alerts(conn: AsyncConnection, agencies: list[str] | None, day: date,
                   tomorrow: date) -> dict[str, dict[str, Any]]:
     a, p = alert_tables.open_dossiers.c, tables.procedures.c
     query = (
-        select(a.dossier_id, a.receipt_code, a.agency, a.procedure, p.name, a.applicant_name, a.received_at,
+        select(a.dossier_id, a.receipt_code, a.agency, a.procedure, p.name, a.applicant_name,
+               a.received_at,
                a.due_at, a.due_on, a.appointment_at)
         .select_from(alert_tables.open_dossiers.outerjoin(
             tables.procedures, p.code == a.procedure))
@@ -92,7 +93,8 @@ def _local(moment: Any) -> str | None:
 
 def _item(row: Any) -> dict[str, Any]:
     return {
-        "id": row.dossier_id, "receipt_code": row.receipt_code, "procedure": row.procedure, "procedure_name": row.name,
+        "id": row.dossier_id, "receipt_code": row.receipt_code, "procedure": row.procedure,
+        "procedure_name": row.name,
         "applicant_name": row.applicant_name, "received_at": _local(row.received_at),
         "due_at": _local(row.due_at), "due_on": row.due_on.isoformat(),
         "appointment_at": _local(row.appointment_at),

@@ -103,7 +103,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                        import_max_bytes=settings.max_import_bytes)
     app.add_middleware(TelemetryMiddleware)  # outermost: times and counts the 413s too
     for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
-                   health, dashboard, asyncapi, admin, public, imports, alerts):  # admin: 13; alerts: 16
+                   health, dashboard, asyncapi, admin, public, imports,
+                   alerts):  # admin: issue 13; alerts: issue 16
         app.include_router(module.router)
     if not settings.metrics_port:
         app.include_router(metrics.router)

@@ -55,6 +55,7 @@ def digest_email(payload: dict[str, Any], sender: str, recipients: list[str]) ->
                 f"{item['procedure_name'] or item['procedure']}"
                 f" — người nộp: {item['applicant_name'] or 'không rõ'} — hạn: "
                 f"{vi_time(item['due_at'])}")
-    lines += ["", "Thư này được gửi tự động từ hệ thống theo dõi cải cách hành chính (CCHC Ledger)."]
+    lines += ["", "Thư này được gửi tự động từ hệ thống theo dõi cải cách hành chính "
+                  "(CCHC Ledger)."]
     message.set_content("\n".join(lines))
     return message

@@ -96,7 +96,8 @@ def agency_report_workbook(report: dict[str, Any]) -> bytes:
            align=LEFT)
     if report.get("anchor"):
         row += 1
-        merged(sheet, row, 1, 6, f"Dấu vân tay của mốc (SHA-256): {report['anchor']['fingerprint']}",
+        fingerprint = report["anchor"]["fingerprint"]
+        merged(sheet, row, 1, 6, f"Dấu vân tay của mốc (SHA-256): {fingerprint}",
                italic=True, size=10, align=LEFT)
     sheet.column_dimensions["A"].width = 60
     for letter in "BCDEF":

@@ -33,7 +33,8 @@ def write(sheet: Worksheet, row: int, column: int, value: Any, *, bold: bool = F
         cell.border = BOX
 
 
-def merged(sheet: Worksheet, row: int, first: int, last: int, value: Any, *, to_row: int | None = None,
+def merged(sheet: Worksheet, row: int, first: int, last: int, value: Any, *,
+           to_row: int | None = None,
            bold: bool = False, italic: bool = False, size: int = 12,
            align: Alignment = CENTRED, boxed: bool = False) -> None:
     """A value across columns ``first``..``last`` (and rows ``row``..``to_row``)."""
