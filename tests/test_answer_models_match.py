@@ -80,7 +80,8 @@ NOT_ANSWERED_YET: dict[tuple[str, str], list[str]] = {
 }
 
 # Endpoints the gateway asks for its own assembly (the agency report), with no route of their own.
-INTERNAL = {("dossier", "procedures-published"), ("planning", "plan-of"), ("dossier", "receipt-slip")}
+INTERNAL = {("dossier", "procedures-published"), ("planning", "plan-of"), ("dossier", "receipt-slip"),
+            ("dossier", "dossier-stats-by-field")}  # merged into dossier-stats?by=field
 
 GATEWAY_ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("gateway", "agency-report"): g.AgencyReport,
@@ -237,6 +238,10 @@ async def exercise(api: Any) -> Recorder:
                 **{"from": "2022-07-01", "to": "2022-07-31"})
     await r.get((D, "dossier-stats"), "/api/v1/dossier-stats",
                 **{"from": "2022-07-01", "to": "2022-07-31"})
+    await r.get((D, "dossier-stats"), "/api/v1/dossier-stats", agency=agency, by="field",
+                **{"from": "2022-07-01", "to": "2022-12-31"})
+    await r.get((D, "alerts"), "/api/v1/alerts", agency=agency, day="2022-07-13")
+    await r.get((D, "alerts"), "/api/v1/alerts", day="2022-07-16")
 
     # plans, tasks, inspections
     plan = ids["plan_id"]

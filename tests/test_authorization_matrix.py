@@ -115,6 +115,8 @@ def routes(w):
         ("GET", "/api/v1/rankings", "index=PAR&year=2022", None, EVERYONE),
         ("GET", "/api/v1/reports/agency", f"agency={a}&year=2022&as_of=2022-07-15", None,
          READERS_OF_OWN),
+        ("GET", "/api/v1/alerts", f"agency={a}&day=2022-07-15", None, READERS_OF_OWN),
+        ("POST", "/api/v1/alerts/deliveries", "", {"agency": a, "day": "2022-07-15"}, WRITERS),
     ]
 
 

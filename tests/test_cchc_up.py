@@ -91,6 +91,10 @@ def test_cchc_up_serves_stops_on_sigterm_and_keeps_data_across_a_restart(tmp_pat
                              capture_output=True, text=True, timeout=60)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "replayed to position 1" in rebuilt.stdout
+    # Its read model and its alerts (issue 16): a rebuild replays both.
+    for line in ("dossier-read-v4: replayed to position 1",
+                 "dossier-alerts-v1: replayed to position 1"):
+        assert line in rebuilt.stdout, rebuilt.stdout
     # The scoring service keeps three projections: its read model and its metrics of the
     # dossier and planning streams; a rebuild replays each of them.
     rebuilt = subprocess.run([CCHC, "rebuild", "scoring", "--data-dir", str(tmp_path)],

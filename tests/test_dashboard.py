@@ -460,6 +460,80 @@ async def test_an_inspector_reads_everything_and_gets_no_forms(stack_api, world,
     assert await page.evaluate("sessionStorage.getItem('cchc.token')") is None
 
 
+async def _downloaded(page, button: str) -> tuple[str, bytes]:
+    """Click a download button; the file's suggested name and its bytes."""
+    async with page.expect_download() as info:
+        await page.click(button)
+    download = await info.value
+    return download.suggested_filename, Path(await download.path()).read_bytes()
+
+
+async def test_an_officer_downloads_the_excel_forms(stack_api, world, page):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    a = world["a"]
+    await sign_in(page, stack_api.base_url, token(stack_api, "officer", a))
+    await show(page)
+    assert await page.inner_text("#download-stats") == "Tải biểu II.06a (Excel)"
+
+    name, content = await _downloaded(page, "#download-stats")
+    assert name == f"bieu-II.06a-{a}-2022-01-01-{AS_OF}.xlsx"
+    stats = await ok(await stack_api.as_("officer", a).get(
+        f"/api/v1/dossier-stats?agency={a}&from=2022-01-01&to={AS_OF}&by=field"))
+    sheet = load_workbook(BytesIO(content))["Biểu II.06a"]
+    rows = {row[1]: list(row[2:15]) for row in sheet.iter_rows(min_row=12, values_only=True)
+            if row[1] in ("Tư pháp", "Tổng cộng")}
+    received, resolved, open_ = stats["received"], stats["resolved"], stats["in_progress"]
+    figures = [received["total"], received["online"], received["direct"] + received["postal"],
+               received["carried_over"], resolved["total"], resolved["early"],
+               resolved["on_time"], resolved["late"], open_["total"], open_["not_due"],
+               open_["overdue"], stats["withdrawn"], stats["on_time_rate"]]
+    assert rows == {"Tư pháp": figures, "Tổng cộng": figures}
+    assert figures[:1] == [3]
+
+    assert await page.is_visible("#download-report")
+    name, content = await _downloaded(page, "#download-report")
+    assert name == f"bao-cao-cchc-{a}-2022-{AS_OF}.xlsx"
+    book = load_workbook(BytesIO(content))
+    assert book.sheetnames == ["Báo cáo CCHC", "Biểu II.06a"]
+    texts = [cell for row in book["Báo cáo CCHC"].iter_rows(values_only=True) for cell in row
+             if isinstance(cell, str)]
+    assert f"Cơ quan: Sở Tư pháp ({a})" in texts
+    assert await page.inner_text("#download-stats-error") == ""
+
+
+async def test_the_alerts_badge_counts_what_is_due_and_overdue(stack_api, world, page):
+    a = world["a"]
+    await sign_in(page, stack_api.base_url, token(stack_api, "officer", a))
+    await show(page)
+    # Agency A's dossier received on 11/7/2022 and never resolved has been overdue since.
+    await page.wait_for_selector("#alerts-link", state="visible")
+    assert await page.inner_text("#alert-count") == "1"
+    assert await page.get_attribute("#alerts-link", "data-count") == "1"
+    assert await page.is_visible("#alerts")
+    table = await page.inner_text("#alerts-body")
+    assert "Quá hạn" in table and "Công ty TNHH Đức Phát" in table
+    assert "Cấp phiếu lý lịch tư pháp" in table and "Phạm Thị Bí Mật" not in table
+
+    # Another dossier received in 2022 and still open is overdue too: the badge counts it.
+    admin = stack_api.admin
+    procedure = (await ok(await admin.get(f"/api/v1/procedures?agency={a}")))["items"][0]["code"]
+    answer = await admin.post("/api/v1/dossiers", json={
+        "procedure": procedure, "channel": "direct", "received_at": "2022-07-12T09:00:00+07:00",
+        "applicant": {"name": "Lê Văn Cảnh"}})
+    assert answer.status_code == 201, answer.text
+    await ok(await admin.get(f"/api/v1/alerts?agency={a}", headers={  # the projection has it
+        "X-Min-Position": answer.headers["X-Event-Position"]}))
+    before = await page.get_attribute("body", "data-ready")
+    await page.fill("#as-of", "2022-07-14")  # any change of scope reads the alerts again
+    await page.wait_for_function("b => document.body.dataset.ready !== b", arg=before)
+    await page.wait_for_function(
+        "() => document.getElementById('alerts-link').dataset.count === '2'")
+    assert "Lê Văn Cảnh" in await page.inner_text("#alerts-body")
+
+
 async def test_a_citizen_looks_up_a_dossier_on_the_public_page(stack_api, world, page):
     listed = await ok(await stack_api.admin.get("/api/v1/dossiers", params={
         "agency": world["a"], "q": "duc phat"}))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tqdm import tqdm
 
 from cchc.cli.installation import Installation, InstallationBusy
+from cchc.dossier.alert_projection import DossierAlertsProjection
 from cchc.dossier.projections import DossierReadModel
 from cchc.planning.projections import PlanningReadModel
 from cchc.runtime.projection import ProjectionRunner
@@ -22,7 +23,8 @@ from cchc.scoring.main import projection_runners as scoring_runners
 
 def _runners(service: str, nc: NATS, engine: AsyncEngine) -> list[ProjectionRunner]:
     if service == "dossier":
-        return [ProjectionRunner(nc, engine, DossierReadModel())]
+        return [ProjectionRunner(nc, engine, DossierReadModel()),
+                ProjectionRunner(nc, engine, DossierAlertsProjection())]
     if service == "planning":
         return [ProjectionRunner(nc, engine, PlanningReadModel())]
     return list(scoring_runners(nc, engine))

@@ -28,6 +28,8 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
     ("dossier", "list-dossiers"): d.DossierPage,
     ("dossier", "dossier-stats"): d.DossierStats,
     ("dossier", "procedures-published"): d.ProceduresPublished,
+    ("dossier", "dossier-stats-by-field"): d.DossierFieldStats,
+    ("dossier", "alerts"): d.Alerts,
     ("dossier", "receipt-slip"): d.ReceiptSlip,
     ("dossier", "public-dossier"): d.PublicDossier,
     ("dossier", "public-board"): d.PublicBoard,

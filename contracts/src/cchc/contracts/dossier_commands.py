@@ -149,6 +149,23 @@ class DossierStatsQuery(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class DossierFieldStatsQuery(BaseModel):
+    """The report form of one agency, a row per field of procedures (lĩnh vực)."""
+
+    agency: str
+    from_: date = Field(alias="from")
+    to: date
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class AlertsQuery(BaseModel):
+    """Dossiers due on ``day`` and on the next working day, and those overdue at ``day``."""
+
+    agency: str | None = None
+    day: date
+
+
 class PublicBoardQuery(BaseModel):
     """The public board of a year: every agency's figures from 1 January to today."""
 
@@ -162,6 +179,8 @@ QUERY_ENDPOINTS: dict[str, type[BaseModel] | None] = {
     "list-agencies": PageQuery,
     "list-procedures": ProcedureListQuery,
     "procedures-published": ProceduresPublishedQuery,
+    "dossier-stats-by-field": DossierFieldStatsQuery,
+    "alerts": AlertsQuery,
     "receipt-slip": None,
     "public-dossier": None,
     "public-board": PublicBoardQuery,

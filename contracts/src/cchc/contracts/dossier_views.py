@@ -271,3 +271,58 @@ class DossierStats(AgencyDossierStats):
     by_agency: dict[str, AgencyDossierStats] | None = omissible(
         "without an agency: each readable agency with any figure, by code"
     )
+    by_field: dict[str, AgencyDossierStats] | None = omissible(
+        "with an agency and by=field: each field (lĩnh vực) of its procedures with any figure"
+    )
+
+
+class DossierFieldStats(Answer):
+    """``dossier-stats-by-field``: one agency's report form, a row per field of procedures."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    agency: str = Field(description="agency code")
+    from_: str = Field(alias="from", description=f"first day of the period; {DATE}")
+    to: str = Field(description=f"last day of the period; {DATE}")
+    by_field: dict[str, AgencyDossierStats] = Field(
+        description="each field (lĩnh vực) with any figure, by name; they add up to the agency's"
+    )
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+
+class AlertItem(Answer):
+    """A dossier an agency is warned about."""
+
+    id: str = Field(description="dossier id")
+    receipt_code: str | None = Field(
+        description="the code on the receipt slip; None for a dossier received before them")
+    procedure: str = Field(description="procedure code")
+    procedure_name: str | None = Field(description="procedure name; None when not in the catalogue")
+    applicant_name: str | None = Field(description="the applicant's name as received")
+    received_at: str = Field(description=f"receipt time; {TIME}")
+    due_at: str = Field(description=f"statutory due time; {TIME}")
+    due_on: str = Field(description=f"statutory due date; {DATE}")
+    appointment_at: str | None = Field(description=f"appointment after an extension; {TIME}")
+
+
+class AgencyAlerts(Answer):
+    """One agency's alerts on a day."""
+
+    agency: str = Field(description="agency code")
+    due_today: list[AlertItem] = Field(description="open dossiers due on the day")
+    due_tomorrow: list[AlertItem] = Field(description="open dossiers due on the next working day")
+    overdue: list[AlertItem] = Field(description="open dossiers due before the day")
+    count: int = Field(description="due_today + due_tomorrow + overdue")
+
+
+class Alerts(Answer):
+    """``alerts``: each readable agency's dossiers due today and tomorrow, and its overdue ones."""
+
+    day: str = Field(description=f"the day the alerts are for; {DATE}")
+    working_day: bool = Field(description="whether the day is a working day")
+    next_working_day: str = Field(description=f"the 'tomorrow' of due_tomorrow; {DATE}")
+    count: int = Field(description="all the agencies' alerts")
+    agencies: list[AgencyAlerts] = Field(
+        description="each agency with an alert (or the one asked for), by code")

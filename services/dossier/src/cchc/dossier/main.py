@@ -4,7 +4,10 @@ from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.dossier.aggregates import CONTEXT
+from cchc.dossier.alert_projection import DossierAlertsProjection
+from cchc.dossier.alert_queries import AlertQueries
 from cchc.dossier.config import DossierSettings
+from cchc.dossier.form_queries import FormQueries
 from cchc.dossier.handlers import DossierCommandHandlers
 from cchc.dossier.projections import DossierReadModel
 from cchc.dossier.queries import DossierQueries
@@ -30,7 +33,8 @@ class DossierService(service.ServiceProcess):
 
     def projection_runners(self, nc: NATS, engine: AsyncEngine) -> list[ProjectionRunner]:
         batch_size = self.settings.projection_batch_size
-        return [ProjectionRunner(nc, engine, DossierReadModel(), batch_size=batch_size)]
+        return [ProjectionRunner(nc, engine, DossierReadModel(), batch_size=batch_size),
+                ProjectionRunner(nc, engine, DossierAlertsProjection(), batch_size=batch_size)]
 
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
         queries = DossierQueries(engine, self.runner)
@@ -38,8 +42,9 @@ class DossierService(service.ServiceProcess):
         handlers = DossierCommandHandlers(
             store, entry_window(self.settings),
             ReceiptBook(store, self.settings.stream_replicas), queries.dossier_id_of)
-        return endpoints(handlers, queries, self.health,
-                         self.settings.max_workers)
+        return endpoints(handlers, queries, self.health, self.settings.max_workers,
+                         forms=FormQueries(engine, self.runner),
+                         alerts=AlertQueries(engine, self.runners[1], self.runner))
 
 
 def main() -> None:

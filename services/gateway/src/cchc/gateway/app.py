@@ -1,5 +1,7 @@
 """The gateway application: ``create_app(settings)``, and ``main()`` to serve it alone."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -7,6 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from cchc.gateway import problems
+from cchc.gateway.alerts.live import LiveAlerts
+from cchc.gateway.alerts.schedule import run_every_working_morning
 from cchc.gateway.authenticator import Authenticator  # issue 13: tokens, revocation, OIDC
 from cchc.gateway.body_limit import BodyLimitMiddleware
 from cchc.gateway.config import GatewaySettings
@@ -16,6 +20,7 @@ from cchc.gateway.public_rate import PublicRateLimit
 from cchc.gateway.telemetry import TelemetryMiddleware
 from cchc.gateway.routers import (
     admin,
+    alerts,
     asyncapi,
     audit,
     dashboard,
@@ -72,7 +77,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 public_rate=PublicRateLimit(settings.public_rate_limit),
             )
             log.info("gateway connected to %s; services %s", settings.nats_url, settings.services)
-            yield
+            morning = (asyncio.create_task(run_every_working_morning(
+                app.state.gateway, app.state.live_alerts, settings.alerts_time))
+                if settings.alerts_schedule else None)  # issue 16
+            try:
+                yield
+            finally:
+                if morning is not None:
+                    morning.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await morning
         finally:
             if authenticator is not None:  # issue 13: stop watching revocations
                 await authenticator.close()
@@ -83,12 +97,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         title="CCHC Ledger API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
         openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
     )
+    app.state.live_alerts = LiveAlerts()  # issue 16: alert digests to the open event streams
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        import_max_bytes=settings.max_import_bytes)
     app.add_middleware(TelemetryMiddleware)  # outermost: times and counts the 413s too
     for module in (reference, dossiers, dossier_stats, planning, indexes, reports, events, audit, me,
-                   health, dashboard, asyncapi, admin, public, imports):  # admin: issue 13
+                   health, dashboard, asyncapi, admin, public, imports,
+                   alerts):  # admin: issue 13; alerts: issue 16
         app.include_router(module.router)
     if not settings.metrics_port:
         app.include_router(metrics.router)

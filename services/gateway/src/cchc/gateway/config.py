@@ -1,5 +1,7 @@
 """Settings of the gateway (env prefix CCHC_GATEWAY_). Nothing is created at import time."""
 
+from datetime import time
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -64,3 +66,22 @@ class GatewaySettings(BaseSettings):
     oidc_jwks_max_age_s: float = Field(default=3600.0, gt=0)
     # An unknown kid refetches the JWKS, at most this often (a rotation needs one refetch).
     oidc_jwks_min_refresh_s: float = Field(default=10.0, ge=0)
+
+    # --- alerts (issue 16): dossiers due today, on the next working day, and overdue ------------
+    # The working morning's digest, at this local time (Asia/Ho_Chi_Minh); with several replicas
+    # the first to claim the day delivers (alerts/schedule.py).
+    alerts_schedule: bool = True
+    alerts_time: time = time(7, 30)
+    # Email: the SMTP server, and the recipients per agency code ("*": every agency without its
+    # own list), e.g. {"STTTT": ["vanphong@stttt.tinh.gov.vn"], "*": ["cchc@snv.tinh.gov.vn"]}.
+    alerts_smtp_host: str | None = None
+    alerts_smtp_port: int = Field(default=25, gt=0, le=65535)
+    alerts_smtp_starttls: bool = False
+    alerts_smtp_user: str | None = None
+    alerts_smtp_password: str | None = None
+    alerts_email_sender: str = "cchc-ledger@localhost"
+    alerts_email_recipients: dict[str, list[str]] = {}
+    # Webhook: each digest POSTed as JSON; with a secret, signed (X-CCHC-Signature: sha256=...).
+    alerts_webhook_url: str | None = None
+    alerts_webhook_secret: str | None = None
+    alerts_delivery_timeout_s: float = Field(default=10.0, gt=0)

@@ -6,6 +6,10 @@
 
 const API = "/api/v1";
 const TOKEN_KEY = "cchc.token";
+const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const ALERTS_REFRESH_MS = 60000;  // the badge is read again this often
+const ALERT_KIND = { overdue: "Quá hạn", due_today: "Đến hạn hôm nay",
+  due_tomorrow: "Đến hạn ngày làm việc tiếp theo" };
 const PKCE_KEY = "cchc.pkce";
 const TZ = "Asia/Ho_Chi_Minh";
 const SVG = "http://www.w3.org/2000/svg";
@@ -155,8 +159,12 @@ async function api(path, { method = "GET", body, headers = {}, accept = "applica
     throw new ApiError(answer.status, detail);
   }
   const position = answer.headers.get("X-Event-Position");
-  const data = accept === "application/json" ? await answer.json() : await answer.text();
-  return { data, position: position ? Number(position) : null, etag: answer.headers.get("ETag") };
+  let data;
+  if (accept === "application/json") data = await answer.json();
+  else if (accept === XLSX) data = await answer.blob();
+  else data = await answer.text();
+  return { data, position: position ? Number(position) : null, etag: answer.headers.get("ETag"),
+    headers: answer.headers };
 }
 
 const get = async (path, options) => (await api(path, options)).data;
@@ -318,7 +326,8 @@ async function refresh() {
   state.selected = null;
   $("dossier-detail").hidden = true;
   const jobs = [loadFigures(generation), loadPlan(generation), loadIndexes(generation),
-    loadReport(generation), loadDossiers(generation, true), setUpReceive(generation)];
+    loadReport(generation), loadDossiers(generation, true), setUpReceive(generation),
+    loadAlerts(generation)];
   const results = await Promise.allSettled(jobs);
   const failed = results.find((r) => r.status === "rejected" && r.reason?.status !== 401);
   if (failed && generation === state.generation) $("app-error").textContent = failed.reason.message;
@@ -547,6 +556,7 @@ function assessmentView(a) {
 
 async function loadReport(generation) {
   const frame = $("report-frame");
+  $("download-report").hidden = !state.agency;
   if (!state.agency) {
     frame.hidden = true;
     frame.srcdoc = "";
@@ -562,6 +572,79 @@ async function loadReport(generation) {
     + `${viDate(state.asOf)}.`;
   frame.srcdoc = html;
   frame.hidden = false;
+}
+
+// --- Excel downloads (the II.06a form, the agency report) ------------------------------------
+
+function fileName(answerHeaders, fallback) {
+  const disposition = answerHeaders.get("Content-Disposition") || "";
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  return encoded ? decodeURIComponent(encoded[1]) : fallback;
+}
+
+async function downloadWorkbook(path, fallback, errorId, button) {
+  $(errorId).textContent = "";
+  button.disabled = true;
+  try {
+    const answer = await api(path, { accept: XLSX, dossierRead: true });
+    const url = URL.createObjectURL(answer.data);
+    const link = el("a", { href: url, download: fileName(answer.headers, fallback) });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    document.body.dataset.downloaded = link.download;  // for tests' sake
+  } catch (error) {
+    if (error.status !== 401) $(errorId).textContent = error.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function downloadStats(event) {
+  const from = `${state.year}-01-01`;
+  const to = periodEnd();
+  downloadWorkbook(`/dossier-stats${query({ agency: state.agency, from, to })}`,
+    `bieu-II.06a-${state.agency || "tinh"}-${from}-${to}.xlsx`, "download-stats-error",
+    event.currentTarget);
+}
+
+function downloadReport(event) {
+  downloadWorkbook(`/reports/agency${query({ agency: state.agency, year: state.year,
+    as_of: state.asOf })}`, `bao-cao-cchc-${state.agency}-${state.year}.xlsx`,
+  "download-report-error", event.currentTarget);
+}
+
+// --- alerts: dossiers due today, on the next working day, and overdue -------------------------
+
+async function loadAlerts(generation) {
+  const day = today();
+  const alerts = await get(`/alerts${query({ agency: state.agency, day })}`, { dossierRead: true });
+  if (generation !== state.generation) return;
+  $("alert-count").textContent = num(alerts.count);
+  $("alerts-link").hidden = false;
+  $("alerts-link").classList.toggle("none", alerts.count === 0);
+  $("alerts-link").dataset.count = String(alerts.count);
+  $("alerts").hidden = alerts.count === 0;
+  $("alerts-note").textContent = `Ngày ${viDate(alerts.day)}; ngày làm việc tiếp theo `
+    + `${viDate(alerts.next_working_day)}.`;
+  const rows = [];
+  for (const agency of alerts.agencies) {
+    for (const kind of ["overdue", "due_today", "due_tomorrow"]) {
+      for (const item of agency[kind]) {
+        rows.push(el("tr", { class: kind },
+          el("td", {}, ALERT_KIND[kind]), el("td", {}, item.receipt_code || item.id),
+          el("td", {}, agencyName(agency.agency)),
+          el("td", {}, item.procedure_name || item.procedure), el("td", {}, item.applicant_name || "–"),
+          el("td", {}, viDateTime(item.due_at))));
+      }
+    }
+  }
+  $("alerts-body").replaceChildren(el("table", {},
+    el("thead", {}, el("tr", {}, el("th", {}, "Cảnh báo"), el("th", {}, "Mã hồ sơ"),
+      el("th", {}, "Cơ quan"),
+      el("th", {}, "Thủ tục"), el("th", {}, "Người nộp"), el("th", {}, "Hạn giải quyết"))),
+    el("tbody", {}, rows)));
 }
 
 // --- the dossier list, a dossier's history and audit, and the two commands -------------------
@@ -758,7 +841,8 @@ async function resolve(event) {
 
 async function afterCommand(dossierId) {
   const generation = state.generation;
-  await Promise.all([loadFigures(generation), loadDossiers(generation, true)]);
+  await Promise.all([loadFigures(generation), loadDossiers(generation, true),
+    loadAlerts(generation)]);
   await openDossier(dossierId);
   document.body.dataset.ready = `${generation}-${state.minDossierPosition}`;
 }
@@ -819,6 +903,11 @@ function wire() {
     .catch((e) => { $("app-error").textContent = e.message; }));
   $("receive-form").addEventListener("submit", receive);
   $("resolve-form").addEventListener("submit", resolve);
+  $("download-stats").addEventListener("click", downloadStats);
+  $("download-report").addEventListener("click", downloadReport);
+  setInterval(() => {
+    if (state.token && state.me) loadAlerts(state.generation).catch(() => {});
+  }, ALERTS_REFRESH_MS);
 }
 
 async function boot() {

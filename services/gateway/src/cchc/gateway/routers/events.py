@@ -10,12 +10,15 @@ dashboards): each envelope after ``after`` (or after the ``Last-Event-ID`` a rec
 EventSource sends) as one ``message`` event whose ``id`` is its log position, then each new one
 as it is appended. The gateway's NATS user reads the streams but subscribes to no event subject,
 so the stream polls the log; it ends after ``STREAM_MAX_S`` and the client reconnects from its
-last id (which also re-checks its token). One principal holds at most ``max_event_streams``
+last id (which also re-checks its token). The working morning's alert digests (and those
+delivered on request) of the agencies the caller may read come on the same stream as ``alerts``
+events (no ``id``: they are not in the log). One principal holds at most ``max_event_streams``
 (a setting) open at once: the next is 429 with Retry-After; a stream's slot is freed when it ends
 or its client goes away.
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from enum import StrEnum
@@ -31,6 +34,7 @@ from pydantic import BaseModel
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.messages import Principal
 from cchc.contracts.subjects import CONTEXTS, agency_subjects, is_token, stream_name
+from cchc.gateway.alerts.live import LiveAlerts
 from cchc.gateway.deps import Caller, Gateway, GatewayDep
 from cchc.gateway.problems import PROBLEM_RESPONSES, problem
 from cchc.runtime.eventstore import EventStoreError
@@ -147,8 +151,10 @@ async def list_events(
                               field="Last-Event-ID")
             start = int(position)
         slot = stream_slots(request).take(caller, gw.settings.max_event_streams)
+        alerts = request.app.state.live_alerts  # issue 16
         return SlotStreamingResponse(
-            slot, _live(gw, context.value, start, limit, subjects, slot), media_type=EVENT_STREAM,
+            slot, _live(gw, context.value, start, limit, subjects, slot, alerts, caller),
+            media_type=EVENT_STREAM,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     envelopes = await _read(gw, context.value, start, limit, subjects)
     # The last position, not "more pages exist": a feed reader polls on from it either way.
@@ -168,18 +174,22 @@ async def _read(
 
 
 async def _live(
-    gw: Gateway, context: str, after: int, limit: int, subjects: str | None, slot: StreamSlot
+    gw: Gateway, context: str, after: int, limit: int, subjects: str | None, slot: StreamSlot,
+    alerts: LiveAlerts, caller: Principal,
 ) -> AsyncIterator[str]:
     """The SSE body: what is in the log after ``after``, then what comes, until STREAM_MAX_S."""
+    digests = alerts.listen(caller)
     try:
-        async for chunk in _events(gw, context, after, limit, subjects):
+        async for chunk in _events(gw, context, after, limit, subjects, digests):
             yield chunk
     finally:
+        alerts.stop(digests)
         slot.release()
 
 
 async def _events(
-    gw: Gateway, context: str, after: int, limit: int, subjects: str | None
+    gw: Gateway, context: str, after: int, limit: int, subjects: str | None,
+    digests: "asyncio.Queue[dict] | None" = None,
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     started = last_sent = loop.time()
@@ -196,6 +206,9 @@ async def _events(
             assert envelope.position is not None
             position = envelope.position
             yield f"id: {position}\ndata: {envelope.model_dump_json()}\n\n"
+            last_sent = loop.time()
+        while digests is not None and not digests.empty():  # issue 16: alert digests
+            yield f"event: alerts\ndata: {json.dumps(digests.get_nowait(), ensure_ascii=False)}\n\n"
             last_sent = loop.time()
         if len(envelopes) == limit:
             continue  # more are waiting: no pause

@@ -3,7 +3,8 @@
 Dossier statistics from 1 January of the year to ``as_of`` and the published procedures come
 from the dossier service, the plan's progress as of that date from the planning service, the
 latest published year of each index (with its rank) from the scoring service. ``Accept:
-text/html`` gets the same report as a Vietnamese page.
+text/html`` gets the same report as a Vietnamese page, ``Accept: application/vnd.openxmlformats-
+officedocument.spreadsheetml.sheet`` as a workbook (the report sheet and its II.06a form).
 """
 
 import asyncio
@@ -18,12 +19,15 @@ from cchc.gateway.forwarding import ask_result
 from cchc.gateway.problems import PROBLEM_RESPONSES, problem
 from cchc.gateway.report_anchor import report_anchor
 from cchc.gateway.report_page import render_agency_report
+from cchc.gateway.workbooks.agency_report import agency_report_workbook
+from cchc.gateway.workbooks.negotiation import XLSX, wants_xlsx, xlsx_response
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=PROBLEM_RESPONSES)
 
-HTML_RESPONSE = {200: {"content": {"text/html": {}}, "description": "the report (JSON or HTML)"}}
+HTML_RESPONSE = {200: {"content": {"text/html": {}, XLSX: {}},
+                       "description": "the report (JSON, HTML or an Excel workbook)"}}
 
 
 async def _positions(gw: Gateway, call: QueryCall) -> dict[str, int | None]:
@@ -120,6 +124,9 @@ async def agency_report(
                     for item in indexes["items"]],
         "anchor": anchor,
     }
+    if wants_xlsx(accept):
+        return xlsx_response(agency_report_workbook(report),
+                             f"bao-cao-cchc-{agency}-{year}-{as_of.isoformat()}.xlsx")
     if _wants_html(accept):
         return HTMLResponse(render_agency_report(report))
     return JSONResponse(report)

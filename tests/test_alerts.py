@@ -1,0 +1,253 @@
+"""Alerts: each agency's dossiers due today, due on the next working day, and overdue — read
+through the API, recreated by a rebuild of their projection, and delivered on the live event
+stream, by email to an SMTP server on loopback and to a webhook on loopback, on request and on
+the working morning's schedule."""
+
+import asyncio
+import contextlib
+import json
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+
+import nats
+
+from api_steps import act, agency_with_procedure, receive, register_agency, unique
+from conftest import Api, start_stack, stop_stack
+from cchc.contracts.dossier_commands import AlertsQuery
+from cchc.contracts.localtime import LOCAL_TZ
+from cchc.contracts.messages import CommandMeta, Principal, Request, Role
+from cchc.dossier.alert_projection import DossierAlertsProjection
+from cchc.dossier.alert_queries import AlertQueries
+from cchc.dossier.projections import DossierReadModel
+from cchc.runtime.eventstore import EventStore
+from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.sqldb import create_engine
+from loopback_receivers import SmtpInbox, WebhookInbox
+
+# Friday 15/7/2022; the next working day is Monday 18/7. 3 working days from receipt.
+DAY = "2022-07-15"
+
+
+async def _received(admin, procedure: str, at: str) -> str:
+    answer = await receive(admin, procedure, f"{at}+07:00")
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+async def _ok(answer) -> dict:
+    assert answer.status_code in (200, 201), answer.text
+    return answer
+
+
+async def a_week_of_deadlines(admin) -> tuple[str, dict[str, list[str]], str]:
+    """(agency, the expected alerts of 15/7 by kind, the position of the last write)."""
+    agency, procedure = await agency_with_procedure(admin, processing_days=3)
+    due_today = await _received(admin, procedure, "2022-07-12T09:00:00")
+    extended = await _received(admin, procedure, "2022-07-12T10:00:00")  # still due 15/7
+    await _ok(await act(admin, extended, "extension", {
+        "extended_at": "2022-07-14T09:00:00+07:00", "new_due_at": "2022-07-25T17:00:00+07:00",
+        "reason": "xin lỗi"}))
+    due_monday = await _received(admin, procedure, "2022-07-13T09:00:00")
+    overdue = await _received(admin, procedure, "2022-07-04T09:00:00")
+    await _received(admin, procedure, "2022-07-14T09:00:00")  # due Tuesday 19/7: no alert yet
+    resolved = await _received(admin, procedure, "2022-07-12T11:00:00")
+    await _ok(await act(admin, resolved, "resolution", {
+        "resolved_at": "2022-07-13T09:00:00+07:00", "outcome": "approved"}))
+    paused = await _received(admin, procedure, "2022-07-11T09:00:00")  # clock stopped
+    await _ok(await act(admin, paused, "supplement-request", {
+        "requested_at": "2022-07-12T09:00:00+07:00", "reason": "thiếu giấy tờ"}))
+    restarted = await _received(admin, procedure, "2022-07-05T09:00:00")  # restarted: due 15/7
+    await _ok(await act(admin, restarted, "supplement-request", {
+        "requested_at": "2022-07-06T09:00:00+07:00", "reason": "thiếu giấy tờ"}))
+    await _ok(await act(admin, restarted, "supplement", {
+        "supplemented_at": "2022-07-12T14:00:00+07:00"}))
+    withdrawn = await _received(admin, procedure, "2022-07-04T10:00:00")
+    last = await _ok(await act(admin, withdrawn, "withdrawal", {
+        "withdrawn_at": "2022-07-05T09:00:00+07:00", "reason": "công dân rút"}))
+    expected = {"due_today": sorted([due_today, extended, restarted]),
+                "due_tomorrow": [due_monday], "overdue": [overdue]}
+    return agency, expected, last.headers["X-Event-Position"]
+
+
+def ids(alerts: dict, kind: str) -> list[str]:
+    return sorted(item["id"] for item in alerts[kind])
+
+
+async def test_an_agency_reads_its_alerts_of_a_day(stack_api):
+    admin = stack_api.admin
+    agency, expected, position = await a_week_of_deadlines(admin)
+    officer = stack_api.as_("officer", agency)
+
+    answer = await officer.get(f"/api/v1/alerts?day={DAY}", headers={"X-Min-Position": position})
+    assert answer.status_code == 200, answer.text
+    alerts = answer.json()
+    assert alerts["day"] == DAY and alerts["working_day"] is True
+    assert alerts["next_working_day"] == "2022-07-18"
+    assert [entry["agency"] for entry in alerts["agencies"]] == [agency]  # its own only
+    mine = alerts["agencies"][0]
+    for kind, wanted in expected.items():
+        assert ids(mine, kind) == sorted(wanted), kind
+    assert mine["count"] == alerts["count"] == 5
+    item = next(i for i in mine["due_today"] if i["appointment_at"] is not None)
+    assert item["due_at"] == "2022-07-15T17:00:00+07:00"
+    assert item["appointment_at"] == "2022-07-25T17:00:00+07:00"
+    assert item["applicant_name"] == "Nguyễn Văn An"
+    assert item["procedure_name"].startswith("Thủ tục ")
+
+    # The next Monday: what was due on Friday is overdue now, Tuesday's is due tomorrow.
+    monday = (await officer.get(f"/api/v1/alerts?agency={agency}&day=2022-07-18")).json()
+    entry = monday["agencies"][0]
+    assert ids(entry, "overdue") == sorted(expected["overdue"] + expected["due_today"])
+    assert ids(entry, "due_today") == expected["due_tomorrow"]
+    assert len(entry["due_tomorrow"]) == 1
+    saturday = (await officer.get(f"/api/v1/alerts?agency={agency}&day=2022-07-16")).json()
+    assert saturday["working_day"] is False and saturday["next_working_day"] == "2022-07-18"
+
+    other = stack_api.as_("officer", unique("SOTHER"))
+    assert (await other.get(f"/api/v1/alerts?agency={agency}&day={DAY}")).status_code == 403
+    theirs = (await other.get(f"/api/v1/alerts?day={DAY}")).json()
+    assert all(entry["agency"] != agency for entry in theirs["agencies"])
+    province = (await stack_api.as_("inspector").get(f"/api/v1/alerts?day={DAY}")).json()
+    assert agency in {entry["agency"] for entry in province["agencies"]}
+
+
+async def test_a_rebuild_recreates_the_alerts(stack_api, tmp_path):
+    admin = stack_api.admin
+    agency, expected, position = await a_week_of_deadlines(admin)
+    live = (await admin.get(f"/api/v1/alerts?day={DAY}",
+                            headers={"X-Min-Position": position})).json()
+
+    nc = await nats.connect(stack_api.stack.nats_url_of("ops"))
+    head = await EventStore(nc).last_position("dossier")
+    engine = create_engine(f"sqlite:///{tmp_path / 'rebuilt.db'}")
+    read_model = ProjectionRunner(nc, engine, DossierReadModel(), consumer_name="rebuild-read")
+    alerts = ProjectionRunner(nc, engine, DossierAlertsProjection(), consumer_name="rebuild-alerts")
+    for runner in (read_model, alerts):
+        await runner.drop()
+        assert await runner.catch_up() >= head
+    meta = CommandMeta(principal=Principal(sub="t", role=Role.ADMIN), correlation_id="t")
+    rebuilt = await AlertQueries(engine, alerts, read_model).alerts_of_day(
+        Request[AlertsQuery](meta=meta, body={"day": DAY}))
+    assert rebuilt.result == live
+    mine = next(entry for entry in live["agencies"] if entry["agency"] == agency)
+    assert ids(mine, "due_today") == expected["due_today"]
+    await engine.dispose()
+    await nc.close()
+
+
+async def _read_sse_alerts(client, found: asyncio.Queue) -> None:
+    async with client.stream("GET", "/api/v1/events?after=999999999",
+                             headers={"Accept": "text/event-stream"}) as stream:
+        event = None
+        async for line in stream.aiter_lines():
+            if line.startswith("event: "):
+                event = line[len("event: "):]
+            elif line.startswith("data: ") and event == "alerts":
+                await found.put(json.loads(line[len("data: "):]))
+            elif line == "":
+                event = None
+
+
+async def test_digests_reach_the_stream_email_and_webhook(tmp_path, monkeypatch):
+    smtp, webhook = SmtpInbox(), WebhookInbox()
+    smtp.start()
+    webhook.start()
+    # The morning run a few seconds after the start, today (declared a working day below).
+    morning = datetime.now(LOCAL_TZ) + timedelta(seconds=14)
+    env = {
+        "CCHC_GATEWAY_ALERTS_SMTP_HOST": "127.0.0.1",
+        "CCHC_GATEWAY_ALERTS_SMTP_PORT": str(smtp.port),
+        "CCHC_GATEWAY_ALERTS_EMAIL_SENDER": "cchc@tinh.example.vn",
+        "CCHC_GATEWAY_ALERTS_EMAIL_RECIPIENTS": json.dumps({"*": ["vanphong@so.example.vn"]}),
+        "CCHC_GATEWAY_ALERTS_WEBHOOK_URL": webhook.url,
+        "CCHC_GATEWAY_ALERTS_WEBHOOK_SECRET": "bí-mật",
+        "CCHC_GATEWAY_ALERTS_TIME": morning.strftime("%H:%M:%S"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    stack, task, base_url = await start_stack(tmp_path / "stack")
+    api = Api(base_url, stack.installation.jwt_secret())
+    listening = None
+    try:
+        admin = api.admin
+        agency, expected, position = await a_week_of_deadlines(admin)
+        today = morning.date().isoformat()
+        await _ok(await admin.post("/api/v1/calendar/days", json={
+            "date": today, "kind": "working_day", "note": "ngày làm việc (kiểm thử)"}))
+        officer = api.as_("officer", agency)
+        found: asyncio.Queue = asyncio.Queue()
+        listening = asyncio.create_task(_read_sse_alerts(officer, found))
+        await asyncio.sleep(1.0)  # the stream is open
+
+        # When asked: the digest of 15/7/2022 on every channel.
+        answer = await admin.post("/api/v1/alerts/deliveries", json={"day": DAY},
+                                  headers={"X-Min-Position": position})
+        assert answer.status_code == 200, answer.text
+        outcome = answer.json()
+        assert outcome["delivered"] == [{"agency": agency, "count": 5, "streams": 1,
+                                         "email": "sent", "webhook": "sent"}]
+        live = await asyncio.wait_for(found.get(), 10)
+        assert live["agency"] == agency and live["day"] == DAY and live["count"] == 5
+        assert sorted(i["id"] for i in live["due_today"]) == expected["due_today"]
+
+        posted = await webhook.next(10)
+        assert posted.body == live  # the same digest
+        assert webhook.signature_valid(posted, "bí-mật")
+
+        mail = message_from_bytes(await smtp.next(10), policy=policy.default)
+        assert mail["To"] == "vanphong@so.example.vn"
+        assert mail["Subject"] == (f"[CCHC] Sở thử nghiệm {agency}: 5 hồ sơ cần chú ý ngày "
+                                   "15/07/2022")
+        text = mail.get_content()
+        assert "Hồ sơ đã quá hạn giải quyết: 1" in text
+        assert "Hồ sơ đến hạn giải quyết hôm nay: 3" in text
+        assert "Hồ sơ đến hạn vào ngày làm việc tiếp theo: 1" in text
+        for item in live["overdue"] + live["due_today"] + live["due_tomorrow"]:
+            assert item["receipt_code"] and f"Hồ sơ {item['receipt_code']} — " in text
+
+        # The working morning: today's digest (every 2022 deadline is overdue by now, the one
+        # due on 19/7/2022 too).
+        scheduled = await webhook.next(40)
+        assert scheduled.body["day"] == today and scheduled.body["agency"] == agency
+        assert scheduled.body["count"] == 6 and len(scheduled.body["overdue"]) == 6
+        assert (await asyncio.wait_for(found.get(), 10))["day"] == today
+        assert message_from_bytes(await smtp.next(10), policy=policy.default)["Subject"].endswith(
+            morning.strftime("%d/%m/%Y"))
+    finally:
+        if listening is not None:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listening
+        await api.close()
+        await stop_stack(stack, task)
+        smtp.stop()
+        webhook.stop()
+
+
+async def test_an_officer_delivers_only_its_own_digest(stack_api):
+    admin = stack_api.admin
+    agency, _, position = await a_week_of_deadlines(admin)
+    other = unique("SOTHER")
+    await register_agency(admin, other)
+    officer = stack_api.as_("officer", agency)
+    answer = await officer.post("/api/v1/alerts/deliveries", json={"day": DAY},
+                                headers={"X-Min-Position": position})
+    assert answer.status_code == 200, answer.text
+    assert [d["agency"] for d in answer.json()["delivered"]] == [agency]
+    assert answer.json()["delivered"][0]["email"] == "not configured"
+    refused = await officer.post("/api/v1/alerts/deliveries", json={"agency": other, "day": DAY})
+    assert refused.status_code == 403
+
+
+async def test_one_gateway_replica_claims_each_morning(stack_api, monkeypatch):
+    from datetime import date
+
+    from cchc.gateway.alerts import schedule
+
+    gateway = stack_api.stack.server.config.app.state.gateway
+    day = date(2099, 1, 2)
+    assert await schedule.claim_morning(gateway, day)
+    assert await schedule.claim_morning(gateway, day)  # the same replica again: still its own
+    monkeypatch.setattr(schedule, "REPLICA", "another-replica")
+    assert not await schedule.claim_morning(gateway, day)
+    assert await schedule.claim_morning(gateway, date(2099, 1, 3))
