@@ -230,3 +230,14 @@ async def test_json_stays_the_default_and_by_field_needs_an_agency(stack_api):
     assert "by_field" not in plain.json()
     refused = await admin.get(f"/api/v1/dossier-stats?{PERIOD}&by=field")
     assert refused.status_code == 422
+
+
+async def test_the_form_workbook_is_not_counted_by_decision_766s_clock(stack_api):
+    admin = stack_api.admin
+    period = {"from": "2022-01-01", "to": "2022-12-31"}
+    refused = await admin.get("/api/v1/dossier-stats", params={**period, "method": "766"},
+                              headers={"Accept": XLSX})
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["method"]
+    by_766 = await admin.get("/api/v1/dossier-stats", params={**period, "method": "766"})
+    assert by_766.status_code == 200 and by_766.json()["method"] == "766"
