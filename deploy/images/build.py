@@ -20,8 +20,8 @@ An image is rebuilt only when its inputs changed: each carries the hash of its i
 recipe, requirements.lock, the source trees it is built from, its base image's id) in the label
 ``cchc.inputs``. Wheels and build contexts are kept in $CCHC_IMAGE_CACHE
 (default ~/.cache/cchc-images), outside the repository. The names compose needs are in
-deploy/images/offline.env (``docker compose --env-file deploy/.env --env-file
-deploy/images/offline.env ...``).
+deploy/images/offline.vars (``docker compose --env-file deploy/.env --env-file
+deploy/images/offline.vars ...``).
 """
 
 import argparse

