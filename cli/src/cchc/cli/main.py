@@ -1,4 +1,4 @@
-"""``cchc up | token | rebuild | demo``."""
+"""``cchc up | token | rebuild | migrate-subjects | archive | backup | demo``."""
 
 import argparse
 import asyncio
@@ -160,6 +160,10 @@ def parser() -> argparse.ArgumentParser:
         action.add_argument("--nats-url", help="a running cluster instead (the ops user)")
         action.add_argument("--by", default="ops", help="who archives (kept in the manifest)")
     archive.set_defaults(run=_archive)
+
+    from cchc.cli.backup import add_parser as add_backup
+
+    add_backup(commands)
 
     demo = commands.add_parser(
         "demo", help="load a demo province (20 departments, a year of dossiers, plans, indexes) "
