@@ -25,6 +25,8 @@ DEPLOY = ROOT / "deploy"
 PROJECT_PREFIX = "cchc-test-"
 # (what, seconds) of this run, printed at the end (tests/containers/conftest.py)
 TIMINGS: list[tuple[str, float]] = []
+# (what, figures) of the fault tests, printed at the end too
+FIGURES: list[tuple[str, dict[str, int]]] = []
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # the reaper image can't be pulled
 from testcontainers.compose import DockerCompose  # noqa: E402
@@ -47,8 +49,12 @@ def read_env(path: Path) -> dict[str, str]:
 
 def prepare(folder: Path, project: str, sans: tuple[str, ...] = ()) -> dict[str, str]:
     """A copy of deploy/ with its secrets, certificates and ports; returns its .env values."""
-    shutil.copytree(DEPLOY, folder, ignore=shutil.ignore_patterns(
-        ".env", "certs", "k8s", "wheels", "__pycache__"))
+    def operators_own(directory: str, names: list[str]) -> set[str]:
+        # A developer's secrets, certificates and wheels are not this deployment's.
+        return {n for n in names if n in (".env", "certs", "wheels", "__pycache__")
+                or (Path(directory).name == "secrets" and n.endswith(".env"))}
+
+    shutil.copytree(DEPLOY, folder, ignore=operators_own)
     for command in (
         [sys.executable, str(folder / "make_secrets.py"), "--deploy-dir", str(folder),
          "--only", "compose"],
@@ -162,3 +168,23 @@ async def connect_as_ops(deployment: Deployment):  # type: ignore[no-untyped-def
     return await nats.connect(deployment.nats_url_as_ops, tls=context, connect_timeout=5,
                               allow_reconnect=True, max_reconnect_attempts=-1,
                               reconnect_time_wait=0.5, name="cchc-container-tests")
+
+
+def readme_block(marker: str) -> str:
+    """The sh block that follows `<!-- drill: <marker> ... -->` in deploy/README.md."""
+    text = (DEPLOY / "README.md").read_text()
+    after = text[text.index(f"<!-- drill: {marker}"):]
+    return after.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def run_readme_block(marker: str, deployment: Deployment, **env: str) -> str:
+    """Run that block with bash, as an operator would from the folder above `deploy/`, with
+    the offline images in the environment and this test's Python tools (cchc) on the PATH."""
+    images = read_env(deployment.folder / "images" / "offline.vars")
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", readme_block(marker)], cwd=deployment.folder.parent,
+        env={**os.environ, **images, "PATH": path, **env}, capture_output=True, text=True,
+        timeout=600)
+    assert done.returncode == 0, f"{marker}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from compose_deployment import ROOT, TIMINGS, remove_leftover_projects
+from compose_deployment import FIGURES, ROOT, TIMINGS, remove_leftover_projects
 
 
 def missing_engine() -> str | None:
@@ -61,3 +61,8 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         terminalreporter.section("container timings")
         for what, seconds in TIMINGS:
             terminalreporter.write_line(f"{what:60} {seconds:7.1f} s")
+    if FIGURES:
+        terminalreporter.section("faults under load")
+        for what, figures in FIGURES:
+            terminalreporter.write_line(
+                f"{what:44} " + ", ".join(f"{k} {v}" for k, v in figures.items()))
