@@ -1,14 +1,16 @@
 """deploy/compose.yaml as shipped (one NATS node, PostgreSQL, the three services, the gateway), in
 containers built by deploy/images/build.py, driven through its real REST API."""
 
+import asyncio
 import json
-import subprocess
+import time
 from collections import Counter
 
 import pytest
 
 from api_steps import agency_with_procedure
-from compose_deployment import TIMINGS, Deployment, new_project, prepare
+from compose_deployment import (TIMINGS, Deployment, connect_as_ops, new_project, prepare,
+                                run_readme_block, wait_healthy)
 from dossier_load import dossiers_found, receive_dossiers
 from test_real_case_report import test_the_department_report_of_15_july_2022 as report_case
 
@@ -69,3 +71,71 @@ async def test_three_hundred_dossiers_are_each_found_once(api):  # type: ignore[
         "agency": agency, "from": "2022-01-01", "to": "2022-12-31"},
         headers={"X-Min-Position": str(tally.last_position)})).json()
     assert stats["received"]["total"] == 300
+
+
+async def agency_reports(api) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """Every registered agency's report of 2022 as of 1/6/2023, by agency code."""
+    codes, cursor = [], None
+    while True:
+        page = (await api.admin.get("/api/v1/agencies", params={
+            "limit": 500, **({"cursor": cursor} if cursor else {})})).json()
+        codes += [item["code"] for item in page["items"]]
+        if not (cursor := page.get("next_cursor")):
+            break
+    inspector = api.as_("inspector")
+    reports = {}
+    for code in codes:
+        answer = await inspector.get("/api/v1/reports/agency", params={
+            "agency": code, "year": 2022, "as_of": "2023-06-01"})
+        assert answer.status_code == 200, answer.text
+        reports[code] = answer.json()
+    return reports
+
+
+async def stream_states(deployment: Deployment) -> dict[str, tuple[int, int]]:
+    nc = await connect_as_ops(deployment)
+    try:
+        js = nc.jetstream()
+        return {s.config.name: (s.state.messages, s.state.last_seq)
+                for s in await js.streams_info()}
+    finally:
+        await nc.close()
+
+
+async def test_backup_and_restore_drill_gives_the_same_reports(  # type: ignore[no-untyped-def]
+        deployment: Deployment, api, tmp_path_factory):
+    """deploy/README.md's backup block on the running deployment, its restore block into a fresh
+    one: the same streams, and every agency's report identical as JSON once rebuilt."""
+    agency, procedure = await agency_with_procedure(api.admin)  # data even when run alone
+    await receive_dossiers(api.as_("officer", agency), procedure, 20)
+    before = await agency_reports(api)
+    states = await stream_states(deployment)
+    assert {"DOSSIER", "PLANNING", "SCORING", "KV_IDEMPOTENCY"} <= set(states)
+
+    backup_dir = tmp_path_factory.mktemp("backup") / "2026-11-29"
+    started = time.monotonic()
+    await asyncio.to_thread(run_readme_block, "backup", deployment, BACKUP_DIR=str(backup_dir))
+    TIMINGS.append(("drill: backup (README block)", time.monotonic() - started))
+
+    folder = tmp_path_factory.mktemp("restored") / "deploy"
+    fresh = Deployment(folder, ["compose.yaml"], prepare(folder, new_project("restored")))
+    try:
+        started = time.monotonic()
+        await asyncio.to_thread(run_readme_block, "restore", fresh, BACKUP_DIR=str(backup_dir))
+        wait_healthy(fresh.base_url)
+        TIMINGS.append(("drill: restore + compose up (README block)", time.monotonic() - started))
+        assert await stream_states(fresh) == states
+
+        restored = fresh.api()
+        try:
+            started = time.monotonic()
+            deadline = started + 180
+            while (after := await agency_reports(restored)) != before:
+                assert time.monotonic() < deadline, "reports differ after 180 s of rebuilding"
+                await asyncio.sleep(2)
+            TIMINGS.append(("drill: projections rebuilt, reports equal", time.monotonic() - started))
+            assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
+        finally:
+            await restored.close()
+    finally:
+        fresh.down()
