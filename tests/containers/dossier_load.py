@@ -2,6 +2,7 @@
 counted back from the read model: what was sent, acknowledged, found, and found twice."""
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -15,6 +16,15 @@ class Tally:
     failed: list[str] = field(default_factory=list)  # the last error of each given-up command
     retries: int = 0  # attempts after a failed one (each absorbed failure counts once)
     last_position: int = 0
+    last_ack: float = field(default_factory=time.monotonic)
+    longest_pause_s: float = 0.0  # the longest time without any acknowledgment
+
+    def acknowledge(self, dossier_id: str, position: int) -> None:
+        now = time.monotonic()
+        self.longest_pause_s = max(self.longest_pause_s, now - self.last_ack)
+        self.last_ack = now
+        self.acknowledged.add(dossier_id)
+        self.last_position = max(self.last_position, position)
 
     def figures(self) -> dict[str, int]:
         return {"sent": self.sent, "acknowledged": len(self.acknowledged),
@@ -42,9 +52,7 @@ async def send_one(officer: httpx.AsyncClient, procedure: str, number: int, tall
             error = repr(failure)
             continue
         if answer.status_code == 201:
-            tally.acknowledged.add(answer.json()["id"])
-            tally.last_position = max(tally.last_position,
-                                      int(answer.headers["X-Event-Position"]))
+            tally.acknowledge(answer.json()["id"], int(answer.headers["X-Event-Position"]))
             return
         error = f"{answer.status_code} {answer.text[:200]}"
     tally.failed.append(error)
