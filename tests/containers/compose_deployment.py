@@ -143,7 +143,13 @@ def wait_healthy(base_url: str, timeout: float = 120) -> None:
 
 
 def new_project(kind: str) -> str:
-    return f"{PROJECT_PREFIX}{kind}-{uuid.uuid4().hex[:6]}"
+    """A project name that says which test process owns it (its pid)."""
+    return f"{PROJECT_PREFIX}{kind}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def owner_alive(project: str) -> bool:
+    pid = project.rsplit("-", 2)[-2] if project.count("-") >= 3 else ""
+    return pid.isdigit() and Path(f"/proc/{pid}").exists()
 
 
 def remove_leftover_projects() -> None:
@@ -153,7 +159,8 @@ def remove_leftover_projects() -> None:
         ["docker", "ps", "-a", "--format", '{{.Label "com.docker.compose.project"}}'],
         capture_output=True, text=True)
     for project in set(listed.stdout.split()):
-        if project.startswith(PROJECT_PREFIX):
+        # Another test run's live deployment is left alone.
+        if project.startswith(PROJECT_PREFIX) and not owner_alive(project):
             subprocess.run(["docker", "compose", "-p", project, "down", "--volumes",
                             "--remove-orphans"], capture_output=True, timeout=300)
 
