@@ -4,6 +4,7 @@ counted back from the read model: what was sent, acknowledged, found, and found 
 import asyncio
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
@@ -17,6 +18,7 @@ class Tally:
     retries: int = 0  # attempts after a failed one (each absorbed failure counts once)
     last_position: int = 0
     last_ack: float = field(default_factory=time.monotonic)
+    errors: Counter = field(default_factory=Counter)  # what failed attempts got, by kind
     longest_pause_s: float = 0.0  # the longest time without any acknowledgment
 
     def acknowledge(self, dossier_id: str, position: int) -> None:
@@ -50,11 +52,15 @@ async def send_one(officer: httpx.AsyncClient, procedure: str, number: int, tall
                                         headers={"Idempotency-Key": key})
         except httpx.TransportError as failure:
             error = repr(failure)
+            tally.errors[type(failure).__name__] += 1
             continue
         if answer.status_code == 201:
             tally.acknowledge(answer.json()["id"], int(answer.headers["X-Event-Position"]))
             return
         error = f"{answer.status_code} {answer.text[:200]}"
+        tally.errors[f"{answer.status_code} {answer.json().get('title', '')}"
+                     if answer.headers.get("content-type", "").endswith("json")
+                     else str(answer.status_code)] += 1
     tally.failed.append(error)
 
 
