@@ -33,6 +33,16 @@ class Tally:
                 "retried attempts": self.retries, "given up": len(self.failed)}
 
 
+def error_kind(answer: httpx.Response) -> str:
+    """The status and the start of the problem's detail (numbers and ids stripped)."""
+    try:
+        detail = str(answer.json().get("detail") or answer.json().get("title") or "")
+    except ValueError:
+        detail = ""
+    words = [w for w in detail.split() if not any(c.isdigit() for c in w)]
+    return f"{answer.status_code} {' '.join(words)[:70]}".strip()
+
+
 async def send_one(officer: httpx.AsyncClient, procedure: str, number: int, tally: Tally,
                    attempts: int) -> None:
     """One receipt; a failure (transport error, 5xx, 409 conflict) is retried with the same
@@ -58,9 +68,7 @@ async def send_one(officer: httpx.AsyncClient, procedure: str, number: int, tall
             tally.acknowledge(answer.json()["id"], int(answer.headers["X-Event-Position"]))
             return
         error = f"{answer.status_code} {answer.text[:200]}"
-        tally.errors[f"{answer.status_code} {answer.json().get('title', '')}"
-                     if answer.headers.get("content-type", "").endswith("json")
-                     else str(answer.status_code)] += 1
+        tally.errors[error_kind(answer)] += 1
     tally.failed.append(error)
 
 
