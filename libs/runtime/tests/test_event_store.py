@@ -127,3 +127,31 @@ async def test_an_older_nats_server_is_refused(tmp_path):
 
     with pytest.raises(UnsupportedServer, match="2.9.10"):
         require_supported_server(OldClient())  # type: ignore[arg-type]
+
+
+class LaggingReplica(EventStore):
+    """A store whose fast reads come from a replica that has not caught up: empty histories."""
+
+    async def load(self, context: str, aggregate_id: str, consistent: bool = False):
+        if not consistent:
+            return AggregateHistory(context, aggregate_id, [])
+        return await super().load(context, aggregate_id, consistent=True)
+
+
+async def test_a_command_on_a_just_written_aggregate_asks_the_leader_before_a_404(store, nc):
+    """On an R3 stream a direct get may come from a follower that lags: the command loop must
+    not answer 404 (or 412) from it (seen in containers on the cluster profile)."""
+    from cchc.contracts.messages import CommandMeta, Principal, Request, Role
+    from cchc.runtime.command_loop import AggregateKind, CommandLoop
+
+    aggregate = new_id()
+    await append(store, await store.load("dossier", aggregate), day=3)
+    kind = AggregateKind(name="calendar day", evolve=lambda state, event: event,
+                         answer=lambda state, envelope: {"day": str(state.date)},
+                         agency_of=lambda state, event: "_province")
+    loop = CommandLoop(LaggingReplica(nc), "dossier")
+    request = Request(meta=CommandMeta(principal=Principal(sub="t", role=Role.ADMIN),
+                                       correlation_id="c", expected_version=1), body={})
+    reply = await loop.change(request, kind, aggregate, lambda state: declared(4),
+                              lambda principal, state: None)
+    assert reply.ok and reply.version == 2

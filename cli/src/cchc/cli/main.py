@@ -1,4 +1,4 @@
-"""``cchc up | token | rebuild | migrate-subjects | archive | verify | demo``."""
+"""``cchc up | token | rebuild | migrate-subjects | archive | backup | verify | import | demo``."""
 
 import argparse
 import asyncio
@@ -197,6 +197,10 @@ def parser() -> argparse.ArgumentParser:
     importing.add_argument("--url", default="http://127.0.0.1:8000", help="the gateway")
     importing.add_argument("--concurrency", type=int, default=16, help="rows sent at once")
     importing.set_defaults(run=_import)
+
+    from cchc.cli.backup import add_parser as add_backup
+
+    add_backup(commands)
 
     demo = commands.add_parser(
         "demo", help="load a demo province (20 departments, a year of dossiers, plans, indexes) "

@@ -111,6 +111,14 @@ class CommandLoop:
         for attempt in range(MAX_ATTEMPTS):
             history = await self.store.load(self.context, aggregate_id, consistent=attempt > 0)
             state = kind.state(history)
+            if attempt == 0 and ((must_exist and state is None)
+                                 or (expected is not None and expected != history.version)):
+                # The fast read (a direct get) may be answered by a replica of an R3 stream that
+                # lags behind the leader: an aggregate written a moment ago may not be there yet
+                # (seen in containers: 404 for a dossier just received). Ask the leader before
+                # answering 404 or 412.
+                history = await self.store.load(self.context, aggregate_id, consistent=True)
+                state = kind.state(history)
             if must_exist and state is None:
                 raise NotFound(f"no {kind.name} {aggregate_id}")
             # Who may comes first: an earlier answer is given only to someone who may ask.

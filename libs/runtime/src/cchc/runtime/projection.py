@@ -170,12 +170,13 @@ class ProjectionRunner:
         the first event, instead of reading old rows with a new meaning.
         """
         async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Replicas starting together on an empty database: one setup at a time, for the
+                # whole database, since every projection shares the checkpoints table (two
+                # CREATE TABLE of it at once fail on pg_type's unique index).
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": lock_key("projection-setup")})
             await conn.run_sync(checkpoints.metadata.create_all)
-            if conn.dialect.name == "postgresql":  # replicas starting together: one at a time
-                await conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"),
-                    {"key": lock_key(f"setup:{self.name}")},
-                )
             if not await checkpoints.exists(conn, self.name):
                 log.info("projection %s: not run in this database yet; replaying from the start",
                          self.name)
