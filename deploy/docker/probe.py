@@ -66,6 +66,30 @@ async def service_ready(service: str) -> bool:
         await nc.close()
 
 
+async def anchor_ready() -> bool:
+    """The anchor signer has no endpoint: ready when its user reaches NATS and the ANCHORS
+    stream it keeps exists (it makes it at first start)."""
+    import nats
+
+    async def quiet(error: Exception) -> None:
+        pass
+
+    try:
+        nc = await nats.connect(
+            os.environ.get("CCHC_ANCHOR_NATS_URL", "nats://127.0.0.1:4222"),
+            connect_timeout=TIMEOUT_S, allow_reconnect=False, error_cb=quiet,
+            name="cchc-anchor-probe", inbox_prefix="_INBOX_anchor")
+    except Exception:  # noqa: BLE001 - unreachable, refused or not authorised: not ready
+        return False
+    try:
+        await nc.jetstream(timeout=TIMEOUT_S).stream_info("ANCHORS")
+        return True
+    except Exception:  # noqa: BLE001 - no stream yet, timeout
+        return False
+    finally:
+        await nc.close()
+
+
 def main(argv: list[str]) -> int:
     service = argv[0] if argv else os.environ.get("CCHC_SERVICE", "")
     if not service:
@@ -73,8 +97,9 @@ def main(argv: list[str]) -> int:
         return 2
     if service == "gateway":
         return 0 if gateway_ready() else 1
+    check = anchor_ready() if service == "anchor" else service_ready(service)
     try:  # bounded as a whole: a probe must answer before its own timeout
-        ready = asyncio.run(asyncio.wait_for(service_ready(service), 2 * TIMEOUT_S))
+        ready = asyncio.run(asyncio.wait_for(check, 2 * TIMEOUT_S))
     except TimeoutError:
         ready = False
     return 0 if ready else 1

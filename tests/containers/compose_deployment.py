@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
 from api_client import Api
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,6 @@ import sys
 import time
 
 import pytest
-
 from compose_deployment import FIGURES, ROOT, TIMINGS, remove_leftover_projects
 
 

@@ -8,13 +8,28 @@ import warnings
 from collections import Counter
 
 import pytest
-
 from api_steps import agency_with_procedure
-from cluster_faults import (NODE_SERVICES, containers_of, disconnect, docker, kill,
-                            lease_holder, reconnect, start, stream_leader)
-from compose_deployment import (FIGURES, TIMINGS, Deployment, connect_as_ops, new_project,
-                                prepare, wait_healthy)
-from dossier_load import Tally, dossiers_found, load_until, receive_dossiers
+from cluster_faults import (
+    NODE_SERVICES,
+    containers_of,
+    disconnect,
+    docker,
+    kill,
+    lease_holder,
+    reconnect,
+    start,
+    stream_leader,
+)
+from compose_deployment import (
+    FIGURES,
+    TIMINGS,
+    Deployment,
+    connect_as_ops,
+    new_project,
+    prepare,
+    wait_healthy,
+)
+from dossier_load import Tally, dossiers_found, late_entries, load_until, receive_dossiers
 from test_real_case_report import test_the_department_report_of_15_july_2022 as report_case
 
 pytestmark = pytest.mark.containers
@@ -46,7 +61,7 @@ def test_two_replicas_of_every_service_and_three_nats_nodes_are_healthy(cluster:
     containers = [json.loads(line) for line in listed.splitlines() if line.strip()]
     running = Counter(c["Service"] for c in containers if c["Health"] == "healthy")
     assert running == {"nats": 1, "nats-2": 1, "nats-3": 1, "postgres": 1, "dossier": 2,
-                       "planning": 2, "scoring": 2, "gateway": 1}, containers
+                       "planning": 2, "scoring": 2, "gateway": 1, "anchor": 1}, containers
 
 
 async def test_the_event_streams_have_three_replicas_in_sync(cluster: Deployment, api):  # type: ignore[no-untyped-def]
@@ -71,7 +86,7 @@ async def test_the_department_report_of_15_july_2022_on_the_cluster(api):  # typ
 async def test_three_hundred_dossiers_are_each_found_once(api):  # type: ignore[no-untyped-def]
     agency, procedure = await agency_with_procedure(api.admin)
     officer = api.as_("officer", agency)
-    tally = await receive_dossiers(officer, procedure, 300, concurrency=8)
+    tally = await receive_dossiers(late_entries(api), procedure, 300, concurrency=8)
     assert not tally.failed and len(tally.acknowledged) == 300
     found = await dossiers_found(officer, agency, tally.last_position)
     assert Counter(found).most_common(1)[0][1] == 1
@@ -88,7 +103,7 @@ async def test_faults_under_load_lose_nothing_acknowledged_and_count_nothing_twi
     agency, procedure = await agency_with_procedure(api.admin)
     officer = api.as_("officer", agency)
     tally, stop = Tally(), asyncio.Event()
-    load = asyncio.create_task(load_until(stop, officer, procedure, tally))
+    load = asyncio.create_task(load_until(stop, late_entries(api), procedure, tally))
 
     pauses: dict[str, float] = {}
 
