@@ -36,7 +36,8 @@ async def test_an_officers_backdated_receipt_is_refused_and_no_dossier_is_writte
 async def test_an_officers_resolution_ten_days_back_is_refused_and_changes_nothing(stack_api):
     agency, procedure = await agency_with_procedure(stack_api.admin, processing_days=1)
     officer = stack_api.as_("officer", agency)
-    dossier = (await receive(officer, procedure, moment(hours=1))).json()
+    received = await receive(officer, procedure, moment(hours=1))
+    dossier = received.json()
 
     backdated = await act(officer, dossier["id"], "resolution",
                           {"resolved_at": moment(days=10), "outcome": "approved"})
@@ -46,7 +47,8 @@ async def test_an_officers_resolution_ten_days_back_is_refused_and_changes_nothi
                        {"resolved_at": moment(hours=-2), "outcome": "approved"})
     assert future.status_code == 422 and problem_fields(future) == ["resolved_at"]
 
-    detail = (await officer.get(f"/api/v1/dossiers/{dossier['id']}")).json()
+    detail = (await officer.get(f"/api/v1/dossiers/{dossier['id']}", headers={
+        "X-Min-Position": received.headers["X-Event-Position"]})).json()
     assert detail["status"] == "in_progress" and detail["version"] == 1
     audit = (await stack_api.as_("inspector").get(f"/api/v1/audit/dossiers/{dossier['id']}")).json()
     assert audit["events"] == 1 and audit["late_entries"] == []
