@@ -27,8 +27,9 @@ from cchc.dossier.aggregates import CONTEXT, REFERENCE_EVENT_TYPES
 from cchc.dossier.counters_766 import Clock766
 from cchc.dossier.domain.calendar import local_date
 from cchc.dossier.domain.clock_766 import late_by_requests, resolution_timeliness_766
+from cchc.runtime.bulk_rows import insert_rows
 from cchc.runtime.sqldb import upsert
-from sqlalchemy import String, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy import String, any_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -154,20 +155,20 @@ class RowChanges:
             latest = {row["code"]: row for row in self.agencies}  # one row per code per statement
             await conn.execute(upsert(conn, tables.agencies, ["code"]), list(latest.values()))
         if self.procedures:
-            await conn.execute(insert(tables.procedures), self.procedures)
+            await insert_rows(conn, tables.procedures, self.procedures)
         if self.calendar_days:
             days = tables.calendar_days
             await conn.execute(delete(days).where(days.c.day.in_(list(self.calendar_days))))
-            await conn.execute(insert(days), list(self.calendar_days.values()))
+            await insert_rows(conn, days, list(self.calendar_days.values()))
         if self.new_dossiers:
-            await conn.execute(insert(tables.dossiers), list(self.new_dossiers.values()))
+            await insert_rows(conn, tables.dossiers, list(self.new_dossiers.values()))
         await self._write_updates(conn)
         await self._write_late_entries(conn)
         await self._write_counts(conn)
         if self.due_periods:
-            await conn.execute(insert(tables.due_periods), self.due_periods)
+            await insert_rows(conn, tables.due_periods, self.due_periods)
         if self.history:
-            await conn.execute(insert(tables.history), self.history)
+            await insert_rows(conn, tables.history, self.history)
 
     async def _write_updates(self, conn: AsyncConnection) -> None:
         # One executemany per set of columns; each dossier appears once, so order is free.

@@ -1,0 +1,66 @@
+"""Many rows into one table in one driver call, each column's conversion looked up once.
+
+SQLAlchemy's ``conn.execute(insert(table), rows)`` turns every row into driver parameters
+through its general machinery: the compiled statement's parameter construction and a bind
+processor lookup per key per row. In a replay that was a fifth of the rebuild's time (the
+profile: ``construct_params`` and its list comprehension, 345,611 calls for 133,334 events).
+Here the INSERT is compiled once per (table, columns, dialect); each row becomes a tuple in
+the compiled order, converted by the column types' own bind processors — the values SQLAlchemy
+itself would send — and the rows go to the driver's ``executemany`` at once.
+
+Only positional parameter styles are taken this way (sqlite3's ``?``, asyncpg's ``$n``, the
+two drivers the services use); any other driver gets SQLAlchemy's own executemany.
+"""
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+Converter = Callable[[Any], Any]
+
+
+class _CompiledInsert:
+    """The SQL text of an INSERT of ``columns`` and how to turn a row into its parameters."""
+
+    def __init__(self, table: Table, columns: tuple[str, ...], dialect: Dialect) -> None:
+        statement = insert(table).values({name: bindparam(name) for name in columns})
+        compiled = statement.compile(dialect=dialect)
+        self.positional = bool(compiled.positional and compiled.positiontup)
+        self.sql = compiled.string
+        order = list(compiled.positiontup or columns)
+        self.values_of = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+        self.converters: list[tuple[int, Converter]] = []
+        for index, name in enumerate(order):
+            converter = table.c[name].type.bind_processor(dialect)
+            if converter is not None:
+                self.converters.append((index, converter))
+
+    def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        values = self.values_of(row)
+        if not self.converters:
+            return values
+        converted = list(values)
+        for index, converter in self.converters:
+            converted[index] = converter(converted[index])
+        return tuple(converted)
+
+
+@lru_cache(maxsize=512)
+def _compiled(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _CompiledInsert:
+    return _CompiledInsert(table, columns, dialect)
+
+
+async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table``, in one executemany."""
+    if not rows:
+        return
+    compiled = _compiled(table, tuple(rows[0]), conn.dialect)
+    if not compiled.positional:
+        await conn.execute(insert(table), list(rows))
+        return
+    await conn.exec_driver_sql(compiled.sql, [compiled.parameters(row) for row in rows])

@@ -1,0 +1,90 @@
+"""insert_rows stores exactly what SQLAlchemy's own executemany stores, on SQLite and PostgreSQL."""
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import JSON, BigInteger, Column, Date, MetaData, String, Table, insert, select
+
+from cchc.runtime.bulk_rows import insert_rows
+from cchc.runtime.sqldb import create_engine
+from cchc.runtime.sqltypes import UtcDateTime
+
+metadata = MetaData()
+rows_table = Table(
+    "bulk_rows_test", metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("name", String(64)),
+    Column("at", UtcDateTime, nullable=True),
+    Column("day", Date, nullable=True),
+    Column("payload", JSON, nullable=True),
+)
+HANOI = timezone(timedelta(hours=7))
+
+
+def sample(offset: int) -> list[dict]:
+    """Rows with every kind of value the projections write: aware times in UTC and in another
+    zone, microseconds, dates, JSON with Vietnamese text, and NULLs."""
+    return [
+        {"position": offset + 1, "name": "Nguyễn Văn An",
+         "at": datetime(2022, 1, 3, 2, 0, tzinfo=UTC), "day": date(2022, 1, 3),
+         "payload": {"applicant": {"name": "Trần Thị Bình"}, "n": 1}},
+        {"position": offset + 2, "name": "b",
+         "at": datetime(2024, 2, 29, 23, 59, 59, 123456, tzinfo=HANOI), "day": None,
+         "payload": None},
+        {"position": offset + 3, "name": None, "at": None, "day": date(1999, 12, 31),
+         "payload": [1, "hai", None]},
+    ]
+
+
+@pytest.fixture
+async def engine(db_url: str):  # type: ignore[no-untyped-def]
+    engine = create_engine(db_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+async def test_rows_read_back_as_sqlalchemy_writes_them(engine) -> None:  # type: ignore[no-untyped-def]
+    async with engine.begin() as conn:
+        await conn.execute(insert(rows_table), sample(0))  # SQLAlchemy's own way
+        await insert_rows(conn, rows_table, sample(100))
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(rows_table).order_by(rows_table.c.position))).all()
+    ours = [tuple(row)[1:] for row in stored if row.position > 100]
+    theirs = [tuple(row)[1:] for row in stored if row.position <= 100]
+    assert ours == theirs
+    assert ours[1][1] == datetime(2024, 2, 29, 16, 59, 59, 123456, tzinfo=UTC)
+
+
+async def test_the_same_stored_text_on_sqlite(sqlite_url: str) -> None:
+    """On SQLite the fast timestamp conversion must store the very text SQLAlchemy stored
+    before it (older rows and newer rows compare and sort together)."""
+    engine = create_engine(sqlite_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        await conn.execute(insert(rows_table), sample(0))
+        await insert_rows(conn, rows_table, sample(100))
+        stored = (await conn.exec_driver_sql(
+            "SELECT position, at, day, payload FROM bulk_rows_test ORDER BY position")).all()
+    await engine.dispose()
+    assert [row[1:] for row in stored[:3]] == [row[1:] for row in stored[3:]]
+    assert stored[1][1] == "2024-02-29 16:59:59.123456"
+
+
+async def test_a_naive_time_is_refused(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            row = {**sample(0)[0], "at": datetime(2022, 1, 3, 2, 0)}
+            with pytest.raises(Exception, match="naive"):
+                await insert_rows(conn, rows_table, [row])
+    finally:
+        await engine.dispose()
+
+
+async def test_nothing_to_insert_is_no_statement(engine) -> None:  # type: ignore[no-untyped-def]
+    async with engine.begin() as conn:
+        await insert_rows(conn, rows_table, [])
+        assert (await conn.execute(select(rows_table))).all() == []
