@@ -255,6 +255,9 @@ class RedeliveringFeed:
         self.runner = runner
         self.real = real
 
+    def __getattr__(self, name: str):  # what the runner asks of a feed besides these
+        return getattr(self.real, name)
+
     async def stop(self) -> None:
         await self.real.stop()
 

@@ -6,6 +6,7 @@ refused, only the gateway may send requests to the services, and nobody reads an
 """
 
 import asyncio
+import logging
 import re
 from pathlib import Path
 
@@ -17,7 +18,14 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.runtime import nats_auth
+from cchc.dossier.projections import DossierReadModel
+from cchc.dossier.tables import agencies
 from cchc.runtime.endpoints import inbox_prefix
+from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.sqldb import create_engine
+from sqlalchemy import select
+
+from api_steps import register_agency
 
 ACCOUNTS = Path(__file__).resolve().parents[1] / "deploy" / "nats" / "accounts.conf"
 
@@ -155,3 +163,27 @@ async def test_only_the_anchor_signer_publishes_anchors_and_it_appends_no_event(
         assert info.config.name == "DOSSIER"
     finally:
         await anchor.close()
+
+
+async def test_a_service_replays_through_a_reader_process_with_its_own_permissions(
+        stack_api, tmp_path, caplog):
+    """A replay's reader process connects as the service it reads for, with its inbox prefix,
+    and gets the whole log: not a quiet fallback to the slower in-process read."""
+    await register_agency(stack_api.as_("admin"), "SO-READER")
+    stack = stack_api.stack
+    nc = await nats.connect(stack.nats_url_of("dossier"), inbox_prefix=inbox_prefix("dossier"))
+    engine = create_engine(f"sqlite:///{tmp_path / 'replay.db'}")
+    runner = ProjectionRunner(nc, engine, DossierReadModel(), consumer_name="reader-auth-test",
+                              replay_reader_from=1)
+    try:
+        with caplog.at_level(logging.INFO, logger="cchc"):
+            head = await runner.catch_up()
+        assert head > 0 and "with a reader process" in caplog.text
+        assert "ended early" not in caplog.text
+        async with engine.connect() as conn:
+            codes = (await conn.execute(select(agencies.c.code))).scalars().all()
+        assert "SO-READER" in codes
+    finally:
+        await runner.close()
+        await engine.dispose()
+        await nc.close()

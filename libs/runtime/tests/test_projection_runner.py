@@ -1,6 +1,7 @@
 """The projection runner against a real nats-server and real SQL (SQLite and PostgreSQL)."""
 
 import asyncio
+import logging
 from datetime import UTC, date, datetime
 
 import pytest
@@ -13,6 +14,7 @@ from cchc.runtime import checkpoints
 from cchc.runtime.eventstore import AggregateHistory, EventStore, Metadata
 from cchc.runtime.ids import new_id
 from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.replay_reader import ReplayFeed
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
 
@@ -224,3 +226,92 @@ async def test_two_replicas_of_a_projection_apply_every_event_once_even_when_the
     assert set(rows) >= set(positions)
     assert set(rows.values()) == {1}
     await engines[standby].dispose()
+
+
+# A replay read by a process of its own (cchc.runtime.replay_reader) stays exactly-once: whatever
+# dies, when, the rows end the same, and the projection goes on with its consumer after it.
+
+
+async def rows_without_reader(nc, engine) -> dict[int, int]:
+    """What a projection of the whole log holds when it reads the log itself: the reference (the
+    shared log holds events other tests made malformed on purpose; those are parked, not rows)."""
+    projection = CountingProjection(f"p{new_id()[:8]}")
+    await ProjectionRunner(nc, engine, projection, replay_reader_from=None).catch_up()
+    return await applied(engine, projection)
+
+
+async def wait_until(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_replay_read_by_a_reader_process_applies_every_event_once(nc, db_url, caplog):
+    await publish_events(nc, 60)
+    target = await EventStore(nc).last_position("dossier")
+    engine = create_engine(db_url)
+    projection = CountingProjection(f"p{new_id()[:8]}")
+    runner = ProjectionRunner(nc, engine, projection, batch_size=7, replay_reader_from=1)
+    with caplog.at_level(logging.INFO, logger="cchc.projection"):
+        assert await runner.catch_up() == target
+    assert "with a reader process" in caplog.text
+    assert await applied(engine, projection) == await rows_without_reader(nc, engine)
+    # Once its reader has read up to the head it follows the log with its durable consumer.
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    await wait_until(lambda: runner._feed is not None and not isinstance(runner._feed, ReplayFeed))
+    await publish_events(nc, 5)
+    head = await EventStore(nc).last_position("dossier")
+    await wait_until(lambda: runner.position >= head)
+    stop.set()
+    await task
+    assert await applied(engine, projection) == await rows_without_reader(nc, engine)
+    await engine.dispose()
+
+
+async def test_the_reader_process_killed_mid_replay_loses_and_repeats_nothing(nc, db_url):
+    await publish_events(nc, 80)
+    target = await EventStore(nc).last_position("dossier")
+    engine = create_engine(db_url)
+    projection = CountingProjection(f"p{new_id()[:8]}", delay=0.002)
+    runner = ProjectionRunner(nc, engine, projection, batch_size=5, replay_reader_from=1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    await wait_until(lambda: isinstance(runner._feed, ReplayFeed)
+                     and runner._feed._process is not None)
+    feed = runner._feed
+    assert isinstance(feed, ReplayFeed) and feed._process is not None
+    feed._process.kill()  # before it has sent anything (its start takes longer than this)
+    await wait_until(lambda: runner.position >= target, timeout=60)
+    assert feed.finished and not feed.complete
+    assert runner._feed is not None and not isinstance(runner._feed, ReplayFeed)
+    stop.set()
+    await task
+    assert await applied(engine, projection) == await rows_without_reader(nc, engine)
+    await engine.dispose()
+
+
+async def test_a_projection_killed_mid_replay_resumes_and_leaves_no_reader_behind(nc, db_url):
+    await publish_events(nc, 60)
+    target = await EventStore(nc).last_position("dossier")
+    engine = create_engine(db_url)
+    name = f"p{new_id()[:8]}"
+    runner = ProjectionRunner(nc, engine, CountingProjection(name, delay=0.005), batch_size=5,
+                              replay_reader_from=1)
+    task = asyncio.create_task(runner.run(asyncio.Event()))
+    await wait_until(lambda: runner.position > 5 and isinstance(runner._feed, ReplayFeed))
+    feed = runner._feed
+    assert isinstance(feed, ReplayFeed)
+    process = feed._process
+    assert process is not None
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert runner.position < target
+    assert process.returncode is not None  # stopped with the projection, not left running
+    resumed = ProjectionRunner(nc, engine, CountingProjection(name), batch_size=5,
+                               replay_reader_from=1)
+    await resumed.catch_up()
+    assert await applied(engine, CountingProjection(name)) == await rows_without_reader(nc, engine)
+    await engine.dispose()

@@ -105,7 +105,12 @@ class EventEnvelope(BaseModel):
     @classmethod
     def from_bytes(cls, data: bytes, position: int | None = None) -> "EventEnvelope":
         envelope = cls.model_validate_json(data)
-        return envelope.model_copy(update={"position": position}) if position else envelope
+        if position:
+            # Stamped on the new object before anyone else holds it, where model_copy would
+            # copy it whole: a replay decodes every event of the log through here.
+            envelope.__dict__["position"] = position
+            envelope.__pydantic_fields_set__.add("position")
+        return envelope
 
 
 def canonical_json(value: Any) -> bytes:

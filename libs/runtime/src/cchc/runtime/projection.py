@@ -47,6 +47,7 @@ from cchc.runtime.observability import (
     link_from_traceparent,
 )
 from cchc.runtime.pullfeed import Delivered, PullFeed
+from cchc.runtime.replay_reader import ReadTask, ReplayFeed
 
 log = logging.getLogger("cchc.projection")
 tracer = get_tracer(__name__)
@@ -63,6 +64,9 @@ MAX_ATTEMPTS_BEFORE_PARKING = 3
 MAX_LINKS_PER_BATCH = 128  # OpenTelemetry's default limit: a big replay batch links its first
 LEASE_CHECK_S = 2.0  # how often the active runner makes sure it still holds the lease
 STANDBY_POLL_S = 0.02  # how often a standby replica's read-your-writes wait looks
+# From this many events behind the head on, a replay reads the log in a process of its own
+# (cchc.runtime.replay_reader): starting it costs about half a second.
+REPLAY_READER_FROM = 20_000
 
 
 class Projection(Protocol):
@@ -132,6 +136,7 @@ class ProjectionRunner:
         batch_size: int = 500,
         fetch_timeout: float = 1.0,
         consumer_name: str | None = None,
+        replay_reader_from: int | None = REPLAY_READER_FROM,
     ) -> None:
         self.nc = nc
         self.js = nc.jetstream()
@@ -141,7 +146,10 @@ class ProjectionRunner:
         self.fetch_timeout = fetch_timeout
         self.position = 0
         self._advanced = asyncio.Condition()
-        self._feed: PullFeed | None = None
+        self._feed: PullFeed | ReplayFeed | None = None
+        self.replay_reader_from = replay_reader_from  # None: never a reader process
+        self._prefetched: asyncio.Task[tuple[list[Delivered], list[_Item]]] | None = None
+        self._reader_failed = False
         self._archive: ArchiveReplay | None = None
         self._failures: dict[int, int] = {}
         # Two runners of one projection into two databases (a rebuild beside the live one) need
@@ -254,8 +262,22 @@ class ProjectionRunner:
     async def step(self) -> int:
         """Fetch and apply one batch; returns how many messages it held."""
         assert self._feed is not None
-        msgs = await self._feed.take(self.fetch_timeout)
-        items = await self._merged_with_archive([_decode(m) for m in msgs])
+        if self._prefetched is not None:
+            msgs, decoded = await self._prefetched
+            self._prefetched = None
+        else:
+            msgs, decoded = await self._next_batch(self._feed)
+        if self._feed.replaying:
+            if not msgs and self._feed.finished:
+                # The replay's read is over: the consumer goes on. A reader that ended before
+                # its end is not tried again by this runner (whatever failed would fail again).
+                self._reader_failed = self._reader_failed or not self._feed.complete
+                await self._reset_consumer()
+                return 0
+            # Replaying: the next batch is taken and decoded while this one is written (the
+            # database works in its own thread or process meanwhile).
+            self._prefetched = asyncio.create_task(self._next_batch(self._feed))
+        items = await self._merged_with_archive(decoded)
         if not items:
             return 0
         with tracer.start_as_current_span(
@@ -284,6 +306,10 @@ class ProjectionRunner:
             self._lag.set(msgs[-1].pending)
         await self._notify()
         return len(items)
+
+    async def _next_batch(self, feed: PullFeed | ReplayFeed) -> tuple[list[Delivered], list[_Item]]:
+        msgs = await feed.take(self.fetch_timeout)
+        return msgs, [_decode(m) for m in msgs]
 
     async def wait_for(self, position: int, timeout: float) -> bool:
         """Wait until the projection has applied ``position``. The active replica is told at
@@ -429,6 +455,10 @@ class ProjectionRunner:
 
     async def close(self) -> None:
         """Stop fetching (the durable consumer stays, for the next start)."""
+        if self._prefetched is not None:
+            self._prefetched.cancel()
+            await asyncio.gather(self._prefetched, return_exceptions=True)
+            self._prefetched = None
         if self._feed is not None:
             await self._feed.stop()
             self._feed = None
@@ -444,6 +474,23 @@ class ProjectionRunner:
             await self.js.delete_consumer(stream, self.durable)
         except NotFoundError:
             pass
+        info = await self.js.stream_info(stream)
+        head = info.state.last_seq
+        self._checkpoint.set(self.position)
+        self._lag.set(max(0, head - self.position))
+        self._archive = await ArchiveReplay.open(self.nc, self.projection.context, self.position)
+        if (self.replay_reader_from is not None and not self._reader_failed
+                and head - self.position >= self.replay_reader_from
+                and self.nc.connected_url is not None):
+            self._feed = ReplayFeed(ReadTask(
+                url=self.nc.connected_url.geturl(),
+                inbox_prefix=self.nc.new_inbox().rsplit(".", 1)[0], stream=stream,
+                subjects=context_subjects(self.projection.context), first=self.position + 1,
+                last=head, batch=self.batch_size))
+            await self._feed.start()
+            log.info("projection %s: replaying %d events with a reader process",
+                     self.name, head - self.position)
+            return
         await self.js.add_consumer(
             stream,
             ConsumerConfig(
@@ -458,10 +505,6 @@ class ProjectionRunner:
         )
         self._feed = PullFeed(self.nc, stream, self.durable, self.batch_size, self.fetch_timeout)
         await self._feed.start()
-        self._archive = await ArchiveReplay.open(self.nc, self.projection.context, self.position)
-        info = await self.js.stream_info(stream)
-        self._checkpoint.set(self.position)
-        self._lag.set(max(0, info.state.last_seq - self.position))
 
     async def _reset_consumer_quietly(self) -> None:
         try:

@@ -48,6 +48,12 @@ def ack_numbers(reply: str) -> tuple[int, int]:
 
 
 class PullFeed:
+    # A durable consumer follows the log for ever: never finished, never a replay's read-ahead
+    # (compare cchc.runtime.replay_reader.ReplayFeed).
+    replaying = False
+    finished = False
+    complete = False
+
     def __init__(self, nc: NATS, stream: str, consumer: str, batch: int, expires_s: float) -> None:
         self.nc = nc
         self.batch = batch
