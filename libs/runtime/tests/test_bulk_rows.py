@@ -88,3 +88,46 @@ async def test_nothing_to_insert_is_no_statement(engine) -> None:  # type: ignor
     async with engine.begin() as conn:
         await insert_rows(conn, rows_table, [])
         assert (await conn.execute(select(rows_table))).all() == []
+
+
+def many(offset: int, count: int) -> list[dict]:
+    """Enough rows for PostgreSQL's COPY path."""
+    rows = sample(offset) * (count // 3)
+    return [{**row, "position": offset + index} for index, row in enumerate(rows)]
+
+
+async def test_a_big_batch_stores_the_same_rows_and_rolls_back_with_its_transaction(engine):
+    async with engine.begin() as conn:
+        await conn.execute(insert(rows_table), many(0, 300))
+        await insert_rows(conn, rows_table, many(1000, 300))
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(rows_table).order_by(rows_table.c.position))).all()
+    assert [tuple(r)[1:] for r in stored if r.position < 1000] == \
+        [tuple(r)[1:] for r in stored if r.position >= 1000]
+    # A batch whose transaction fails leaves nothing behind: no half-written state.
+    with pytest.raises(RuntimeError):
+        async with engine.begin() as conn:
+            await conn.execute(select(rows_table.c.position).limit(1))  # as a batch reads first
+            await insert_rows(conn, rows_table, many(5000, 300))
+            raise RuntimeError("the batch fails after its rows")
+    async with engine.connect() as conn:
+        assert len((await conn.execute(select(rows_table))).all()) == 600
+
+
+@pytest.mark.postgres
+async def test_a_schema_translate_map_is_applied(postgres_url: str) -> None:
+    base = create_engine(postgres_url)
+    async with base.begin() as conn:
+        await conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS bulk_elsewhere")
+    engine = base.execution_options(schema_translate_map={None: "bulk_elsewhere"})
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        await insert_rows(conn, rows_table, sample(0))
+        await insert_rows(conn, rows_table, many(100, 300))
+    async with base.connect() as conn:
+        count = (await conn.exec_driver_sql(
+            "SELECT count(*) FROM bulk_elsewhere.bulk_rows_test")).scalar()
+        public = (await conn.exec_driver_sql(
+            "SELECT to_regclass('public.bulk_rows_test')")).scalar()
+    await base.dispose()
+    assert count == 303 and public is None

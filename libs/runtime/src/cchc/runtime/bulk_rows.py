@@ -9,7 +9,13 @@ the compiled order, converted by the column types' own bind processors — the v
 itself would send — and the rows go to the driver's ``executemany`` at once.
 
 Only positional parameter styles are taken this way (sqlite3's ``?``, asyncpg's ``$n``, the
-two drivers the services use); any other driver gets SQLAlchemy's own executemany.
+two drivers the services use); any other driver gets SQLAlchemy's own executemany. On
+PostgreSQL a batch of ``COPY_FROM`` rows or more goes in with ``COPY`` (asyncpg's
+``copy_records_to_table``, binary, the connection's own codecs): one round trip and no
+per-row statement on the server. Only inside the caller's open transaction, so that the rows
+commit or roll back with the rest of the batch and its checkpoint; outside one, executemany.
+
+A connection's ``schema_translate_map`` (execution option) is applied, as SQLAlchemy would.
 """
 
 from collections.abc import Callable, Sequence
@@ -22,17 +28,25 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Converter = Callable[[Any], Any]
+SchemaMap = tuple[tuple[str | None, str | None], ...] | None
+COPY_FROM = 100  # rows: below, a prepared executemany costs less than setting up a COPY
 
 
 class _CompiledInsert:
     """The SQL text of an INSERT of ``columns`` and how to turn a row into its parameters."""
 
-    def __init__(self, table: Table, columns: tuple[str, ...], dialect: Dialect) -> None:
+    def __init__(self, table: Table, columns: tuple[str, ...], dialect: Dialect,
+                 schemas: SchemaMap) -> None:
         statement = insert(table).values({name: bindparam(name) for name in columns})
-        compiled = statement.compile(dialect=dialect)
+        translate = dict(schemas) if schemas else None
+        compiled = statement.compile(dialect=dialect, schema_translate_map=translate,
+                                     render_schema_translate=bool(translate))
         self.positional = bool(compiled.positional and compiled.positiontup)
         self.sql = compiled.string
+        self.table_name = table.name
+        self.schema = translate.get(table.schema, table.schema) if translate else table.schema
         order = list(compiled.positiontup or columns)
+        self.columns = order
         self.values_of = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
         self.converters: list[tuple[int, Converter]] = []
         for index, name in enumerate(order):
@@ -51,16 +65,31 @@ class _CompiledInsert:
 
 
 @lru_cache(maxsize=512)
-def _compiled(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _CompiledInsert:
-    return _CompiledInsert(table, columns, dialect)
+def _compiled(table: Table, columns: tuple[str, ...], dialect: Dialect,
+              schemas: SchemaMap) -> _CompiledInsert:
+    return _CompiledInsert(table, columns, dialect, schemas)
+
+
+def _schema_map(conn: AsyncConnection) -> SchemaMap:
+    translate = conn.sync_connection.get_execution_options().get("schema_translate_map") \
+        if conn.sync_connection is not None else None
+    return tuple(sorted(translate.items(), key=repr)) if translate else None
 
 
 async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``table``, in one executemany."""
+    """INSERT ``rows`` (dicts with the same keys) into ``table``: one executemany, or a COPY."""
     if not rows:
         return
-    compiled = _compiled(table, tuple(rows[0]), conn.dialect)
+    compiled = _compiled(table, tuple(rows[0]), conn.dialect, _schema_map(conn))
     if not compiled.positional:
         await conn.execute(insert(table), list(rows))
         return
-    await conn.exec_driver_sql(compiled.sql, [compiled.parameters(row) for row in rows])
+    records = [compiled.parameters(row) for row in rows]
+    if len(records) >= COPY_FROM and conn.dialect.driver == "asyncpg":
+        driver = (await conn.get_raw_connection()).driver_connection
+        if driver is not None and driver.is_in_transaction():
+            await driver.copy_records_to_table(compiled.table_name, records=records,
+                                               columns=compiled.columns,
+                                               schema_name=compiled.schema)
+            return
+    await conn.exec_driver_sql(compiled.sql, records)
