@@ -6,11 +6,16 @@ read model, in their own process (the load generator is another).
 Serves until SIGTERM, then writes APPLIED_JSON: [[position, wall-clock time], ...] for every
 batch the projection applied, to measure command-to-projection latency against the load
 generator's acknowledgement times (same machine, same clock).
+
+With ``CCHC_BENCH_PROFILE=<file>`` set, SIGUSR1 starts a pyinstrument profile of the process's
+event loop thread and SIGUSR2 writes it to that file as text (bench/run.py sends both around the
+16-client receipts).
 """
 
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -23,6 +28,7 @@ from cchc.dossier.main import DossierService
 from cchc.gateway.app import create_app
 from cchc.gateway.config import GatewaySettings
 from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.signing_keys import new_private_key_text
 
 applied: list[tuple[int, float]] = []
 _notify = ProjectionRunner._notify
@@ -43,17 +49,36 @@ class _Server(uvicorn.Server):
 
 
 async def main(nats_url: str, database_url: str, port: int, secret: str, out: str) -> None:
-    service = DossierService(DossierSettings(nats_url=nats_url, database_url=database_url))
+    # Signed as deployed: every appended event carries the service's Ed25519 signature.
+    service = DossierService(DossierSettings(nats_url=nats_url, database_url=database_url,
+                                             signing_key=new_private_key_text()))
     await service.start()
     app = create_app(GatewaySettings(nats_url=nats_url, jwt_secret=secret, services=["dossier"],
                                      port=port))
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    asyncio.get_running_loop().add_signal_handler(
-        signal.SIGTERM, lambda: setattr(server, "should_exit", True))
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, lambda: setattr(server, "should_exit", True))
+    if profile_file := os.environ.get("CCHC_BENCH_PROFILE"):
+        _profile_on_signals(loop, profile_file)
     await server.serve()
     await service.stop()
     with open(out, "w") as file:
         json.dump(applied, file)
+
+
+def _profile_on_signals(loop: asyncio.AbstractEventLoop, out: str) -> None:
+    from pyinstrument import Profiler  # a tool of the benchmark only, installed by hand
+
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+
+    def write() -> None:
+        profiler.stop()
+        with open(out, "w") as file:
+            file.write(profiler.output_text(unicode=True, show_all=False))
+        profiler.last_session.save(out + ".pyisession")  # pyinstrument --load to look closer
+
+    loop.add_signal_handler(signal.SIGUSR1, profiler.start)
+    loop.add_signal_handler(signal.SIGUSR2, write)
 
 
 if __name__ == "__main__":
