@@ -173,7 +173,9 @@ async def api_benchmark(tmp: Path, server: NatsServer, database_url: str) -> lis
         profiling = bool(os.environ.get("CCHC_BENCH_PROFILE"))
         if profiling:
             worker.send_signal(signal.SIGUSR1)
+        cpu_before = cpu_seconds(worker.pid)
         receive_16 = load(base, token, "receive", 2000, 16)
+        cpu_per_receipt = (cpu_seconds(worker.pid) - cpu_before) / receive_16["requests"] * 1000
         if profiling:
             worker.send_signal(signal.SIGUSR2)
             await asyncio.sleep(2)  # the worker writes the profile
@@ -188,7 +190,16 @@ async def api_benchmark(tmp: Path, server: NatsServer, database_url: str) -> lis
         latency_row("receive-dossier, 16 clients", receive_16),
         to_projection_row("command ack -> projection, 1 client", receive_1, applied),
         to_projection_row("command ack -> projection, 16 clients", receive_16, applied),
+        # Less sensitive than the rates to what else runs on the machine.
+        ("serve worker CPU per receipt, 16 clients", str(receive_16["requests"]), "",
+         f"{cpu_per_receipt:.2f} ms"),
     ]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def to_projection_row(name: str, load_result: dict, applied: list[list[float]]) -> Row:
