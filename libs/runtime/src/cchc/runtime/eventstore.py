@@ -121,6 +121,11 @@ class EventStore:
         self._timeout = timeout
 
     @property
+    def nats(self) -> NATS:
+        """The connection the store reads and appends with."""
+        return self._nc
+
+    @property
     def jetstream(self) -> JetStreamContext:
         """The JetStream context the store appends with (a service's other JetStream state,
         such as a key-value bucket, shares its connection and credentials)."""
