@@ -93,11 +93,6 @@ class _Item:
     archived: bool = False  # read from an archive, at its own position
 
 
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 def _links(items: list[_Item]) -> list[Link]:
     """Links to the spans that appended these events, one per distinct span."""
     links: list[Link] = []
@@ -141,18 +136,11 @@ class ProjectionRunner:
         self.nc = nc
         self.js = nc.jetstream()
         self.engine = engine
-        # What readers (a standby's ``wait_for``, cchc.runtime.reads) ask the checkpoint and the
-        # log's end with: the reading event loop's own (the service's engine and connection
-        # when this runner applies on a thread of its own, cchc.runtime.projection_thread).
-        self.reader_engine = engine
-        self.reader_js = self.js
         self.projection = projection
         self.batch_size = batch_size
         self.fetch_timeout = fetch_timeout
         self.position = 0
-        # Who waits for the position to advance: (their loop, their future). A query may wait on
-        # another event loop than the one this runner applies on (cchc.runtime.projection_thread).
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        self._advanced = asyncio.Condition()
         self._feed: PullFeed | None = None
         self._archive: ArchiveReplay | None = None
         self._failures: dict[int, int] = {}
@@ -306,16 +294,11 @@ class ProjectionRunner:
             if remaining <= 0:
                 return False
             if self.lease is not None and self.lease.held:
-                loop = asyncio.get_running_loop()
-                waiter = (loop, loop.create_future())
-                self._waiters.add(waiter)
-                try:
-                    if self.position < position:  # not advanced since the loop's check
-                        await asyncio.wait_for(waiter[1], min(remaining, 0.5))
-                except TimeoutError:
-                    pass
-                finally:
-                    self._waiters.discard(waiter)
+                async with self._advanced:
+                    try:
+                        await asyncio.wait_for(self._advanced.wait(), min(remaining, 0.5))
+                    except TimeoutError:
+                        pass
             else:
                 self.position = max(self.position, await self._shared_checkpoint())
                 if self.position < position:
@@ -324,7 +307,7 @@ class ProjectionRunner:
 
     async def _shared_checkpoint(self) -> int:
         try:
-            async with self.reader_engine.connect() as conn:
+            async with self.engine.connect() as conn:
                 return await checkpoints.read_checkpoint_only(conn, self.name)
         except exc.DBAPIError:  # no table yet: nothing applied yet
             return 0
@@ -441,12 +424,8 @@ class ProjectionRunner:
         return self._archive is None and await self._first_in_stream_after(self.position) is None
 
     async def _notify(self) -> None:
-        running = asyncio.get_running_loop()
-        for loop, future in list(self._waiters):
-            if loop is running:
-                _wake(future)
-            else:
-                loop.call_soon_threadsafe(_wake, future)
+        async with self._advanced:
+            self._advanced.notify_all()
 
     async def close(self) -> None:
         """Stop fetching (the durable consumer stays, for the next start)."""

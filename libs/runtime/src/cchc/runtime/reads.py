@@ -50,7 +50,7 @@ async def applied(
 async def _log_end(runner: ProjectionRunner) -> int | None:
     """The last position of the runner's stream; None when it cannot be asked now."""
     try:
-        info = await runner.reader_js.stream_info(stream_name(runner.projection.context))
+        info = await runner.js.stream_info(stream_name(runner.projection.context))
     except Exception:  # noqa: BLE001 - NATS unreachable: wait (and maybe 503) as before
         return None
     return info.state.last_seq

@@ -5,8 +5,7 @@ endpoints); starting and stopping are the same for all of them:
 
 - start: connect the broker (reconnecting for ever), make sure the streams exist, create the
   engine, set up every projection, start the endpoints (FastStream subscribers), then run the
-  projections (on a thread of their own when the settings say ``projection_thread``:
-  ``cchc.runtime.projection_thread``);
+  projections;
 - stop: stop answering (FastStream lets answers in flight go out), let each projection finish
   its batch (at most ``STOP_GRACE_S``), then close NATS and the engine.
 
@@ -26,16 +25,9 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.contracts.messages import NoBody, Reply, Request
-from cchc.runtime.endpoints import (
-    MAX_OUTSTANDING_PINGS,
-    PING_INTERVAL_S,
-    ServiceRouter,
-    inbox_prefix,
-    service_broker,
-)
+from cchc.runtime.endpoints import ServiceRouter, inbox_prefix, service_broker
 from cchc.runtime.observability import configure_logging, configure_tracing, start_metrics_server
 from cchc.runtime.projection import ProjectionRunner
-from cchc.runtime.projection_thread import ProjectionThread
 from cchc.runtime.signing_keys import SigningKey, load_signing_key
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
@@ -80,7 +72,6 @@ class ServiceProcess(ABC):
         self.ready = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
-        self._projection_thread: ProjectionThread | None = None
 
     @abstractmethod
     def projection_runners(self, nc: NATS, engine: AsyncEngine) -> list[ProjectionRunner]:
@@ -109,23 +100,13 @@ class ServiceProcess(ABC):
         for context in self.contexts:
             await ensure_event_stream(js, context, self.settings.stream_replicas)
         self.engine = create_engine(self.settings.database_url)
-        if getattr(self.settings, "projection_thread", False):
-            self._projection_thread = ProjectionThread(
-                self.name, self.settings.nats_url, self.settings.database_url,
-                self.projection_runners, STOP_GRACE_S, ping_interval=PING_INTERVAL_S,
-                max_outstanding_pings=MAX_OUTSTANDING_PINGS, **self.connect_options())
-            self.runners = await self._projection_thread.start()
-            for runner in self.runners:  # its engine and NATS belong to the thread's loop
-                runner.reader_engine, runner.reader_js = self.engine, js
-        else:
-            self.runners = self.projection_runners(self.nc, self.engine)
-            for runner in self.runners:
-                await runner.setup()
+        self.runners = self.projection_runners(self.nc, self.engine)
+        for runner in self.runners:
+            await runner.setup()
         self.broker.include_router(self.endpoints(self.nc, self.engine).router)
         await self.broker.start()
-        if self._projection_thread is None:
-            for runner in self.runners:
-                self._tasks.append(asyncio.create_task(runner.run(self._stop), name=runner.name))
+        for runner in self.runners:
+            self._tasks.append(asyncio.create_task(runner.run(self._stop), name=runner.name))
         self.ready = True
         if self.signer is None:
             log.warning("%s: no signing key (signing_key / signing_key_file): its events are "
@@ -146,16 +127,13 @@ class ServiceProcess(ABC):
             # open for the projections' last batch.
             await asyncio.gather(*(subscriber.stop() for subscriber in self.broker.subscribers),
                                  return_exceptions=True)
-        if self._projection_thread is not None:
-            await self._projection_thread.stop()  # closes its runners itself
         if self._tasks:
             _, running = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
             for task in running:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._projection_thread is None:
-            for runner in self.runners:
-                await runner.close()
+        for runner in self.runners:
+            await runner.close()
         if self.broker is not None:
             await self.broker.stop()  # drains the connection: what was published goes out
         if self.engine is not None:

@@ -17,10 +17,6 @@ class DossierSettings(BaseSettings):
     # projection p99 93 ms; at 4, 316-363/s but p99 134-210 ms, and at 8 or 16 the handlers
     # crowd the projection off the event loop (p99 270-470 ms). Scale further with replicas.
     max_workers: int = 2
-    # Apply the projections on a thread and event loop of their own (own NATS connection and
-    # engine), so that their SQL statements do not queue behind the requests in flight
-    # (cchc.runtime.projection_thread; measured with bench/run.py, see the commit).
-    projection_thread: bool = True
     # How long before the moment a command is recorded an officer's business time may lie;
     # admin and home_affairs may enter older times, marked as late entries (DOMAIN.md).
     late_entry_window_hours: float = Field(24.0, gt=0)
