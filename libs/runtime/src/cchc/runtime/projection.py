@@ -47,7 +47,6 @@ from cchc.runtime.observability import (
     link_from_traceparent,
 )
 from cchc.runtime.pullfeed import Delivered, PullFeed
-from cchc.runtime.sqldb import one_writer_at_a_time
 
 log = logging.getLogger("cchc.projection")
 tracer = get_tracer(__name__)
@@ -314,7 +313,7 @@ class ProjectionRunner:
             return 0
 
     async def _apply_batch(self, items: list[_Item]) -> None:
-        async with one_writer_at_a_time(self.engine), self.engine.begin() as conn:
+        async with self.engine.begin() as conn:
             position = await checkpoints.read_checkpoint(conn, self.name, lock=True)
             fresh: list[EventEnvelope] = []
             for item in items:
@@ -361,7 +360,7 @@ class ProjectionRunner:
             "projection %s PARKED event at position %d on %s: %s",
             self.name, item.position, item.subject, reason,
         )
-        async with one_writer_at_a_time(self.engine), self.engine.begin() as conn:
+        async with self.engine.begin() as conn:
             position = await checkpoints.read_checkpoint(conn, self.name, lock=True)
             await self._check_next(item, position)
             await checkpoints.park(conn, self.name, item.position, item.subject, reason)

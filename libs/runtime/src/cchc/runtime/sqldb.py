@@ -6,14 +6,10 @@ moment. SQLite gives the -wal, -shm and -journal files it creates the mode of th
 (whatever the umask), so they are 0600 as well.
 """
 
-import asyncio
 import os
-from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
-from typing import Any
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, Table, event
+from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -87,23 +83,6 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-
-
-_WRITERS: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
-
-
-def one_writer_at_a_time(engine: AsyncEngine) -> AbstractAsyncContextManager[Any]:
-    """What a writing transaction on ``engine`` holds: SQLite lets one transaction write at a
-    time, and a second one waits in SQLite's busy handler, which sleeps in steps growing to
-    100 ms (at 16 clients the second projection's batches took up to ~250 ms at p99, while the
-    first's took 15-20 ms). The projections of one process take turns on an asyncio lock
-    instead, woken as soon as the other commits. PostgreSQL writes rows, not files: no lock."""
-    if not is_sqlite(engine):
-        return nullcontext()
-    lock = _WRITERS.get(engine.sync_engine)
-    if lock is None:
-        lock = _WRITERS[engine.sync_engine] = asyncio.Lock()
-    return lock
 
 
 def upsert(conn: AsyncConnection, table: Table, keys: list[str]) -> Insert:
