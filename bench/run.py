@@ -176,7 +176,9 @@ async def api_benchmark(tmp: Path, server: NatsServer, database_url: str) -> lis
             worker.send_signal(signal.SIGUSR1)
         assert server.process is not None
         cpu_before = [cpu_seconds(worker.pid), cpu_seconds(server.process.pid), children_cpu()]
+        print(f"receipts at 16 clients from {time.time():.2f}", file=sys.stderr)
         receive_16 = load(base, token, "receive", 2000, 16)
+        print(f"receipts at 16 clients until {time.time():.2f}", file=sys.stderr)
         cpu_after = [cpu_seconds(worker.pid), cpu_seconds(server.process.pid), children_cpu()]
         worker_ms, nats_ms, load_ms = (
             (after - before) / receive_16["requests"] * 1000

@@ -14,6 +14,7 @@ event loop thread and SIGUSR2 writes it to that file as text (bench/run.py sends
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -54,6 +55,32 @@ async def _timed_apply_batch(self: ProjectionRunner, items: list) -> None:  # ty
 ProjectionRunner._apply_batch = _timed_apply_batch  # type: ignore[method-assign]
 
 
+gc_pauses: list[tuple[int, float, float]] = []  # generation, seconds, wall-clock end
+_gc_started = [0.0]
+
+
+def _time_gc(phase: str, info: dict) -> None:  # type: ignore[type-arg]
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        gc_pauses.append((info["generation"], time.perf_counter() - _gc_started[0], time.time()))
+
+
+gc.callbacks.append(_time_gc)
+
+
+def _gc_summary() -> str:
+    lines = []
+    for generation in (0, 1, 2):
+        times = sorted(t * 1000 for g, t, _ in gc_pauses if g == generation)
+        if times:
+            lines.append(f"gc generation {generation}: {len(times)} collections, "
+                         f"{sum(times):.0f} ms in all, longest {times[-1]:.1f} ms")
+    lines += [f"gc pause {t * 1000:.0f} ms (generation {g}) ending at {end:.2f}"
+              for g, t, end in gc_pauses if t > 0.02]
+    return "\n".join(lines)
+
+
 def _batch_summary() -> str:
     """Batch sizes and apply times per projection (stderr, for looking closer)."""
     lines = []
@@ -89,6 +116,7 @@ async def main(nats_url: str, database_url: str, port: int, secret: str, out: st
     with open(out, "w") as file:
         json.dump(applied, file)
     print(_batch_summary(), file=sys.stderr)
+    print(_gc_summary(), file=sys.stderr)
 
 
 def _profile_on_signals(loop: asyncio.AbstractEventLoop, out: str) -> None:
