@@ -2,6 +2,12 @@
 
     .venv/bin/python bench/run.py                       # a million dossiers: ~13 minutes on 2 cores
     .venv/bin/python bench/run.py --dossiers 50000      # a quick look
+    .venv/bin/python bench/run.py --only api --dossiers 20000   # the API part alone (~1-2 min)
+
+With ``--only api`` the append benchmark, the raw replay and the PostgreSQL rebuild are skipped
+(the SQLite rebuild stays: the API serves that read model). ``CCHC_BENCH_PROFILE=<file>`` makes
+the serve worker write a pyinstrument profile of the 16-client receipts there (pyinstrument
+installed by hand: it is no requirement).
 
 1. Append: events per second through EventStore.append (optimistic concurrency, de-duplication,
    hash chain) next to raw nats-py JetStream publish on the same server in the same run,
@@ -22,6 +28,8 @@
 import argparse
 import asyncio
 import json
+import os
+import resource
 import secrets
 import signal
 import statistics
@@ -163,7 +171,21 @@ async def api_benchmark(tmp: Path, server: NatsServer, database_url: str) -> lis
         stats_1 = load(base, token, "stats", 200, 1)
         stats_8 = load(base, token, "stats", 200, 8)
         receive_1 = load(base, token, "receive", 500, 1)
+        profiling = bool(os.environ.get("CCHC_BENCH_PROFILE"))
+        if profiling:
+            worker.send_signal(signal.SIGUSR1)
+        assert server.process is not None
+        cpu_before = [cpu_seconds(worker.pid), cpu_seconds(server.process.pid), children_cpu()]
+        print(f"receipts at 16 clients from {time.time():.2f}", file=sys.stderr)
         receive_16 = load(base, token, "receive", 2000, 16)
+        print(f"receipts at 16 clients until {time.time():.2f}", file=sys.stderr)
+        cpu_after = [cpu_seconds(worker.pid), cpu_seconds(server.process.pid), children_cpu()]
+        worker_ms, nats_ms, load_ms = (
+            (after - before) / receive_16["requests"] * 1000
+            for before, after in zip(cpu_before, cpu_after, strict=True))
+        if profiling:
+            worker.send_signal(signal.SIGUSR2)
+            await asyncio.sleep(2)  # the worker writes the profile
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(60)
@@ -175,7 +197,22 @@ async def api_benchmark(tmp: Path, server: NatsServer, database_url: str) -> lis
         latency_row("receive-dossier, 16 clients", receive_16),
         to_projection_row("command ack -> projection, 1 client", receive_1, applied),
         to_projection_row("command ack -> projection, 16 clients", receive_16, applied),
+        # Less sensitive than the rates to what else runs on the machine.
+        ("serve worker CPU per receipt, 16 clients", str(receive_16["requests"]), "",
+         f"{worker_ms:.2f} ms (nats-server {nats_ms:.2f} ms, load generator {load_ms:.2f} ms)"),
     ]
+
+
+def children_cpu() -> float:
+    """CPU time of this process's finished children (the load generator, once it ended)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def to_projection_row(name: str, load_result: dict, applied: list[list[float]]) -> Row:
@@ -194,25 +231,28 @@ async def main(args: argparse.Namespace) -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        print("append ...", flush=True)
-        rows += await append_benchmark(tmp, args.append_events)
+        if args.only == "all":
+            print("append ...", flush=True)
+            rows += await append_benchmark(tmp, args.append_events)
         server = NatsServer(store_dir=tmp / "data-js").start()
         try:
             events = await make_data_set(server, args.dossiers)
             sqlite_url = f"sqlite:///{tmp / 'dossier.db'}"
-            print("raw replay ...", flush=True)
-            raw = raw_replay(server)
-            raw_rate = raw["events"] / raw["seconds"]
-            rows.append(("raw replay (ordered consumer, JSON)", str(raw["events"]),
-                         f"{raw_rate:.0f}/s", f"peak {raw['peak_mib']:.0f} MiB"))
-            for kind in ("sqlite", "postgres"):
+            raw_rate = 0.0
+            if args.only == "all":
+                print("raw replay ...", flush=True)
+                raw = raw_replay(server)
+                raw_rate = raw["events"] / raw["seconds"]
+                rows.append(("raw replay (ordered consumer, JSON)", str(raw["events"]),
+                             f"{raw_rate:.0f}/s", f"peak {raw['peak_mib']:.0f} MiB"))
+            for kind in ("sqlite", "postgres") if args.only == "all" else ("sqlite",):
                 print(f"rebuild into {kind} ...", flush=True)
                 url = sqlite_url if kind == "sqlite" else await create_database(args.postgres)
                 result = rebuild(server, url)
                 rate = result["events"] / result["seconds"]
+                share = f", {rate / raw_rate:.0%} of raw replay" if raw_rate else ""
                 rows.append((f"rebuild into {kind}", str(result["events"]), f"{rate:.0f}/s",
-                             f"peak {result['peak_mib']:.0f} MiB, "
-                             f"{rate / raw_rate:.0%} of raw replay"))
+                             f"peak {result['peak_mib']:.0f} MiB{share}"))
                 if kind == "postgres":
                     await drop_database(args.postgres, url)
             print(f"API at {args.dossiers} dossiers ({events} events) ...", flush=True)
@@ -229,5 +269,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dossiers", type=int, default=1_000_000)
     parser.add_argument("--append-events", type=int, default=20_000)
+    parser.add_argument("--only", choices=("all", "api"), default="all",
+                        help="api: only the data set, the SQLite rebuild and the API part")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     asyncio.run(main(parser.parse_args()))

@@ -6,11 +6,17 @@ read model, in their own process (the load generator is another).
 Serves until SIGTERM, then writes APPLIED_JSON: [[position, wall-clock time], ...] for every
 batch the projection applied, to measure command-to-projection latency against the load
 generator's acknowledgement times (same machine, same clock).
+
+With ``CCHC_BENCH_PROFILE=<file>`` set, SIGUSR1 starts a pyinstrument profile of the process's
+event loop thread and SIGUSR2 writes it to that file as text (bench/run.py sends both around the
+16-client receipts).
 """
 
 import asyncio
 import contextlib
+import gc
 import json
+import os
 import signal
 import sys
 import time
@@ -23,6 +29,7 @@ from cchc.dossier.main import DossierService
 from cchc.gateway.app import create_app
 from cchc.gateway.config import GatewaySettings
 from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.signing_keys import new_private_key_text
 
 applied: list[tuple[int, float]] = []
 _notify = ProjectionRunner._notify
@@ -35,6 +42,56 @@ async def _recording_notify(self: ProjectionRunner) -> None:
 
 ProjectionRunner._notify = _recording_notify  # type: ignore[method-assign]
 
+steps: list[tuple[str, int, float]] = []  # projection, events, seconds of each applied batch
+_apply_batch = ProjectionRunner._apply_batch
+
+
+async def _timed_apply_batch(self: ProjectionRunner, items: list) -> None:  # type: ignore[type-arg]
+    started = time.perf_counter()
+    await _apply_batch(self, items)
+    steps.append((self.name, len(items), time.perf_counter() - started))
+
+
+ProjectionRunner._apply_batch = _timed_apply_batch  # type: ignore[method-assign]
+
+
+gc_pauses: list[tuple[int, float, float]] = []  # generation, seconds, wall-clock end
+_gc_started = [0.0]
+
+
+def _time_gc(phase: str, info: dict) -> None:  # type: ignore[type-arg]
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        gc_pauses.append((info["generation"], time.perf_counter() - _gc_started[0], time.time()))
+
+
+gc.callbacks.append(_time_gc)
+
+
+def _gc_summary() -> str:
+    lines = []
+    for generation in (0, 1, 2):
+        times = sorted(t * 1000 for g, t, _ in gc_pauses if g == generation)
+        if times:
+            lines.append(f"gc generation {generation}: {len(times)} collections, "
+                         f"{sum(times):.0f} ms in all, longest {times[-1]:.1f} ms")
+    lines += [f"gc pause {t * 1000:.0f} ms (generation {g}) ending at {end:.2f}"
+              for g, t, end in gc_pauses if t > 0.02]
+    return "\n".join(lines)
+
+
+def _batch_summary() -> str:
+    """Batch sizes and apply times per projection (stderr, for looking closer)."""
+    lines = []
+    for name in sorted({name for name, _, _ in steps}):
+        sizes = sorted(n for p, n, _ in steps if p == name)
+        times = sorted(t * 1000 for p, _, t in steps if p == name)
+        lines.append(f"{name}: {len(sizes)} batches, size p50 {sizes[len(sizes) // 2]} max "
+                     f"{sizes[-1]}; apply p50 {times[len(times) // 2]:.1f} ms p99 "
+                     f"{times[int(len(times) * 0.99)]:.1f} ms")
+    return "\n".join(lines)
+
 
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
@@ -43,17 +100,50 @@ class _Server(uvicorn.Server):
 
 
 async def main(nats_url: str, database_url: str, port: int, secret: str, out: str) -> None:
-    service = DossierService(DossierSettings(nats_url=nats_url, database_url=database_url))
+    # Signed as deployed: every appended event carries the service's Ed25519 signature.
+    service = DossierService(DossierSettings(nats_url=nats_url, database_url=database_url,
+                                             signing_key=new_private_key_text()))
     await service.start()
     app = create_app(GatewaySettings(nats_url=nats_url, jwt_secret=secret, services=["dossier"],
                                      port=port))
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    asyncio.get_running_loop().add_signal_handler(
-        signal.SIGTERM, lambda: setattr(server, "should_exit", True))
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, lambda: setattr(server, "should_exit", True))
+    if profile_file := os.environ.get("CCHC_BENCH_PROFILE"):
+        _profile_on_signals(loop, profile_file)
     await server.serve()
     await service.stop()
     with open(out, "w") as file:
         json.dump(applied, file)
+    print(_batch_summary(), file=sys.stderr)
+    print(_gc_summary(), file=sys.stderr)
+
+
+def _profile_on_signals(loop: asyncio.AbstractEventLoop, out: str) -> None:
+    if out.endswith(".pstats"):  # cProfile: exact calls and built-ins, at more overhead
+        import cProfile
+
+        cprofile = cProfile.Profile()
+
+        def dump() -> None:
+            cprofile.disable()
+            cprofile.dump_stats(out)
+
+        loop.add_signal_handler(signal.SIGUSR1, cprofile.enable)
+        loop.add_signal_handler(signal.SIGUSR2, dump)
+        return
+    from pyinstrument import Profiler  # a tool of the benchmark only, installed by hand
+
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+
+    def write() -> None:
+        profiler.stop()
+        with open(out, "w") as file:
+            file.write(profiler.output_text(unicode=True, show_all=False))
+        profiler.last_session.save(out + ".pyisession")  # pyinstrument --load to look closer
+
+    loop.add_signal_handler(signal.SIGUSR1, profiler.start)
+    loop.add_signal_handler(signal.SIGUSR2, write)
 
 
 if __name__ == "__main__":

@@ -187,3 +187,22 @@ async def test_a_service_replays_through_a_reader_process_with_its_own_permissio
         await runner.close()
         await engine.dispose()
         await nc.close()
+
+
+async def test_the_dossier_service_may_follow_its_calendar(stack_api):
+    """Its receipts read the working calendar from memory, kept current by a consumer of its own
+    (cchc.runtime.followed_aggregate): the dossier user may create and delete that consumer."""
+    from cchc.dossier.aggregates import CALENDAR_ID
+    from cchc.dossier.handlers import CALENDAR
+    from cchc.runtime.eventstore import EventStore
+    from cchc.runtime.followed_aggregate import FollowedAggregate
+
+    nc = await nats.connect(stack_api.stack.nats_url_of("dossier"),
+                            inbox_prefix=inbox_prefix("dossier"))
+    followed = FollowedAggregate(EventStore(nc), "dossier", CALENDAR_ID, CALENDAR)
+    try:
+        await followed.state()
+        assert followed._consumer is not None  # following, not reading the log each time
+    finally:
+        await followed.close()
+        await nc.close()

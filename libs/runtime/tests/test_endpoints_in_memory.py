@@ -6,6 +6,8 @@ handler raises. The event store, projections and system tests keep the real nats
 
 import uuid
 
+import nats.errors
+import nats.js.errors
 import pytest
 from faststream.nats import TestNatsBroker
 from pydantic import BaseModel, Field
@@ -36,12 +38,21 @@ ERRORS = {
     "precondition_failed": domain_errors.PreconditionFailed("at version 3, not 2"),
     "unavailable": domain_errors.NotCaughtUp("at 10, not yet at 12"),
 }
+# What a NATS request raises while a stream's leader moves (a cluster node restarting).
+PASSING_FAILURES = {
+    "timeout": nats.errors.TimeoutError(),
+    "no_responders": nats.errors.NoRespondersError(),
+    "no_stream_response": nats.js.errors.NoStreamResponseError(),
+    "jetstream_503": nats.js.errors.ServiceUnavailableError(code=503, description="no leader"),
+}
 
 
 def make_broker():  # type: ignore[no-untyped-def]
     async def double(request: Request[Double]) -> Reply[dict]:
         if request.target in ERRORS:
             raise ERRORS[request.target]
+        if request.target in PASSING_FAILURES:
+            raise PASSING_FAILURES[request.target]
         if request.target == "crash":
             raise RuntimeError("a bug")
         return Reply.accepted({"y": request.body.x * 2, "label": request.body.label}, version=1)
@@ -87,6 +98,29 @@ async def test_an_unexpected_error_is_answered_as_internal_and_logged(caplog):
                                                    request({"x": 1, "label": "a"}, "crash"))
     assert reply.problem.kind == "internal" and "a bug" not in reply.problem.detail
     assert any("a bug" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("failure", sorted(PASSING_FAILURES))
+async def test_a_nats_failure_that_passes_is_answered_unavailable_not_internal(failure):
+    """A KV compare-and-set or an append during a leader move: 503 and try again, not 500."""
+    broker = make_broker()
+    async with TestNatsBroker(broker) as connected:
+        reply = await ServiceClient(connected).call("demo", "double",
+                                                   request({"x": 1, "label": "a"}, failure))
+    assert not reply.ok and reply.problem.kind == "unavailable"
+    assert reply.problem.title == "Service unavailable"
+
+
+def test_the_store_and_the_receipt_book_wrap_a_passing_failure_as_unavailable():
+    from cchc.runtime.nats_failures import unavailable_on_nats_failure
+
+    for error in PASSING_FAILURES.values():
+        with pytest.raises(domain_errors.Unavailable, match="the receipt book did not answer"):
+            with unavailable_on_nats_failure("the receipt book"):
+                raise error
+    with pytest.raises(nats.js.errors.BadRequestError):  # not passing: left to the caller
+        with unavailable_on_nats_failure("the event log"):
+            raise nats.js.errors.BadRequestError(code=400, err_code=10071)
 
 
 async def test_a_handler_runs_under_its_requests_correlation_id():

@@ -155,3 +155,35 @@ async def test_a_command_on_a_just_written_aggregate_asks_the_leader_before_a_40
     reply = await loop.change(request, kind, aggregate, lambda state: declared(4),
                               lambda principal, state: None)
     assert reply.ok and reply.version == 2
+
+
+class CountingReads(EventStore):
+    """An event store that counts the histories it reads."""
+
+    reads = 0
+
+    async def load(self, context: str, aggregate_id: str, consistent: bool = False):
+        self.reads += 1
+        return await super().load(context, aggregate_id, consistent=consistent)
+
+
+async def test_a_creation_under_a_fresh_id_reads_no_history_and_still_refuses_a_twin(store, nc):
+    """A fresh id (no idempotency key) has no history to read; the append's expectation (the id
+    unused under every agency) is what keeps a second aggregate of that id out."""
+    from cchc.contracts.messages import CommandMeta, Principal, Request, Role
+    from cchc.runtime.command_loop import AggregateKind, CommandLoop
+    from cchc.runtime.domain_errors import Conflict
+
+    kind = AggregateKind(name="calendar day", evolve=lambda state, event: event,
+                         answer=lambda state, envelope: {"day": str(state.date)},
+                         agency_of=lambda state, event: "_province")
+    counting = CountingReads(nc)
+    loop = CommandLoop(counting, "dossier")
+    request = Request(meta=CommandMeta(principal=Principal(sub="t", role=Role.ADMIN),
+                                       correlation_id="c"), body={})
+    aggregate = new_id()
+    reply = await loop.create(request, kind, aggregate, lambda state: declared(5), fresh_id=True)
+    assert reply.ok and reply.version == 1 and counting.reads == 0
+    with pytest.raises(Conflict):  # the same id again: the log refuses it, then it is read
+        await loop.create(request, kind, aggregate, lambda state: declared(6), fresh_id=True)
+    assert (await store.load("dossier", aggregate)).version == 1

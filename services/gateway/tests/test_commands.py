@@ -7,7 +7,7 @@ expected version, and the reply's version and position come back as ETag and X-E
 import asyncio
 import uuid
 
-from cchc.contracts.messages import Reply
+from cchc.contracts.messages import ProblemKind, Reply, ServiceProblem
 
 RECEIVE = {"procedure": "1.001", "channel": "online", "received_at": "2024-03-04T08:00:00+07:00",
            "applicant": {"name": "Trần Thị B", "phone": "0903000000"}}
@@ -180,3 +180,14 @@ async def test_a_service_that_does_not_answer_is_503_with_retry_after(client, as
     assert int(response.headers["retry-after"]) > 0
     reads = await client.get("/api/v1/dossiers/D-1", headers=as_role("admin"))
     assert reads.status_code == 503
+
+
+async def test_a_service_that_answers_unavailable_is_503_with_retry_after(client, stand_in, as_role):
+    """The service's log or receipt book did not answer (a stream's leader moving): retry."""
+    stand_in.answer("receive-dossier", Reply.refused(ServiceProblem(
+        kind=ProblemKind.UNAVAILABLE, title="Service unavailable",
+        detail="the receipt book did not answer (NoRespondersError); try again")))
+    response = await client.post("/api/v1/dossiers", json=RECEIVE, headers=as_role("admin"))
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) > 0

@@ -23,3 +23,30 @@ async def test_two_replicas_racing_hand_out_each_number_once(nats_server):
     finally:
         for nc in connections:
             await nc.close()
+
+
+async def test_a_bucket_that_does_not_answer_is_unavailable_and_the_next_number_follows(nc):
+    """While the bucket's stream has no leader the compare-and-set finds no responders: the
+    receipt is refused as unavailable (503, try again), and no number is handed out twice."""
+    from nats.errors import NoRespondersError
+    import pytest
+
+    from cchc.runtime.domain_errors import Unavailable
+
+    book = ReceiptBook(EventStore(nc))
+    day = date(2023, 6, 1)
+    assert await book.next_code("SMOVE", day) == "SMOVE-230601-0001"
+    bucket = await book._open()
+
+    class LeaderMoving:
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(bucket, name)
+
+        async def update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            raise NoRespondersError
+
+    book._bucket = LeaderMoving()  # type: ignore[assignment]
+    with pytest.raises(Unavailable):
+        await book.next_code("SMOVE", day)
+    book._bucket = bucket
+    assert await book.next_code("SMOVE", day) == "SMOVE-230601-0002"

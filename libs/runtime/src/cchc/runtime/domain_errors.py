@@ -74,3 +74,12 @@ class NotCaughtUp(DomainError):
 
     kind = ProblemKind.UNAVAILABLE
     title = "Not caught up"
+
+
+class Unavailable(DomainError):
+    """What the command needs did not answer (JetStream while a stream's leader moves, say):
+    try again. Nothing is known to have been written; a retry under the same Idempotency-Key
+    writes at most once."""
+
+    kind = ProblemKind.UNAVAILABLE
+    title = "Service unavailable"

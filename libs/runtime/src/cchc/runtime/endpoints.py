@@ -25,7 +25,8 @@ from pydantic import ValidationError
 
 from cchc.contracts.messages import FieldError, ProblemKind, Reply, Request, ServiceProblem
 from cchc.contracts.subjects import service_subject
-from cchc.runtime.domain_errors import DomainError
+from cchc.runtime.domain_errors import DomainError, Unavailable
+from cchc.runtime.nats_failures import PASSING_NATS_FAILURES
 from cchc.runtime.observability import correlation_scope, tracer_provider, tracing_enabled
 
 log = logging.getLogger("cchc.endpoints")
@@ -70,6 +71,17 @@ def problem_middleware() -> ExceptionMiddleware:
     @middleware.add_handler(ValidationError, publish=True)
     async def invalid(error: ValidationError) -> Reply[Any]:
         return Reply.refused(invalid_request(error))
+
+    async def unavailable(error: Exception) -> Reply[Any]:
+        # A NATS request that timed out or found no responders (a stream's leader moving):
+        # try again, not an internal error. The store and the receipt book say so themselves
+        # (cchc.runtime.nats_failures); this catches what they do not wrap.
+        log.warning("handler failed for now: %s: %s", type(error).__name__, error)
+        return Reply.refused(Unavailable(f"a dependency did not answer ({type(error).__name__}); "
+                                         "try again").problem())
+
+    for passing in PASSING_NATS_FAILURES:
+        middleware.add_handler(passing, publish=True)(unavailable)
 
     @middleware.add_handler(Exception, publish=True)
     async def failed(error: Exception) -> Reply[Any]:

@@ -31,9 +31,10 @@ from cchc.contracts.subjects import (
     event_subject,
     stream_name,
 )
-from cchc.runtime.domain_errors import Conflict
+from cchc.runtime.domain_errors import Conflict, Unavailable
 from cchc.runtime.event_signatures import sign_envelope
 from cchc.runtime.ids import derived_id, new_id
+from cchc.runtime.nats_failures import unavailable_on_nats_failure
 from cchc.runtime.observability import current_traceparent, get_tracer
 from cchc.runtime.signing_keys import SigningKey
 
@@ -52,6 +53,10 @@ class ArchivedHistory(Conflict):
 
 class EventStoreError(Exception):
     pass
+
+
+class LogUnavailable(EventStoreError, Unavailable):
+    """JetStream answered that it cannot answer now (no leader for the moment): try again."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,11 @@ class EventStore:
         self._timeout = timeout
 
     @property
+    def nats(self) -> NATS:
+        """The connection the store reads and appends with."""
+        return self._nc
+
+    @property
     def jetstream(self) -> JetStreamContext:
         """The JetStream context the store appends with (a service's other JetStream state,
         such as a key-value bucket, shares its connection and credentials)."""
@@ -133,10 +143,11 @@ class EventStore:
         message, for the re-read after a conflict (a replica may lag behind the leader).
         """
         subject = aggregate_subjects(context, aggregate_id)
-        if consistent:
-            envelopes = await self._leader_read(context, subject)
-        else:
-            envelopes = await self._direct_read(context, subject, after=0, limit=None)
+        with unavailable_on_nats_failure("the event log"):
+            if consistent:
+                envelopes = await self._leader_read(context, subject)
+            else:
+                envelopes = await self._direct_read(context, subject, after=0, limit=None)
         if envelopes and envelopes[0].aggregate_version != 1:
             raise ArchivedHistory(
                 f"{context} {aggregate_id}: the beginning of its history is in an archive; "
@@ -193,10 +204,11 @@ class EventStore:
                 headers["Nats-Expected-Last-Subject-Sequence-Subject"] = aggregate_subjects(
                     history.context, history.aggregate_id)
             try:
-                ack = await self._js.publish(
-                    subject, envelope.to_bytes(), stream=stream_name(history.context),
-                    headers=headers,
-                )
+                with unavailable_on_nats_failure("the event log"):
+                    ack = await self._js.publish(
+                        subject, envelope.to_bytes(), stream=stream_name(history.context),
+                        headers=headers,
+                    )
             except BadRequestError as error:
                 if error.err_code not in CONFLICT_CODES:
                     raise
@@ -260,6 +272,8 @@ class EventStore:
         if "error" in answer:
             if answer["error"].get("err_code") == 10037:  # no message found
                 return None
+            if answer["error"].get("code") == 503:  # no leader at the moment
+                raise LogUnavailable("the event log has no leader at the moment; try again")
             raise EventStoreError(answer["error"].get("description", str(answer["error"])))
         message = answer["message"]
         return EventEnvelope.from_bytes(base64.b64decode(message["data"]), message["seq"])
@@ -301,6 +315,8 @@ class EventStore:
                     return page, last_seen, False
                 if status == EOB_STATUS:
                     return page, last_seen, int(headers.get("Nats-Num-Pending", "0")) > 0
+                if status in ("503", "408"):  # no responders, a timed-out request
+                    raise LogUnavailable(f"the event log did not answer ({status}); try again")
                 if status is not None:
                     raise EventStoreError(f"direct get failed: {status} {headers}")
                 position = int(headers["Nats-Sequence"])

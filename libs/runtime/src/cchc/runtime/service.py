@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.contracts.messages import NoBody, Reply, Request
+from cchc.runtime.heap import settle_heap
 from cchc.runtime.endpoints import ServiceRouter, inbox_prefix, service_broker
 from cchc.runtime.observability import configure_logging, configure_tracing, start_metrics_server
 from cchc.runtime.projection import ProjectionRunner
@@ -108,6 +109,7 @@ class ServiceProcess(ABC):
         for runner in self.runners:
             self._tasks.append(asyncio.create_task(runner.run(self._stop), name=runner.name))
         self.ready = True
+        settle_heap()  # full collections skip what starting built (cchc.runtime.heap)
         if self.signer is None:
             log.warning("%s: no signing key (signing_key / signing_key_file): its events are "
                         "appended unsigned", self.name)

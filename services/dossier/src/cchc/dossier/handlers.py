@@ -39,6 +39,7 @@ from cchc.dossier.views import dossier_summary, late_entry_summary
 from cchc.runtime.command_loop import AggregateKind, CommandLoop
 from cchc.runtime.entry_window import EntryWindow
 from cchc.runtime.eventstore import EventStore
+from cchc.runtime.followed_aggregate import FollowedAggregate
 from cchc.runtime.ids import new_id
 
 
@@ -91,6 +92,9 @@ class DossierCommandHandlers:
         self.find_by_code = find_by_code
         self.loop = CommandLoop(store, CONTEXT, entry_window)
         self._procedures: dict[str, Procedure] = {}  # published procedures never change
+        # Every receipt reads the calendar: kept in memory, current with the log.
+        self.calendar = FollowedAggregate(store, CONTEXT, aggregates.CALENDAR_ID, CALENDAR)
+        self._working_calendar: tuple[dict | None, WorkingCalendar] | None = None
 
     # --- reference data -------------------------------------------------------------------
 
@@ -119,11 +123,14 @@ class DossierCommandHandlers:
         self, request: Request[DeclareCalendarDay]
     ) -> Reply[dict[str, Any]]:
         """Declare a day off or a swapped working day (admin, home_affairs)."""
-        return await self.loop.record(
-            request, CALENDAR, aggregates.CALENDAR_ID,
-            lambda _: reference.declare_calendar_day(request.body),
-            provincial("declare calendar days"),
-        )
+        try:
+            return await self.loop.record(
+                request, CALENDAR, aggregates.CALENDAR_ID,
+                lambda _: reference.declare_calendar_day(request.body),
+                provincial("declare calendar days"),
+            )
+        finally:
+            self.calendar.forget()  # the next receipt reads this declaration back
 
     # --- dossiers ---------------------------------------------------------------------------
 
@@ -133,7 +140,8 @@ class DossierCommandHandlers:
         procedure = await self._published_procedure(command.procedure)
         if not request.meta.principal.may_write(procedure.agency):
             raise Forbidden(f"cannot receive dossiers for agency {procedure.agency}")
-        dossier_id = aggregates.dossier_id(request.meta.idempotency_key) or new_id()
+        keyed_id = aggregates.dossier_id(request.meta.idempotency_key)
+        dossier_id = keyed_id or new_id()
         calendar = await self._calendar()
 
         async def decide(_: Any) -> DossierReceived:
@@ -141,7 +149,8 @@ class DossierCommandHandlers:
             code = await self.receipts.next_code(procedure.agency, local_date(command.received_at))
             return model.receive(dossier_id, command, procedure, calendar, code)
 
-        return await self.loop.create(request, DOSSIER, dossier_id, decide)
+        return await self.loop.create(request, DOSSIER, dossier_id, decide,
+                                      fresh_id=keyed_id is None)
 
     async def request_supplement(self, request: Request[RequestSupplement]) -> Reply[dict[str, Any]]:
         """Ask the applicant to supplement the dossier (its clock stops)."""
@@ -188,8 +197,10 @@ class DossierCommandHandlers:
         return self._procedures[code]
 
     async def _calendar(self) -> WorkingCalendar:
-        declared = CALENDAR.state(await self.store.load(CONTEXT, aggregates.CALENDAR_ID))
-        return WorkingCalendar(declared or {})
+        declared = await self.calendar.state()
+        if self._working_calendar is None or self._working_calendar[0] is not declared:
+            self._working_calendar = (declared, WorkingCalendar(declared or {}))
+        return self._working_calendar[1]
 
 
 def _now() -> datetime:

@@ -15,6 +15,7 @@ from nats.js.kv import KeyValue
 
 from cchc.dossier.domain.receipt_codes import receipt_code
 from cchc.runtime.eventstore import EventStore
+from cchc.runtime.nats_failures import unavailable_on_nats_failure
 
 BUCKET = "RECEIPT_NUMBERS"
 MAX_ATTEMPTS = 50  # each lost race means another replica took a number meanwhile
@@ -29,6 +30,10 @@ class ReceiptBook:
         self._last: dict[str, tuple[int, int]] = {}  # key -> (revision, number) this process wrote
 
     async def next_code(self, agency: str, day: date) -> str:
+        with unavailable_on_nats_failure("the receipt book"):
+            return await self._next_code(agency, day)
+
+    async def _next_code(self, agency: str, day: date) -> str:
         bucket = await self._open()
         key = f"{agency}.{day:%Y%m%d}"
         for _ in range(MAX_ATTEMPTS):

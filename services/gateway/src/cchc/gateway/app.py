@@ -43,6 +43,7 @@ from cchc.runtime.observability import (
     configure_tracing,
     start_metrics_server,
 )
+from cchc.runtime.heap import settle_heap
 from cchc.runtime.endpoints import ServiceClient, client_broker, inbox_prefix
 
 log = logging.getLogger("cchc.gateway")
@@ -77,6 +78,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 public_rate=PublicRateLimit(settings.public_rate_limit),
             )
             log.info("gateway connected to %s; services %s", settings.nats_url, settings.services)
+            settle_heap()  # full collections skip what starting built (cchc.runtime.heap)
             morning = (asyncio.create_task(run_every_working_morning(
                 app.state.gateway, app.state.live_alerts, settings.alerts_time))
                 if settings.alerts_schedule else None)  # issue 16

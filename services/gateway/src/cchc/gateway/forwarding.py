@@ -53,6 +53,8 @@ def _answer(reply: Reply, success_status: int, location: str | None) -> StoredAn
 def _response(answer: StoredAnswer, extra_headers: dict[str, str] | None = None) -> JSONResponse:
     headers = {k: v for k, v in answer.headers.items() if k in REPLAYED_HEADERS}
     headers.update(extra_headers or {})
+    if answer.status == 503:  # the service said unavailable (its log had no leader, say)
+        headers.setdefault("Retry-After", RETRY_AFTER_S)
     if answer.status >= 400:
         return problem_response(Problem.model_validate(answer.body), headers)
     return JSONResponse(answer.body, status_code=answer.status, headers=headers)

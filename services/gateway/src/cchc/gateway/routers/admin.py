@@ -13,7 +13,7 @@ from cchc.gateway.revocation import Revocation, RevocationsUnavailable
 router = APIRouter(prefix="/api/v1/admin", tags=["administration"], responses=PROBLEM_RESPONSES)
 
 
-def admin(caller: Caller) -> Principal:
+async def admin(caller: Caller) -> Principal:
     if caller.role != Role.ADMIN:
         raise problem(403, "only an admin may do this")
     return caller
