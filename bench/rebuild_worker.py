@@ -18,6 +18,7 @@ import time
 import nats
 
 from cchc.dossier.projections import DossierReadModel
+from cchc.runtime.heap import settle_heap
 from cchc.runtime.projection import REPLAY_READER_FROM, ProjectionRunner
 from cchc.runtime.sqldb import create_engine
 
@@ -30,6 +31,7 @@ async def main(nats_url: str, database_url: str) -> None:
                               consumer_name="bench-rebuild",
                               replay_reader_from=REPLAY_READER_FROM if reader else None)
     await runner.drop()
+    settle_heap()  # as a service does once started (cchc.runtime.heap)
     started = time.perf_counter()
     events = await runner.catch_up()
     seconds = time.perf_counter() - started
