@@ -148,7 +148,6 @@ class ProjectionRunner:
         self._advanced = asyncio.Condition()
         self._feed: PullFeed | ReplayFeed | None = None
         self.replay_reader_from = replay_reader_from  # None: never a reader process
-        self._prefetched: asyncio.Task[tuple[list[Delivered], list[_Item]]] | None = None
         self._reader_failed = False
         self._archive: ArchiveReplay | None = None
         self._failures: dict[int, int] = {}
@@ -262,22 +261,14 @@ class ProjectionRunner:
     async def step(self) -> int:
         """Fetch and apply one batch; returns how many messages it held."""
         assert self._feed is not None
-        if self._prefetched is not None:
-            msgs, decoded = await self._prefetched
-            self._prefetched = None
-        else:
-            msgs, decoded = await self._next_batch(self._feed)
-        if self._feed.replaying:
-            if not msgs and self._feed.finished:
-                # The replay's read is over: the consumer goes on. A reader that ended before
-                # its end is not tried again by this runner (whatever failed would fail again).
-                self._reader_failed = self._reader_failed or not self._feed.complete
-                await self._reset_consumer()
-                return 0
-            # Replaying: the next batch is taken and decoded while this one is written (the
-            # database works in its own thread or process meanwhile).
-            self._prefetched = asyncio.create_task(self._next_batch(self._feed))
-        items = await self._merged_with_archive(decoded)
+        msgs = await self._feed.take(self.fetch_timeout)
+        if not msgs and self._feed.finished:
+            # The replay's read is over: the consumer goes on. A reader that ended before its
+            # end is not tried again by this runner (whatever failed would fail again).
+            self._reader_failed = self._reader_failed or not self._feed.complete
+            await self._reset_consumer()
+            return 0
+        items = await self._merged_with_archive([_decode(m) for m in msgs])
         if not items:
             return 0
         with tracer.start_as_current_span(
@@ -306,10 +297,6 @@ class ProjectionRunner:
             self._lag.set(msgs[-1].pending)
         await self._notify()
         return len(items)
-
-    async def _next_batch(self, feed: PullFeed | ReplayFeed) -> tuple[list[Delivered], list[_Item]]:
-        msgs = await feed.take(self.fetch_timeout)
-        return msgs, [_decode(m) for m in msgs]
 
     async def wait_for(self, position: int, timeout: float) -> bool:
         """Wait until the projection has applied ``position``. The active replica is told at
@@ -455,10 +442,6 @@ class ProjectionRunner:
 
     async def close(self) -> None:
         """Stop fetching (the durable consumer stays, for the next start)."""
-        if self._prefetched is not None:
-            self._prefetched.cancel()
-            await asyncio.gather(self._prefetched, return_exceptions=True)
-            self._prefetched = None
         if self._feed is not None:
             await self._feed.stop()
             self._feed = None

@@ -48,9 +48,8 @@ def ack_numbers(reply: str) -> tuple[int, int]:
 
 
 class PullFeed:
-    # A durable consumer follows the log for ever: never finished, never a replay's read-ahead
+    # A durable consumer follows the log for ever: never finished
     # (compare cchc.runtime.replay_reader.ReplayFeed).
-    replaying = False
     finished = False
     complete = False
 

@@ -57,7 +57,6 @@ class ReplayFeed:
     or has ended otherwise: the runner then goes on with its durable consumer from its
     checkpoint."""
 
-    replaying = True
 
     def __init__(self, task: ReadTask) -> None:
         self.task = task
