@@ -227,6 +227,18 @@ def to_projection_row(name: str, load_result: dict, applied: list[list[float]]) 
     return (row[0], row[1], "", row[3])
 
 
+def commit() -> str:
+    """The commit the figures belong to (with '+' when the work tree has changes)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=HERE, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+" if dirty.strip() else "")
+
+
 async def main(args: argparse.Namespace) -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -251,15 +263,18 @@ async def main(args: argparse.Namespace) -> None:
                 result = rebuild(server, url)
                 rate = result["events"] / result["seconds"]
                 share = f", {rate / raw_rate:.0%} of raw replay" if raw_rate else ""
+                cpu = (f", CPU {result['cpu_s'] / result['events'] * 1e6:.0f} + "
+                       f"{result['reader_cpu_s'] / result['events'] * 1e6:.0f} us/event "
+                       f"(projection + reader)")
                 rows.append((f"rebuild into {kind}", str(result["events"]), f"{rate:.0f}/s",
-                             f"peak {result['peak_mib']:.0f} MiB{share}"))
+                             f"peak {result['peak_mib']:.0f} MiB{share}{cpu}"))
                 if kind == "postgres":
                     await drop_database(args.postgres, url)
             print(f"API at {args.dossiers} dossiers ({events} events) ...", flush=True)
             rows += await api_benchmark(tmp, server, sqlite_url)
         finally:
             server.stop()
-    print(f"\n{args.dossiers} dossiers, {events} dossier events\n")
+    print(f"\n{args.dossiers} dossiers, {events} dossier events, commit {commit()}\n")
     print(f"{'measure':<40} {'n':>9} {'rate':>9}  latency / memory / ratio")
     for name, n, rate, note in rows:
         print(f"{name:<40} {n:>9} {rate:>9}  {note}")
