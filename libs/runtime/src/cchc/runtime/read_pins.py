@@ -1,0 +1,31 @@
+"""One request, one view of the read models: a version switch never shows inside a request.
+
+An endpoint's handler may open several connections and wait on a runner in between. The
+middleware (``cchc.runtime.endpoints``) opens a pin scope per request; the first time the
+request touches a read side (``cchc.runtime.projection_upgrade.ReadSide``) the view it finds is
+pinned for the rest of the request, however many connections it opens.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+_pins: ContextVar[dict[int, Any] | None] = ContextVar("cchc_read_pins", default=None)
+
+
+@contextmanager
+def pinned_reads() -> Iterator[None]:
+    token = _pins.set({})
+    try:
+        yield
+    finally:
+        _pins.reset(token)
+
+
+def pinned(owner: object, current: Any) -> Any:
+    """``current``, or what ``owner`` showed earlier in this request's scope."""
+    pins = _pins.get()
+    if pins is None:
+        return current
+    return pins.setdefault(id(owner), current)
