@@ -271,3 +271,44 @@ async def test_a_database_kept_before_versions_is_adopted_in_place(nc, db_url):
     count, _ = await rows_up_to(replica.side, name.rsplit("-v", 1)[0], table, reached, None)
     assert count >= 5
     await replica.shut()
+
+
+async def test_a_new_version_killed_mid_replay_resumes_from_its_own_checkpoint(nc, db_url):
+    await ensure_event_stream(nc.jetstream(), CONTEXT)
+    store = EventStore(nc)
+    for day in range(60):
+        await append(store, day)
+    family, table = f"resume-{new_id()[-8:].lower()}", f"applied_{new_id()[-8:].lower()}"
+    old = await Replica.start(nc, db_url, Counting(f"{family}-v1", table))
+    head = await store.last_position(CONTEXT)
+    assert await old.version.current.wait_for(head, 30)
+
+    crashed = await Replica.start(nc, db_url, Counting(f"{family}-v2", table, delay=0.01), 10)
+    deadline = time.monotonic() + 30
+    while crashed.version.current.position < 20 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    crashed.task.cancel()  # killed mid-replay
+    await asyncio.gather(crashed.task, return_exceptions=True)
+    await crashed.version.close()
+    await crashed.side.close()
+    await crashed.engine.dispose()
+    reached = crashed.version.current.position
+    assert 0 < reached < head and not crashed.version.switched
+
+    resumed = await Replica.start(nc, db_url, Counting(f"{family}-v2", table), 10)
+    assert resumed.version.current.position == reached  # its own checkpoint, in its namespace
+    assert resumed.version.status()["serving"] == f"{family}-v1"
+    deadline = time.monotonic() + 30
+    while not resumed.version.switched and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert resumed.version.switched
+    rows = rows_table(table)
+    async with resumed.side.engine.connect() as conn:
+        counted = (await conn.execute(select(func.count(), func.max(rows.c.times))
+                                      .where(rows.c.position <= head))).one()
+    async with old.side.engine.connect() as conn:  # version 1 keeps its rows meanwhile
+        before = (await conn.execute(select(func.count())
+                                     .where(rows.c.position <= head))).scalar_one()
+    assert counted == (before, 1)
+    await old.shut()
+    await resumed.shut()

@@ -47,6 +47,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from cchc.runtime import checkpoints, projection_versions
 from cchc.runtime.leadership import lock_key
 from cchc.runtime.projection import ProjectionRunner
@@ -65,13 +68,12 @@ from cchc.runtime.version_stores import (
     namespace_for,
     version_engine,
 )
-from sqlalchemy import MetaData, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger("cchc.projection")
 
 WATCH_S = 0.5  # how often a replica looks whether its new version may, or did, switch
 RETIRE_AFTER_S = 600.0
+RETIRE_CHECK_S = 10.0  # how often the active runner looks for retired versions to drop
 SWITCH_WAIT_S = 5.0  # at most, for the new version to apply what the old one has at the switch
 
 
@@ -187,9 +189,9 @@ class VersionedProjection:
     async def _reader_of(self, version: Version) -> ProjectionRunner:
         """A runner that only reads ``version``'s checkpoint (for read-your-writes waits)."""
         engine = await self._engine(version.namespace)
-        reader = ProjectionRunner(
-            self.current.nc, engine, _ServedElsewhere(version.name, self.current.projection.context),
-            consumer_name=f"reader-{version.name}")
+        elsewhere = _ServedElsewhere(version.name, self.current.projection.context)
+        reader = ProjectionRunner(self.current.nc, engine, elsewhere,
+                                  consumer_name=f"reader-{version.name}")
         await reader.read_position()
         return reader
 
@@ -210,9 +212,15 @@ class VersionedProjection:
                 log.warning("projection %s: version check failed (%s: %s)",
                             self.name, type(error).__name__, error)
             try:
-                await asyncio.wait_for(stop.wait(), WATCH_S)
+                await asyncio.wait_for(stop.wait(), self._next_look_in())
             except TimeoutError:
                 pass
+
+    def _next_look_in(self) -> float:
+        """Often while a switch may come; seldom once only retired versions may wait to go."""
+        if not self.switched:
+            return WATCH_S
+        return max(WATCH_S, min(RETIRE_CHECK_S, self.retire_after_s / 4))
 
     async def look(self) -> None:
         """One look at the register: switch, or retire what was replaced."""

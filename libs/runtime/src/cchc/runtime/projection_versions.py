@@ -20,9 +20,10 @@ import re
 import time
 from dataclasses import dataclass
 
-from cchc.runtime import checkpoints
 from sqlalchemy import Column, Float, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cchc.runtime import checkpoints
 
 BUILDING, SERVING, RETIRED = "building", "serving", "retired"
 LEGACY_NAMESPACE = ""

@@ -15,10 +15,11 @@ waits for its position on the runner of the version it reads.
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.read_pins import pinned
 from cchc.runtime.version_stores import reading_engine
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,12 @@ import os
 import re
 from pathlib import Path
 
-from cchc.runtime.projection_versions import LEGACY_NAMESPACE
-from cchc.runtime.sqldb import async_url, create_engine, private_sqlite_file, sqlite_file
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from cchc.runtime.projection_versions import LEGACY_NAMESPACE
+from cchc.runtime.sqldb import async_url, create_engine, private_sqlite_file, sqlite_file
 
 # A version's engine serves its runner (the lease's session and a batch at a time) and the
 # standby's checkpoint reads: a few connections, not a reading pool's worth.
@@ -35,7 +36,7 @@ VERSION_POOL = {"pool_size": 2, "max_overflow": 3}
 
 
 def namespace_for(name: str) -> str:
-    """A schema / file name for a projection version: ``dossier-read-v5`` -> ``p_dossier_read_v5``."""
+    """A schema (or file) name for a version: ``dossier-read-v5`` -> ``p_dossier_read_v5``."""
     return ("p_" + re.sub(r"[^a-z0-9]+", "_", name.lower())).strip("_")[:63]
 
 
