@@ -9,17 +9,21 @@ they are handed are stand-ins that lead to the serving version of the moment:
 
 A switch replaces the whole view (engine and runners) in one assignment, and a request pins the
 view it first sees (``cchc.runtime.read_pins``): it reads one version from start to end, and
-waits for its position on the runner of the version it reads.
+waits for its position on the runner of the version it reads (or, if a switch overtakes the
+wait before it read anything, of the version switched to).
 """
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.runtime.projection import ProjectionRunner
-from cchc.runtime.read_pins import pinned
+from cchc.runtime.read_pins import mark_read, pinned, repin
 from cchc.runtime.version_stores import reading_engine
+
+SWITCH_LOOK_S = 0.25  # how often a read-your-writes wait looks whether a switch overtook it
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,15 @@ class ReadSide:
 
     def view(self) -> ReadView:
         return pinned(self, self._view)
+
+    def reading(self) -> ReadView:
+        """The view a request reads from: it keeps it to the end."""
+        mark_read(self)
+        return self.view()
+
+    def follow_switch(self) -> ReadView:
+        """The current view, if the request may still move to it (it has read nothing)."""
+        return repin(self, self._view)
 
     def runner(self, family: str) -> "ServingRunner":
         return ServingRunner(self, family)
@@ -77,10 +90,10 @@ class ServingEngine:
         self._side = side
 
     def connect(self) -> Any:
-        return self._side.view().engine.connect()
+        return self._side.reading().engine.connect()
 
     def begin(self) -> Any:
-        return self._side.view().engine.begin()
+        return self._side.reading().engine.begin()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._side.view().engine, name)
@@ -96,6 +109,17 @@ class ServingRunner:
     @property
     def serving(self) -> ProjectionRunner:
         return self._side.view().runners[self.family]
+
+    async def wait_for(self, position: int, timeout: float) -> bool:
+        """Wait until the serving version has applied ``position``; when a switch comes
+        meanwhile, wait on the version switched to (see ``read_pins.repin``)."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            view = self._side.view()
+            if await view.runners[self.family].wait_for(position, min(remaining, SWITCH_LOOK_S)):
+                return True
+            self._side.follow_switch()
+        return False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.serving, name)
