@@ -115,6 +115,7 @@ class VersionedProjection:
         self.namespace = LEGACY_NAMESPACE
         self.serving: ProjectionRunner = runner
         self.head = 0
+        self._switched_at: float | None = None  # monotonic; until what it replaced is let go
         self._engines: dict[str, AsyncEngine] = {}  # namespace -> its engine (not the base)
 
     @property
@@ -229,6 +230,9 @@ class VersionedProjection:
             await self._switch_if_ready()
         if self.switched and self._leading():
             await self._drop_retired()
+        if (self._switched_at is not None
+                and time.monotonic() - self._switched_at >= self.retire_after_s):
+            await self._let_go_of_replaced()
 
     def _leading(self) -> bool:
         return self.current.lease is not None and self.current.lease.held
@@ -256,6 +260,7 @@ class VersionedProjection:
         # Reads never go back: what the old version showed last, the new one shows first.
         await self.current.wait_for(await self.serving.read_position(), SWITCH_WAIT_S)
         self.serving = self.current
+        self._switched_at = time.monotonic()
         self.read_side.serve(self.family, self.namespace, self.current)
         log.info("projection %s: caught up at %d; serves reads instead of %s",
                  self.name, self.current.position, replaced)
@@ -281,6 +286,14 @@ class VersionedProjection:
                 await projection_versions.forget(conn, version.name)
             log.info("projection %s: dropped %s (retired %.0f s ago)",
                      self.name, version.name, time.time() - version.since)
+
+    async def _let_go_of_replaced(self) -> None:
+        """Close this replica's connections to the version it replaced (no request can hold
+        one after the grace period): it is about to be dropped, by this replica or another."""
+        self._switched_at = None
+        await self.read_side.release_superseded()
+        for namespace in [ns for ns in self._engines if ns != self.namespace]:
+            await self._engines.pop(namespace).dispose()
 
     def status(self) -> dict[str, Any]:
         """What health reports: the version that serves, and the one that replays, if any."""

@@ -118,6 +118,7 @@ class ServiceProcess(ABC):
         reads: Any = self.read_side.engine  # an AsyncEngine to the queries
         self.broker.include_router(self.endpoints(self.nc, reads).router)
         await self.broker.start()
+        await self.nc.flush()  # the server has the subscriptions: ready means reachable
         for version in self.versions:
             self._tasks.append(asyncio.create_task(version.run(self._stop), name=version.name))
         self.ready = True
@@ -140,8 +141,13 @@ class ServiceProcess(ABC):
         self.ready = False
         self._stop.set()
         if self.broker is not None:
-            # Stops the subscribers, waiting for the answers in flight; the connection stays
-            # open for the projections' last batch.
+            # First leave the queue groups, handing on what was delivered already (a request
+            # the server routed here must be answered here: in a rolling update the replicas
+            # that stay would otherwise see their callers time out); then stop the
+            # subscribers, waiting for the answers in flight. The connection stays open for
+            # the projections' last batch.
+            await asyncio.gather(*(_drain(subscriber) for subscriber in self.broker.subscribers),
+                                 return_exceptions=True)
             await asyncio.gather(*(subscriber.stop() for subscriber in self.broker.subscribers),
                                  return_exceptions=True)
         if self._tasks:
@@ -157,6 +163,27 @@ class ServiceProcess(ABC):
             await self.broker.stop()  # drains the connection: what was published goes out
         if self.engine is not None:
             await self.engine.dispose()
+
+
+async def _drain(subscriber: Any) -> None:
+    """Leave the subscription's queue group and wait until what it received is answered.
+
+    FastStream's stop cancels the requests still in its queue (``max_workers``) and in hand;
+    here they are answered first, within ``STOP_GRACE_S``.
+    """
+    subscription = getattr(subscriber, "subscription", None)
+    if subscription is None:
+        return
+    subscriber.subscription = None  # drained: stop() has nothing left to unsubscribe
+    deadline = asyncio.get_running_loop().time() + STOP_GRACE_S
+    await asyncio.wait_for(subscription.drain(), STOP_GRACE_S)
+    queue, limiter = getattr(subscriber, "receive_stream", None), getattr(subscriber, "limiter", None)
+    while asyncio.get_running_loop().time() < deadline:
+        queued = queue.statistics().current_buffer_used if queue is not None else 0
+        busy = limiter is not None and limiter.value < subscriber.max_workers
+        if not queued and not busy:
+            return
+        await asyncio.sleep(0.01)
 
 
 async def run_until_signalled(service: ServiceProcess) -> None:
