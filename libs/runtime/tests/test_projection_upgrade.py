@@ -312,3 +312,31 @@ async def test_a_new_version_killed_mid_replay_resumes_from_its_own_checkpoint(n
     assert counted == (before, 1)
     await old.shut()
     await resumed.shut()
+
+
+async def test_a_replica_of_the_release_before_restarting_mid_rollout_never_takes_back_over(
+    nc, db_url
+):
+    await ensure_event_stream(nc.jetstream(), CONTEXT)
+    store = EventStore(nc)
+    for day in range(10):
+        await append(store, day)
+    family, table = f"forward-{new_id()[-8:].lower()}", f"applied_{new_id()[-8:].lower()}"
+    old = await Replica.start(nc, db_url, Counting(f"{family}-v1", table))
+    new = await Replica.start(nc, db_url, Counting(f"{family}-v2", table))
+    deadline = time.monotonic() + 30
+    while not new.version.switched and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert new.version.switched
+    await old.shut()
+
+    restarted = await Replica.start(nc, db_url, Counting(f"{family}-v1", table))
+    assert restarted.version.status()["serving"] == f"{family}-v1"  # its own tables, as before
+    await restarted.version.look()
+    async with new.version.base.connect() as conn:
+        states = dict((await conn.execute(
+            select(projection_versions.versions.c.name, projection_versions.versions.c.state)
+            .where(projection_versions.versions.c.family == family))).all())
+    assert states == {f"{family}-v1": "retired", f"{family}-v2": "serving"}
+    await restarted.shut()
+    await new.shut()

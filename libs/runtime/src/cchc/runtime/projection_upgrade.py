@@ -18,6 +18,10 @@ version its database does not serve yet:
    version that had every event of the log when it switched, keeps read-your-writes: a
    position a write returned before the switch is already applied by the new version, and one
    returned after is waited for on the new version's runner.
+   Versions only go forward: a version never takes over from a newer one, and a replica of
+   the release before that (re)starts during the rollout answers from its own tables (until
+   they are dropped) rather than replaying; to roll back, release the old code under a new
+   version number.
 3. **Drop after a grace period.** The retired version's tables (and its checkpoint and
    register row) are dropped by the new version's active runner once the version has been
    retired for ``retire_after_s`` (default ``RETIRE_AFTER_S``, 10 minutes), not before.
@@ -60,6 +64,7 @@ from cchc.runtime.projection_versions import (
     SERVING,
     Version,
     family_of,
+    version_of,
 )
 from cchc.runtime.read_side import ReadSide
 from cchc.runtime.version_stores import (
@@ -158,12 +163,17 @@ class VersionedProjection:
             namespace = namespace_for(self.name) if apart else LEGACY_NAMESPACE
             mine = await projection_versions.enrol(
                 conn, self.name, namespace, BUILDING if serving else SERVING)
-        elif mine.state == RETIRED or (mine.state == BUILDING and serving is None):
-            # Brought back (a rollback), or nothing else answers: it serves once caught up,
-            # or at once when there is nothing else.
-            state = SERVING if serving is None else BUILDING
-            await projection_versions.set_state(conn, self.name, state)
-            mine = Version(mine.name, mine.family, mine.namespace, state, time.time())
+        elif mine.state == BUILDING and serving is None:
+            # Nothing else answers (it was dropped by hand): this one, as far as it got.
+            await projection_versions.set_state(conn, self.name, SERVING)
+            mine = Version(mine.name, mine.family, mine.namespace, SERVING, time.time())
+        elif mine.state == RETIRED:
+            # A replica of the release before, (re)started during the rollout: it answers from
+            # its own tables, as its release did, until they are dropped; never over the newer
+            # version (versions only go forward: roll back by releasing under a new number).
+            log.warning("projection %s: retired for %s; answering from its tables until they "
+                        "are dropped", self.name, serving.name if serving else "another")
+            return mine, mine
         return mine, (mine if mine.state == SERVING else serving)
 
     async def _adopt(self, conn: AsyncConnection) -> dict[str, Version]:
@@ -237,16 +247,20 @@ class VersionedProjection:
     def _leading(self) -> bool:
         return self.current.lease is not None and self.current.lease.held
 
-    async def _state(self) -> str | None:
+    async def _family(self) -> tuple[Version | None, Version | None]:
+        """This version's row in the register, and the serving one's."""
         async with self.base.connect() as conn:
-            mine = [v for v in await projection_versions.of_family(conn, self.family)
-                    if v.name == self.name]
-        return mine[0].state if mine else None
+            family = await projection_versions.of_family(conn, self.family)
+        mine = next((v for v in family if v.name == self.name), None)
+        return mine, next((v for v in family if v.state == SERVING), None)
 
     async def _switch_if_ready(self) -> None:
-        if await self._state() != SERVING:
-            if not self._leading():
+        mine, serving = await self._family()
+        if mine is None or mine.state != SERVING:
+            if not self._leading() or mine is None or mine.state != BUILDING:
                 return
+            if serving is not None and version_of(serving.name) > version_of(self.name):
+                return  # only forward
             self.head = await self.current.log_head()
             if not await self.current.caught_up_with_head():
                 return
@@ -268,6 +282,8 @@ class VersionedProjection:
     async def _drop_retired(self) -> None:
         async with self.base.connect() as conn:
             family = await projection_versions.of_family(conn, self.family)
+        if not any(v.name == self.name and v.state == SERVING for v in family):
+            return  # only the serving version drops what it replaced
         due = [v for v in family if v.name != self.name and v.state == RETIRED
                and time.time() - v.since >= self.retire_after_s]
         for version in due:

@@ -177,7 +177,8 @@ async def _drain(subscriber: Any) -> None:
     subscriber.subscription = None  # drained: stop() has nothing left to unsubscribe
     deadline = asyncio.get_running_loop().time() + STOP_GRACE_S
     await asyncio.wait_for(subscription.drain(), STOP_GRACE_S)
-    queue, limiter = getattr(subscriber, "receive_stream", None), getattr(subscriber, "limiter", None)
+    queue = getattr(subscriber, "receive_stream", None)
+    limiter = getattr(subscriber, "limiter", None)
     while asyncio.get_running_loop().time() < deadline:
         queued = queue.statistics().current_buffer_used if queue is not None else 0
         busy = limiter is not None and limiter.value < subscriber.max_workers
