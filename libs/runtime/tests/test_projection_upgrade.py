@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -340,3 +341,29 @@ async def test_a_replica_of_the_release_before_restarting_mid_rollout_never_take
     assert states == {f"{family}-v1": "retired", f"{family}-v2": "serving"}
     await restarted.shut()
     await new.shut()
+
+
+@pytest.mark.postgres
+async def test_every_replica_of_the_new_release_switches_the_standby_too(nc, postgres_url):
+    """Two replicas of the new release: one replays (it holds the lease), the other stands by
+    and switches when the register says so, then waits on the shared checkpoint."""
+    await ensure_event_stream(nc.jetstream(), CONTEXT)
+    store = EventStore(nc)
+    for day in range(20):
+        await append(store, day)
+    family, table = f"standby-{new_id()[-8:].lower()}", f"applied_{new_id()[-8:].lower()}"
+    old = await Replica.start(nc, postgres_url, Counting(f"{family}-v1", table))
+    replicas = [await Replica.start(nc, postgres_url, Counting(f"{family}-v2", table, delay=0.01),
+                                    5) for _ in range(2)]
+    deadline = time.monotonic() + 60
+    while not all(r.version.switched for r in replicas) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert all(r.version.switched for r in replicas)
+    assert sum(1 for r in replicas if r.version.current.lease.held) == 1
+    position = await append(store)
+    for replica in replicas:  # read-your-writes on either, against version 2
+        count, seen = await rows_up_to(replica.side, family, table, position, position)
+        assert seen and count >= 21
+    await old.shut()
+    for replica in replicas:
+        await replica.shut()
