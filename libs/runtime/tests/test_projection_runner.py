@@ -95,6 +95,8 @@ async def test_projection_applies_every_event_once_and_checkpoints(nc, db_url):
 
 
 async def test_a_new_version_of_a_projection_replays_into_fresh_tables(nc, db_url):
+    """A plain runner, one namespace: the new name replaces the old tables in place. (The
+    services run a new version beside the serving one: test_projection_upgrade.py.)"""
     await publish_events(nc, 12)
     target = await EventStore(nc).last_position(CONTEXT)
     engine = create_engine(db_url)

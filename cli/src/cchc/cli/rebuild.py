@@ -1,7 +1,8 @@
 """Rebuild a service's read model from the log, with a progress bar.
 
 Runs on a stopped installation: it starts its own nats-server on the data folder, so it refuses
-while `cchc up` holds the folder.
+while `cchc up` holds the folder. Each projection is rebuilt where its version lives (its own
+namespace, or the default one: ``cchc.runtime.projection_upgrade``).
 """
 
 import sys
@@ -17,6 +18,7 @@ from cchc.dossier.alert_projection import DossierAlertsProjection
 from cchc.dossier.projections import DossierReadModel
 from cchc.planning.projections import PlanningReadModel
 from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.projection_upgrade import engine_of_version
 from cchc.runtime.sqldb import create_engine
 from cchc.scoring.main import projection_runners as scoring_runners
 
@@ -40,6 +42,7 @@ async def rebuild(data_dir: Path, service: str) -> int:
             nc = await nats.connect(url)
             engine = create_engine(installation.database_url(service))
             for runner in _runners(service, nc, engine):
+                runner.engine = await engine_of_version(engine, runner.name)
                 await runner.drop()
                 with tqdm(unit="event", desc=f"rebuild {runner.name}") as bar:
                     def progress(done: int, total: int) -> None:
@@ -48,6 +51,8 @@ async def rebuild(data_dir: Path, service: str) -> int:
 
                     position = await runner.catch_up(progress)
                 print(f"{runner.name}: replayed to position {position}")
+                if runner.engine is not engine:
+                    await runner.engine.dispose()
             await nc.close()
             await engine.dispose()
     except InstallationBusy as error:

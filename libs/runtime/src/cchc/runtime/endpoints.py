@@ -28,6 +28,7 @@ from cchc.contracts.subjects import service_subject
 from cchc.runtime.domain_errors import DomainError, Unavailable
 from cchc.runtime.nats_failures import PASSING_NATS_FAILURES
 from cchc.runtime.observability import correlation_scope, tracer_provider, tracing_enabled
+from cchc.runtime.read_pins import pinned_reads
 
 log = logging.getLogger("cchc.endpoints")
 
@@ -100,6 +101,15 @@ class CorrelationMiddleware(BaseMiddleware):  # type: ignore[type-arg]
             return await call_next(msg)
 
 
+class ReadPinMiddleware(BaseMiddleware):  # type: ignore[type-arg]
+    """A request reads one version of each read model, even across a version switch
+    (``cchc.runtime.read_pins``)."""
+
+    async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+        with pinned_reads():
+            return await call_next(msg)
+
+
 def _traced() -> list[Any]:
     """The trace middleware when tracing is on: a span per message costs every request, even
     unexported, so it is absent otherwise."""
@@ -134,7 +144,7 @@ def service_broker(
     a span per request on each side) and counted (FastStream's Prometheus metrics: messages
     handled and their durations)."""
     observed = [*_traced(), NatsPrometheusMiddleware(registry=REGISTRY, app_name=name),
-                CorrelationMiddleware]
+                CorrelationMiddleware, ReadPinMiddleware]
     return _broker(url, name, [*observed, *middlewares, problem_middleware()], log_messages,
                    **connect)
 

@@ -172,9 +172,11 @@ class ProjectionRunner:
         """Create the projection's tables; a name this database has never run starts afresh.
 
         A projection's name carries the version of its tables (``dossier-read-v2``). When the
-        tables change shape or meaning the name changes, and the first start of the new name
-        drops what an older version left under the same table names and replays the log from
-        the first event, instead of reading old rows with a new meaning.
+        tables change shape or meaning the name changes; a service runs the new name in a
+        namespace of its own, beside the old one (``cchc.runtime.projection_upgrade``). Should a
+        new name still meet tables of an older version in its namespace (no room for another,
+        as in an in-memory database), its first start drops them and replays the log from the
+        first event, instead of reading old rows with a new meaning.
         """
         async with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -317,6 +319,21 @@ class ProjectionRunner:
                 if self.position < position:
                     await asyncio.sleep(min(remaining, STANDBY_POLL_S))
         return True
+
+    async def read_position(self) -> int:
+        """The position as the database has it (another replica, or release, may apply)."""
+        self.position = max(self.position, await self._shared_checkpoint())
+        return self.position
+
+    async def log_head(self) -> int:
+        """The last position of the log this projection reads."""
+        return (await self.js.stream_info(stream_name(self.projection.context))).state.last_seq
+
+    async def caught_up_with_head(self) -> bool:
+        """Whether every event the log holds now is applied (what remains are holes)."""
+        if self.position >= await self.log_head():
+            return True
+        return await self._nothing_left()
 
     async def _shared_checkpoint(self) -> int:
         try:

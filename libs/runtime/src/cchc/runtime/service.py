@@ -4,8 +4,9 @@ A service says what it is (its name, the streams it needs, its projection runner
 endpoints); starting and stopping are the same for all of them:
 
 - start: connect the broker (reconnecting for ever), make sure the streams exist, create the
-  engine, set up every projection, start the endpoints (FastStream subscribers), then run the
-  projections;
+  engine, set up every projection (a new version beside the one that serves:
+  ``cchc.runtime.projection_upgrade``), start the endpoints (FastStream subscribers), which read
+  through the read side (the serving version of each projection), then run the projections;
 - stop: stop answering (FastStream lets answers in flight go out), let each projection finish
   its batch (at most ``STOP_GRACE_S``), then close NATS and the engine.
 
@@ -29,6 +30,8 @@ from cchc.runtime.heap import settle_heap
 from cchc.runtime.endpoints import ServiceRouter, inbox_prefix, service_broker
 from cchc.runtime.observability import configure_logging, configure_tracing, start_metrics_server
 from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.projection_upgrade import RETIRE_AFTER_S, VersionedProjection
+from cchc.runtime.read_side import ReadSide, ServingRunner
 from cchc.runtime.signing_keys import SigningKey, load_signing_key
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
@@ -52,6 +55,8 @@ class HealthAnswer(BaseModel):
 
     service: str
     projection_position: int = 0
+    # per projection family: the version that serves, and the one replaying beside it, if any
+    projection_versions: dict[str, Any] = {}
 
 
 class ServiceProcess(ABC):
@@ -65,7 +70,10 @@ class ServiceProcess(ABC):
         self.nc: NATS | None = None
         self.broker: NatsBroker | None = None
         self.engine: AsyncEngine | None = None
-        self.runners: list[ProjectionRunner] = []
+        self.read_side: ReadSide | None = None
+        self.versions: list[VersionedProjection] = []
+        # The serving version of each projection, in the order projection_runners gives them.
+        self.runners: list[ServingRunner] = []
         # The key this service signs its events with (settings signing_key / signing_key_file).
         self.signer: SigningKey | None = load_signing_key(
             self.name, getattr(settings, "signing_key", None),
@@ -80,7 +88,7 @@ class ServiceProcess(ABC):
 
     @abstractmethod
     def endpoints(self, nc: NATS, engine: AsyncEngine) -> ServiceRouter:
-        """Its endpoints (``self.health`` among them)."""
+        """Its endpoints (``self.health`` among them); ``engine`` reads the serving versions."""
 
     def connect_options(self) -> dict[str, Any]:
         """Extra nats-py connect options for this process: its own inbox prefix, so that the
@@ -101,13 +109,19 @@ class ServiceProcess(ABC):
         for context in self.contexts:
             await ensure_event_stream(js, context, self.settings.stream_replicas)
         self.engine = create_engine(self.settings.database_url)
-        self.runners = self.projection_runners(self.nc, self.engine)
-        for runner in self.runners:
-            await runner.setup()
-        self.broker.include_router(self.endpoints(self.nc, self.engine).router)
+        self.read_side = ReadSide(self.engine)
+        retire_after = getattr(self.settings, "projection_retire_after_s", RETIRE_AFTER_S)
+        self.versions = [VersionedProjection(runner, self.read_side, retire_after)
+                         for runner in self.projection_runners(self.nc, self.engine)]
+        for version in self.versions:
+            await version.setup()
+        self.runners = [self.read_side.runner(version.family) for version in self.versions]
+        reads: Any = self.read_side.engine  # an AsyncEngine to the queries
+        self.broker.include_router(self.endpoints(self.nc, reads).router)
         await self.broker.start()
-        for runner in self.runners:
-            self._tasks.append(asyncio.create_task(runner.run(self._stop), name=runner.name))
+        await self.nc.flush()  # the server has the subscriptions: ready means reachable
+        for version in self.versions:
+            self._tasks.append(asyncio.create_task(version.run(self._stop), name=version.name))
         self.ready = True
         settle_heap()  # full collections skip what starting built (cchc.runtime.heap)
         if self.signer is None:
@@ -116,17 +130,26 @@ class ServiceProcess(ABC):
         log.info("%s service ready (%s)", self.name, ", ".join(
             f"{runner.name} at {runner.position}" for runner in self.runners))
 
+    def version_status(self) -> dict[str, Any]:
+        return {version.family: version.status() for version in self.versions}
+
     async def health(self, request: Request[NoBody]) -> Reply[HealthAnswer]:
         """Whether this instance is ready, and where its read model is in the log."""
-        return Reply(ok=self.ready, result=HealthAnswer(service=self.name,
-                                                        **self.health_positions()))
+        return Reply(ok=self.ready, result=HealthAnswer(
+            service=self.name, projection_versions=self.version_status(),
+            **self.health_positions()))
 
     async def stop(self) -> None:
         self.ready = False
         self._stop.set()
         if self.broker is not None:
-            # Stops the subscribers, waiting for the answers in flight; the connection stays
-            # open for the projections' last batch.
+            # First leave the queue groups, handing on what was delivered already (a request
+            # the server routed here must be answered here: in a rolling update the replicas
+            # that stay would otherwise see their callers time out); then stop the
+            # subscribers, waiting for the answers in flight. The connection stays open for
+            # the projections' last batch.
+            await asyncio.gather(*(_drain(subscriber) for subscriber in self.broker.subscribers),
+                                 return_exceptions=True)
             await asyncio.gather(*(subscriber.stop() for subscriber in self.broker.subscribers),
                                  return_exceptions=True)
         if self._tasks:
@@ -134,12 +157,36 @@ class ServiceProcess(ABC):
             for task in running:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for runner in self.runners:
-            await runner.close()
+        for version in self.versions:
+            await version.close()
+        if self.read_side is not None:
+            await self.read_side.close()
         if self.broker is not None:
             await self.broker.stop()  # drains the connection: what was published goes out
         if self.engine is not None:
             await self.engine.dispose()
+
+
+async def _drain(subscriber: Any) -> None:
+    """Leave the subscription's queue group and wait until what it received is answered.
+
+    FastStream's stop cancels the requests still in its queue (``max_workers``) and in hand;
+    here they are answered first, within ``STOP_GRACE_S``.
+    """
+    subscription = getattr(subscriber, "subscription", None)
+    if subscription is None:
+        return
+    subscriber.subscription = None  # drained: stop() has nothing left to unsubscribe
+    deadline = asyncio.get_running_loop().time() + STOP_GRACE_S
+    await asyncio.wait_for(subscription.drain(), STOP_GRACE_S)
+    queue = getattr(subscriber, "receive_stream", None)
+    limiter = getattr(subscriber, "limiter", None)
+    while asyncio.get_running_loop().time() < deadline:
+        queued = queue.statistics().current_buffer_used if queue is not None else 0
+        busy = limiter is not None and limiter.value < subscriber.max_workers
+        if not queued and not busy:
+            return
+        await asyncio.sleep(0.01)
 
 
 async def run_until_signalled(service: ServiceProcess) -> None:

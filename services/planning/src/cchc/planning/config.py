@@ -11,6 +11,10 @@ class PlanningSettings(BaseSettings):
     database_url: str = "sqlite:///planning.db"
     stream_replicas: int = 1
     projection_batch_size: int = 500
+    # How long a replaced projection version keeps its tables after the new one took over
+    # (cchc.runtime.projection_upgrade): longer than a rolling update takes to retire the
+    # replicas of the previous release.
+    projection_retire_after_s: float = Field(600.0, ge=0)
     # Requests each endpoint handles at once in one process: 2, measured (bench/run.py,
     # 100,000 dossiers). At 1 the 16-client receipts queue behind one another (225/s against
     # 258/s for the hand-written layer before FastStream); at 2, 289/s with command-to-
