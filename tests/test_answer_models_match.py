@@ -162,9 +162,20 @@ class Recorder:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
         self.answers: list[tuple[tuple[str, str], str, Any]] = []
+        self.positions: dict[str, int] = {}  # per service: the last position its writes gave
+
+    def saw(self, service: str, answer: httpx.Response) -> httpx.Response:
+        """Remember the log position a write answered with: later reads of the service wait
+        for it (X-Min-Position), as a client reading its own writes does."""
+        position = answer.headers.get("X-Event-Position")
+        if position:
+            self.positions[service] = max(self.positions.get(service, 0), int(position))
+        return answer
 
     async def call(self, key: tuple[str, str], method: str, path: str, **kwargs: Any) -> Any:
-        answer = await self.client.request(method, path, **kwargs)
+        if method == "GET" and key[0] in self.positions:
+            kwargs["headers"] = {"X-Min-Position": str(self.positions[key[0]])}
+        answer = self.saw(key[0], await self.client.request(method, path, **kwargs))
         assert 200 <= answer.status_code < 300, (method, path, answer.status_code, answer.text)
         body = answer.json()
         self.answers.append((key, f"{method} {path}", body))
@@ -200,7 +211,7 @@ async def exercise(api: Any) -> Recorder:
 
     # dossiers: every command, and the states they lead to
     dossier = ids["dossier_id"]
-    body = (await receive(admin, procedure, "2022-07-12T08:00:00+07:00", channel="direct"))
+    body = r.saw(D, await receive(admin, procedure, "2022-07-12T08:00:00+07:00", channel="direct"))
     assert body.status_code == 201, body.text
     r.answers.append(((D, "receive-dossier"), "POST /api/v1/dossiers", body.json()))
     second = body.json()["id"]
@@ -216,13 +227,14 @@ async def exercise(api: Any) -> Recorder:
         ("result-return", "return-result", {"returned_at": "2022-07-16T09:00:00+07:00"}),
     ]:
         await r.post((D, key), f"/api/v1/dossiers/{second}/{action}", payload)
-    third = (await receive(admin, procedure, "2022-07-12T09:00:00+07:00", channel="postal")).json()
+    third = r.saw(D, await receive(admin, procedure, "2022-07-12T09:00:00+07:00",
+                                   channel="postal")).json()
     await r.post((D, "withdraw-dossier"), f"/api/v1/dossiers/{third['id']}/withdrawal",
                  {"withdrawn_at": "2022-07-13T09:00:00+07:00", "reason": "rút hồ sơ"})
-    fourth = (await receive(admin, procedure, "2022-07-12T10:00:00+07:00")).json()
-    await act(admin, fourth["id"], "resolution",
-              {"resolved_at": "2022-08-30T09:00:00+07:00", "outcome": "rejected",
-               "reason": "không đủ điều kiện"})
+    fourth = r.saw(D, await receive(admin, procedure, "2022-07-12T10:00:00+07:00")).json()
+    r.saw(D, await act(admin, fourth["id"], "resolution",
+                       {"resolved_at": "2022-08-30T09:00:00+07:00", "outcome": "rejected",
+                        "reason": "không đủ điều kiện"}))
     for one in (dossier, second, third["id"], fourth["id"]):
         await r.get((D, "get-dossier"), f"/api/v1/dossiers/{one}")
     codes = [(await admin.get(f"/api/v1/dossiers/{one}")).json()["receipt_code"]

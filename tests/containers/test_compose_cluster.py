@@ -158,7 +158,12 @@ async def test_faults_under_load_lose_nothing_acknowledged_and_count_nothing_twi
     async def restart_the_gateway() -> None:
         gateway = containers_of(cluster, "gateway")[0]
         await asyncio.to_thread(docker, "restart", gateway)
-        await asyncio.to_thread(wait_healthy, cluster.base_url)
+        try:
+            await asyncio.to_thread(wait_healthy, cluster.base_url)
+        except AssertionError as error:  # which service, and what it said (seen once in CI)
+            logs = cluster.docker_compose("logs", "--no-color", "--tail", "80", "dossier",
+                                          "planning", "scoring", "gateway").stdout
+            raise AssertionError(f"{error}\n{logs[-12000:]}") from None
 
     try:
         await asyncio.sleep(3)
