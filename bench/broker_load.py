@@ -52,7 +52,7 @@ def resident_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-async def wait_healthy(api: httpx.AsyncClient, seconds: float = 300) -> None:
+async def wait_healthy(api: httpx.AsyncClient, seconds: float = 900) -> None:
     """Until the gateway's /health answers 200 (RuntimeError after ``seconds``)."""
     for _ in range(int(seconds * 2)):
         try:
