@@ -57,7 +57,28 @@ async def test_the_read_model_is_upgraded_while_every_request_is_answered(
     settings = DossierSettings(nats_url=nats_server.url, database_url=db_url,
                                projection_retire_after_s=RETIRE_AFTER_S)
     old = DossierService(settings)
+    replicas = [old]
     await old.start()
+    try:
+        await _upgrade_under_load(client, rolling, settings, replicas)
+    finally:  # a failure must not leave replicas answering the session's other tests
+        for replica in replicas:
+            if replica.ready:
+                await replica.stop()
+
+
+async def _steady(service: DossierService) -> None:
+    """Until every projection of ``service`` has applied the head of the shared log (the other
+    tests' events too): the upgrade starts from a service in its steady state."""
+    deadline = time.monotonic() + 120
+    while not all([await runner.caught_up_with_head() for runner in service.runners]):
+        assert time.monotonic() < deadline, "the service never caught up with the log"
+        await asyncio.sleep(0.1)
+
+
+async def _upgrade_under_load(client, rolling, settings, replicas) -> None:
+    old = replicas[0]
+    await _steady(old)
     agency, code = f"A{uuid.uuid4().hex[:6]}", f"1.{uuid.uuid4().hex[:6]}.H26"
     assert (await client.call("dossier", "register-agency", request(
         {"code": agency, "name": "Sở A", "group": "department"}))).ok
@@ -82,6 +103,7 @@ async def test_the_read_model_is_upgraded_while_every_request_is_answered(
     if not rolling:
         await old.stop()  # the embedded default: one process, restarted with the new release
     new = UpgradedDossierService(settings)
+    replicas.append(new)
     await new.start()
     upgrade = new.versions[0]
     health = (await new.health(request())).result.model_dump()
