@@ -154,6 +154,16 @@ class EventStore:
                 "restore that year (cchc archive restore) before changing it")
         return AggregateHistory(context, aggregate_id, envelopes)
 
+    async def look_up(self, context: str, aggregate_id: str) -> AggregateHistory:
+        """Another aggregate's history, for a command that checks against it (a procedure's
+        agency, a receipt's procedure): the fast read, asked again of the stream leader when it
+        finds nothing. A replica of an R3 stream may lag behind the leader, and "unknown agency"
+        for an agency registered a moment ago is a wrong answer, not a stale one."""
+        history = await self.load(context, aggregate_id)
+        if history.exists:
+            return history
+        return await self.load(context, aggregate_id, consistent=True)
+
     async def append(
         self,
         history: AggregateHistory,

@@ -112,7 +112,7 @@ class DossierCommandHandlers:
         command = request.body
         if not request.meta.principal.may_write(command.agency):
             raise Forbidden(f"cannot publish procedures of agency {command.agency}")
-        agency = AGENCY.state(await self.store.load(CONTEXT, aggregates.agency_id(command.agency)))
+        agency = AGENCY.state(await self.store.look_up(CONTEXT, aggregates.agency_id(command.agency)))
         published_at = _now()
         return await self.loop.create(
             request, PROCEDURE, aggregates.procedure_id(command.code),
@@ -189,7 +189,7 @@ class DossierCommandHandlers:
 
     async def _published_procedure(self, code: str) -> Procedure:
         if code not in self._procedures:
-            history = await self.store.load(CONTEXT, aggregates.procedure_id(code))
+            history = await self.store.look_up(CONTEXT, aggregates.procedure_id(code))
             procedure = PROCEDURE.state(history)
             if procedure is None:
                 raise InvalidCommand(f"unknown procedure {code!r}", field="procedure")

@@ -91,7 +91,7 @@ class PlanningCommandHandlers:
         """Add a task to a plan."""
         command = request.body
         plan_id = _existing_id(request.target, "plan")
-        plan = PLAN.state(await self.store.load(CONTEXT, plan_id))
+        plan = PLAN.state(await self.store.look_up(CONTEXT, plan_id))
         if plan is None:
             raise NotFound(f"no plan {plan_id}")
         may_write(request.meta.principal, plan.agency)

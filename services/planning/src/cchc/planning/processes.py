@@ -81,7 +81,7 @@ class RemediationProcess:
         year = finding.inspected_on.year
         plan_id = aggregates.plan_id(finding.agency, year)
         task_id = aggregates.remediation_task_id(finding.finding_id)
-        if (await self.store.load(CONTEXT, task_id)).exists:
+        if (await self.store.look_up(CONTEXT, task_id)).exists:
             return "task already added"
         try:
             plan = await self._plan(plan_id, finding, cause)
@@ -104,7 +104,7 @@ class RemediationProcess:
     async def _plan(
         self, plan_id: str, finding: FindingRecorded, cause: EventEnvelope
     ) -> model.Plan:
-        history = await self.store.load(CONTEXT, plan_id)
+        history = await self.store.look_up(CONTEXT, plan_id)
         plan = PLAN.state(history)
         if plan is not None:
             return plan

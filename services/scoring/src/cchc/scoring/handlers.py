@@ -161,7 +161,7 @@ class ScoringCommandHandlers:
     # --- what the decisions read ------------------------------------------------------------
 
     async def _framework(self, code: str) -> model.Framework | None:
-        return FRAMEWORK.state(await self.store.load(CONTEXT, aggregates.framework_id(code)))
+        return FRAMEWORK.state(await self.store.look_up(CONTEXT, aggregates.framework_id(code)))
 
     async def _on_assessment(self, request: Request[Any], authorize: Any, decide: Any) -> Reply[Any]:
         async def with_framework(assessment: model.Assessment) -> Any:
