@@ -44,7 +44,8 @@ def _anchored(position: int | None, head: StreamHead | None) -> bool:
             response_model=ChainAudit, responses=problem_responses(404, 409))
 async def audit_dossier(dossier_id: DossierId, gw: GatewayDep, caller: Caller) -> ChainAudit:
     try:
-        history = await gw.events.load(CONTEXT, dossier_id)
+        # From the leader: an audit of a history a follower has only in part would be wrong.
+        history = await gw.events.load(CONTEXT, dossier_id, consistent=True)
     except ArchivedHistory as error:
         raise problem(409, error.message) from None
     if not history.exists:
