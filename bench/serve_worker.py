@@ -3,9 +3,9 @@ read model, in their own process (the load generator is another).
 
     python bench/serve_worker.py NATS_URL DATABASE_URL PORT SECRET APPLIED_JSON
 
-Serves until SIGTERM, then writes APPLIED_JSON: [[position, wall-clock time], ...] for every
-batch the projection applied, to measure command-to-projection latency against the load
-generator's acknowledgement times (same machine, same clock).
+Serves until SIGTERM, then writes APPLIED_JSON: [[projection, position, wall-clock time], ...]
+for every batch each projection applied, to measure command-to-projection latency against the
+load generator's acknowledgement times (same machine, same clock).
 
 With ``CCHC_BENCH_PROFILE=<file>`` set, SIGUSR1 starts a pyinstrument profile of the process's
 event loop thread and SIGUSR2 writes it to that file as text (bench/run.py sends both around the
@@ -31,12 +31,12 @@ from cchc.gateway.config import GatewaySettings
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.signing_keys import new_private_key_text
 
-applied: list[tuple[int, float]] = []
+applied: list[tuple[str, int, float]] = []
 _notify = ProjectionRunner._notify
 
 
 async def _recording_notify(self: ProjectionRunner) -> None:
-    applied.append((self.position, time.time()))
+    applied.append((self.name, self.position, time.time()))
     await _notify(self)
 
 

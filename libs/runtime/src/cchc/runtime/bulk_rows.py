@@ -15,6 +15,9 @@ PostgreSQL a batch of ``COPY_FROM`` rows or more goes in with ``COPY`` (asyncpg'
 per-row statement on the server. Only inside the caller's open transaction, so that the rows
 commit or roll back with the rest of the batch and its checkpoint; outside one, executemany.
 
+On SQLite (``cchc.runtime.sqlite_driver``) the rows wait to go with the connection's next
+trip to the database thread, a single row as well.
+
 A connection's ``schema_translate_map`` (execution option) is applied, as SQLAlchemy would.
 """
 
@@ -23,9 +26,11 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table, bindparam, delete, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cchc.runtime.sqlite_driver import defer_rows
 
 Converter = Callable[[Any], Any]
 SchemaMap = tuple[tuple[str | None, str | None], ...] | None
@@ -92,4 +97,37 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[s
                                                columns=compiled.columns,
                                                schema_name=compiled.schema)
             return
+    if conn.dialect.driver == "aiosqlite" and await defer_rows(conn, compiled.sql, records):
+        return
     await conn.exec_driver_sql(compiled.sql, records)
+
+
+IN_CHUNK = 500  # keys per DELETE ... IN (...)
+
+
+@lru_cache(maxsize=128)
+def _compiled_delete(table: Table, column: str, dialect: Dialect,
+                     schemas: SchemaMap) -> tuple[str, Converter | None]:
+    """The driver SQL of ``DELETE FROM table WHERE column = ?`` and the key's conversion."""
+    translate = dict(schemas) if schemas else None
+    statement = delete(table).where(table.c[column] == bindparam("key"))
+    compiled = statement.compile(dialect=dialect, schema_translate_map=translate,
+                                 render_schema_translate=bool(translate))
+    return compiled.string, table.c[column].type.bind_processor(dialect)
+
+
+async def delete_rows(conn: AsyncConnection, table: Table, column: str,
+                      keys: Sequence[Any]) -> None:
+    """DELETE the rows of ``table`` whose ``column`` is one of ``keys``. On SQLite, one keyed
+    DELETE per key, waiting for the connection's next trip (``cchc.runtime.sqlite_driver``);
+    elsewhere, ``IN`` lists of ``IN_CHUNK`` keys."""
+    if not keys:
+        return
+    if conn.dialect.driver == "aiosqlite":
+        sql, convert = _compiled_delete(table, column, conn.dialect, _schema_map(conn))
+        records = [((convert(key) if convert else key),) for key in keys]
+        if await defer_rows(conn, sql, records):
+            return
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = list(keys[start:start + IN_CHUNK])
+        await conn.execute(delete(table).where(table.c[column].in_(chunk)))

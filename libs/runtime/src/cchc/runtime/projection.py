@@ -48,6 +48,7 @@ from cchc.runtime.observability import (
 )
 from cchc.runtime.pullfeed import Delivered, PullFeed
 from cchc.runtime.replay_reader import ReadTask, ReplayFeed
+from cchc.runtime.sqldb import write_turn
 
 log = logging.getLogger("cchc.projection")
 tracer = get_tracer(__name__)
@@ -178,7 +179,7 @@ class ProjectionRunner:
         as in an in-memory database), its first start drops them and replays the log from the
         first event, instead of reading old rows with a new meaning.
         """
-        async with self.engine.begin() as conn:
+        async with write_turn(self.engine), self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # Replicas starting together on an empty database: one setup at a time, for the
                 # whole database, since every projection shares the checkpoints table (two
@@ -195,7 +196,7 @@ class ProjectionRunner:
 
     async def drop(self) -> None:
         """Forget everything this projection wrote, to replay it from the first event."""
-        async with self.engine.begin() as conn:
+        async with write_turn(self.engine), self.engine.begin() as conn:
             await conn.run_sync(checkpoints.metadata.create_all)
             await conn.run_sync(self.projection.metadata.drop_all)
             await checkpoints.forget(conn, self.name)
@@ -343,7 +344,7 @@ class ProjectionRunner:
             return 0
 
     async def _apply_batch(self, items: list[_Item]) -> None:
-        async with self.engine.begin() as conn:
+        async with write_turn(self.engine), self.engine.begin() as conn:
             position = await checkpoints.read_checkpoint(conn, self.name, lock=True)
             fresh: list[EventEnvelope] = []
             for item in items:
@@ -390,7 +391,7 @@ class ProjectionRunner:
             "projection %s PARKED event at position %d on %s: %s",
             self.name, item.position, item.subject, reason,
         )
-        async with self.engine.begin() as conn:
+        async with write_turn(self.engine), self.engine.begin() as conn:
             position = await checkpoints.read_checkpoint(conn, self.name, lock=True)
             await self._check_next(item, position)
             await checkpoints.park(conn, self.name, item.position, item.subject, reason)

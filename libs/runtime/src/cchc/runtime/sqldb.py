@@ -6,7 +6,11 @@ moment. SQLite gives the -wal, -shm and -journal files it creates the mode of th
 (whatever the umask), so they are 0600 as well.
 """
 
+import asyncio
+import contextlib
 import os
+import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import Table, event
@@ -14,6 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
+
+from cchc.runtime.sqlite_driver import one_trip_dbapi
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -29,6 +35,29 @@ def async_url(url: str) -> str:
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+# One asyncio lock per SQLite engine and event loop: see write_turn.
+_WRITE_TURNS: "weakref.WeakKeyDictionary[AsyncEngine, tuple[asyncio.AbstractEventLoop, asyncio.Lock]]" \
+    = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def write_turn(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold this for a write transaction on ``engine``: on SQLite the process's writers (two
+    projections of one database file) take turns here, in order, instead of in SQLite's busy
+    handler, which sleeps 1, 2, 5, 10, ... ms between tries while another holds the file's
+    write lock (under 16 clients of receipts that put 445 ms on the alerts projection's p99
+    batch). PostgreSQL locks rows, not the database: no turn to wait for."""
+    if not is_sqlite(engine):
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    held = _WRITE_TURNS.get(engine)
+    if held is None or held[0] is not loop:
+        held = _WRITE_TURNS[engine] = (loop, asyncio.Lock())
+    async with held[1]:
+        yield
 
 
 DB_FILE_MODE = 0o600
@@ -67,7 +96,7 @@ def create_engine(url: str) -> AsyncEngine:
         path = sqlite_file(url)
         if path is not None:
             private_sqlite_file(path)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, module=one_trip_dbapi(), connect_args={"timeout": 30})
         _tune_sqlite(engine)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)

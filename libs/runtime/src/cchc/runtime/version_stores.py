@@ -29,6 +29,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from cchc.runtime.projection_versions import LEGACY_NAMESPACE
 from cchc.runtime.sqldb import async_url, create_engine, private_sqlite_file, sqlite_file
+from cchc.runtime.sqlite_driver import one_trip_dbapi
 
 # A version's engine serves its runner (the lease's session and a batch at a time) and the
 # standby's checkpoint reads: a few connections, not a reading pool's worth.
@@ -85,7 +86,8 @@ def reading_engine(base: AsyncEngine, namespaces: list[str]) -> AsyncEngine:
     for _, path in files:
         private_sqlite_file(path)
     engine = create_async_engine("sqlite+aiosqlite://", poolclass=AsyncAdaptedQueuePool,
-                                 pool_size=10, max_overflow=10, connect_args={"timeout": 30})
+                                 pool_size=10, max_overflow=10, connect_args={"timeout": 30},
+                                 module=one_trip_dbapi())
 
     @event.listens_for(engine.sync_engine, "connect")
     def _attach(dbapi_connection, _record):  # type: ignore[no-untyped-def]

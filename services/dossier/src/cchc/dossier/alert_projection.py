@@ -11,7 +11,7 @@ written), then written with one statement per kind of change.
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cchc.contracts.envelope import EventEnvelope
@@ -19,9 +19,9 @@ from cchc.contracts.events import decode_event
 from cchc.dossier import alert_tables
 from cchc.dossier.aggregates import CONTEXT
 from cchc.dossier.domain.calendar import local_date
+from cchc.runtime.bulk_rows import delete_rows, insert_rows
 
 _rows = alert_tables.open_dossiers
-_IN_CHUNK = 500
 
 
 def _applicant_name(applicant: Any) -> str | None:
@@ -55,11 +55,9 @@ class AlertChanges:
 
     async def write(self, conn: AsyncConnection) -> None:
         ids = sorted(self.gone | set(self.new))  # a receipt replayed: written once
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start:start + _IN_CHUNK]
-            await conn.execute(delete(_rows).where(_rows.c.dossier_id.in_(chunk)))
+        await delete_rows(conn, _rows, "dossier_id", ids)
         if self.new:
-            await conn.execute(insert(_rows), list(self.new.values()))
+            await insert_rows(conn, _rows, list(self.new.values()))
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for dossier_id, values in self.updates.items():
             by_columns.setdefault(tuple(sorted(values)), []).append(

@@ -27,9 +27,9 @@ from cchc.dossier.aggregates import CONTEXT, REFERENCE_EVENT_TYPES
 from cchc.dossier.counters_766 import Clock766
 from cchc.dossier.domain.calendar import local_date
 from cchc.dossier.domain.clock_766 import late_by_requests, resolution_timeliness_766
-from cchc.runtime.bulk_rows import insert_rows
+from cchc.runtime.bulk_rows import delete_rows, insert_rows
 from cchc.runtime.sqldb import upsert
-from sqlalchemy import String, any_, bindparam, delete, func, select, update
+from sqlalchemy import String, any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -158,7 +158,7 @@ class RowChanges:
             await insert_rows(conn, tables.procedures, self.procedures)
         if self.calendar_days:
             days = tables.calendar_days
-            await conn.execute(delete(days).where(days.c.day.in_(list(self.calendar_days))))
+            await delete_rows(conn, days, "day", list(self.calendar_days))
             await insert_rows(conn, days, list(self.calendar_days.values()))
         if self.new_dossiers:
             await insert_rows(conn, tables.dossiers, list(self.new_dossiers.values()))

@@ -1,0 +1,183 @@
+"""SQLite through the one-trip driver: SQLAlchemy's answers unchanged, one trip per statement,
+and writers of one database taking turns instead of meeting SQLite's busy handler."""
+
+import asyncio
+from pathlib import Path
+
+import aiosqlite
+import pytest
+from sqlalchemy import (
+    Column, Integer, MetaData, String, Table, exc, func, insert, select, text, update,
+)
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from cchc.runtime.sqldb import create_engine, write_turn
+from cchc.runtime.sqlite_driver import one_trip_dbapi
+
+metadata = MetaData()
+rows = Table("rows", metadata, Column("id", Integer, primary_key=True),
+             Column("name", String(20), nullable=False))
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every function run in aiosqlite's thread, by name."""
+    seen: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return seen
+
+
+async def test_answers_are_sqlalchemys_own(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            first = await conn.execute(insert(rows).values(name="một"))
+            assert first.inserted_primary_key == (1,)  # the cursor's lastrowid
+            await conn.execute(insert(rows), [{"name": f"n{i}"} for i in range(2, 6)])
+            changed = await conn.execute(update(rows).where(rows.c.id > 3).values(name="x"))
+            assert changed.rowcount == 2
+            result = await conn.execute(select(rows).order_by(rows.c.id))
+            assert list(result.keys()) == ["id", "name"]  # the cursor's description
+            assert [tuple(r) for r in result] == [(1, "một"), (2, "n2"), (3, "n3"), (4, "x"),
+                                                  (5, "x")]
+            streamed = await conn.stream(select(rows.c.id).where(rows.c.id < 3))
+            assert [r.id async for r in streamed] == [1, 2]
+        async with engine.begin() as conn:
+            with pytest.raises(exc.IntegrityError):
+                await conn.execute(insert(rows).values(id=1, name="twice"))
+        with pytest.raises(exc.OperationalError):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT nothing FROM nowhere"))
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(rows.c.name).where(rows.c.id == 1))).scalar() == "một"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        with pytest.raises(exc.IntegrityError):
+            async with engine.begin() as conn:
+                await conn.execute(insert(rows).values(id=7, name="first"))
+                await conn.execute(insert(rows).values(id=7, name="again"))
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(rows))).all() == []
+    finally:
+        await engine.dispose()
+
+
+async def test_a_statement_is_one_trip_and_an_idle_connection_none(
+        tmp_path: Path, trips: list[str]) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        async with engine.connect() as conn:  # connected: the pool keeps it
+            pass
+        trips.clear()
+        async with engine.begin() as conn:
+            await conn.execute(insert(rows).values(name="a"))
+            await conn.execute(select(rows))
+            await conn.execute(update(rows).values(name="b"))
+        # three statements and the commit; no trip for the pool's rollback of a committed one
+        assert len(trips) == 4, trips
+        trips.clear()
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(rows.c.name))).scalar() == "b"
+        assert len(trips) == 1, trips  # a read: no transaction to end
+        trips.clear()
+        async with engine.begin() as conn:  # a projection's batch: bulk writes, its checkpoint
+            await conn.execute(insert(rows), [{"name": f"n{i}"} for i in range(10)])
+            await conn.exec_driver_sql("INSERT INTO rows (name) VALUES (?)", [("m",), ("n",)])
+            assert len(trips) == 0, trips  # they wait for the next trip
+            changed = await conn.execute(update(rows).where(rows.c.name.like("n%"))
+                                         .values(name="z"))
+            assert changed.rowcount == 11  # the bulk rows went first, in order
+        assert len(trips) == 2, trips  # the update with the bulk writes, then the commit
+        trips.clear()
+        async with engine.begin() as conn:
+            await conn.execute(insert(rows), [{"name": "y"}, {"name": "w"}])
+        assert len(trips) == 1, trips  # bulk writes alone go with the commit
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(func.count()).select_from(rows))).scalar() == 15
+    finally:
+        await engine.dispose()
+
+
+async def test_a_failing_bulk_write_fails_its_transaction_and_says_which(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(insert(rows).values(id=3, name="kept"))
+        for ending in ("commit", "next statement"):
+            with pytest.raises(exc.IntegrityError) as raised:
+                async with engine.begin() as conn:
+                    await conn.execute(insert(rows).values(id=9, name="first"))
+                    await conn.execute(insert(rows), [{"id": 4, "name": "a"},
+                                                      {"id": 3, "name": "clash"}])
+                    if ending == "next statement":
+                        await conn.execute(select(rows))
+            assert "UNIQUE" in str(raised.value)
+            assert any("INSERT INTO rows" in note
+                       for note in getattr(raised.value.orig, "__notes__", [])), ending
+        async with engine.connect() as conn:
+            assert [tuple(r) for r in await conn.execute(select(rows))] == [(3, "kept")]
+        # A transaction given up before anything was sent sends nothing later.
+        async with engine.connect() as conn:
+            await conn.execute(insert(rows), [{"id": 5, "name": "dropped"}])
+            await conn.rollback()
+            await conn.execute(insert(rows).values(id=6, name="sent"))
+            await conn.commit()
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(rows.c.id).order_by(rows.c.id))).scalars().all() \
+                == [3, 6]
+    finally:
+        await engine.dispose()
+
+
+async def test_writers_of_one_database_take_turns(tmp_path: Path) -> None:
+    """Two write transactions at once, each with awaits inside: SQLite lets one hold the write
+    lock. With no busy timeout at all, the second fails at once unless they take turns."""
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+                                 module=one_trip_dbapi(), connect_args={"timeout": 0})
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+        async def write(name: str, turns: bool) -> None:
+            async with write_turn(engine) if turns else _no_turn(), engine.begin() as conn:
+                for i in range(5):
+                    await conn.execute(insert(rows).values(name=f"{name}{i}"))
+                    await asyncio.sleep(0.01)
+
+        outcomes = await asyncio.gather(write("a", False), write("b", False),
+                                        return_exceptions=True)
+        assert any(isinstance(o, exc.OperationalError) and "locked" in str(o) for o in outcomes)
+        async with engine.begin() as conn:
+            await conn.execute(rows.delete())
+        await asyncio.gather(*(write(name, True) for name in "cdef"))
+        async with engine.connect() as conn:
+            names = (await conn.execute(select(rows.c.name).order_by(rows.c.id))).scalars().all()
+        assert sorted(names) == sorted(f"{n}{i}" for n in "cdef" for i in range(5))
+        assert [n[0] for n in names] == sorted(n[0] for n in names)  # one after another
+    finally:
+        await engine.dispose()
+
+
+class _no_turn:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
