@@ -50,3 +50,29 @@ async def test_a_bucket_that_does_not_answer_is_unavailable_and_the_next_number_
         await book.next_code("SMOVE", day)
     book._bucket = bucket
     assert await book.next_code("SMOVE", day) == "SMOVE-230601-0002"
+
+
+async def test_one_process_racing_itself_sets_each_number_once(nc):
+    """Twenty receipts of one agency-day at once in one process: twenty writes to the bucket,
+    no lost compare-and-set to read again and retry."""
+    book = ReceiptBook(EventStore(nc))
+    bucket = await book._open()
+    writes: list[str] = []
+
+    class Counting:
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(bucket, name)
+
+        async def create(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            writes.append("create")
+            return await bucket.create(*args, **kwargs)
+
+        async def update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            writes.append("update")
+            return await bucket.update(*args, **kwargs)
+
+    book._bucket = Counting()  # type: ignore[assignment]
+    day = date(2023, 7, 3)
+    codes = await asyncio.gather(*(book.next_code("SSELF", day) for _ in range(20)))
+    assert sorted(codes) == [f"SSELF-230703-{n:04d}" for n in range(1, 21)]
+    assert writes == ["create"] + ["update"] * 19
