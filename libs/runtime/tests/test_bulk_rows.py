@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import JSON, BigInteger, Column, Date, MetaData, String, Table, insert, select
 
-from cchc.runtime.bulk_rows import insert_rows
+from cchc.runtime.bulk_rows import AddOnConflict, delete_rows, insert_rows, update_rows
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.sqltypes import UtcDateTime
 
@@ -131,3 +131,54 @@ async def test_a_schema_translate_map_is_applied(postgres_url: str) -> None:
             "SELECT to_regclass('public.bulk_rows_test')")).scalar()
     await base.dispose()
     assert count == 303 and public is None
+
+
+counts_table = Table(
+    "bulk_counts_test", metadata,
+    Column("agency", String(20), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("received", BigInteger, nullable=False),
+    Column("resolved", BigInteger, nullable=False),
+)
+ADD = AddOnConflict(keys=("agency", "day"), add=("received", "resolved"))
+
+
+async def test_counts_add_to_the_stored_ones_a_single_row_as_well(engine) -> None:  # type: ignore[no-untyped-def]
+    day = date(2022, 7, 15)
+    async with engine.begin() as conn:
+        await insert_rows(conn, counts_table, [
+            {"agency": "SA", "day": day, "received": 2, "resolved": 0},
+            {"agency": "SB", "day": day, "received": 1, "resolved": 1}], on_conflict=ADD)
+    async with engine.begin() as conn:
+        await insert_rows(conn, counts_table, [
+            {"agency": "SA", "day": day, "received": 3, "resolved": 1}], on_conflict=ADD)
+        await insert_rows(conn, counts_table, [
+            {"agency": "SA", "day": day, "received": 1, "resolved": 0},
+            {"agency": "SC", "day": day, "received": 4, "resolved": 0}], on_conflict=ADD)
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(counts_table).order_by(counts_table.c.agency))).all()
+    assert [tuple(r) for r in stored] == [("SA", day, 6, 1), ("SB", day, 1, 1),
+                                          ("SC", day, 4, 0)]
+
+
+async def test_rows_updated_and_deleted_by_key_and_no_other(engine) -> None:  # type: ignore[no-untyped-def]
+    async with engine.begin() as conn:
+        await insert_rows(conn, rows_table, sample(0))
+    async with engine.begin() as conn:
+        await update_rows(conn, rows_table, "position", [
+            {"position": 1, "name": "một", "at": datetime(2023, 1, 1, 7, 0, tzinfo=HANOI)},
+            {"position": 3, "name": "ba", "at": None}])
+        await update_rows(conn, rows_table, "position", [{"position": 2, "day": date(2020, 2, 2)}])
+        await delete_rows(conn, rows_table, "position", [3, 99])
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(rows_table.c.position, rows_table.c.name,
+                                            rows_table.c.at, rows_table.c.day)
+                                     .order_by(rows_table.c.position))).all()
+    assert [tuple(r) for r in stored] == [
+        (1, "một", datetime(2023, 1, 1, 0, 0, tzinfo=UTC), date(2022, 1, 3)),
+        (2, "b", datetime(2024, 2, 29, 16, 59, 59, 123456, tzinfo=UTC), date(2020, 2, 2))]
+    async with engine.begin() as conn:  # more keys than one IN list holds
+        await insert_rows(conn, rows_table, many(1000, 1200))
+        await delete_rows(conn, rows_table, "position", list(range(1000, 2150)))
+    async with engine.connect() as conn:
+        assert len((await conn.execute(select(rows_table))).all()) == 2 + 50

@@ -22,12 +22,15 @@ A connection's ``schema_translate_map`` (execution option) is applied, as SQLAlc
 """
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert
+from sqlalchemy import Table, bindparam, delete, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cchc.runtime.sqlite_driver import defer_rows
@@ -37,12 +40,33 @@ SchemaMap = tuple[tuple[str | None, str | None], ...] | None
 COPY_FROM = 100  # rows: below, a prepared executemany costs less than setting up a COPY
 
 
+@dataclass(frozen=True)
+class AddOnConflict:
+    """A row whose ``keys`` are stored already adds its ``add`` columns to the stored ones
+    (counters), instead of failing."""
+
+    keys: tuple[str, ...]
+    add: tuple[str, ...]
+
+
+def _insert_statement(table: Table, columns: tuple[str, ...], dialect: Dialect,
+                      on_conflict: AddOnConflict | None) -> Insert:
+    values = {name: bindparam(name) for name in columns}
+    if on_conflict is None:
+        return insert(table).values(values)
+    statement = (postgresql if dialect.name == "postgresql" else sqlite).insert(table)
+    statement = statement.values(values)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[key] for key in on_conflict.keys],
+        set_={name: table.c[name] + statement.excluded[name] for name in on_conflict.add})
+
+
 class _CompiledInsert:
     """The SQL text of an INSERT of ``columns`` and how to turn a row into its parameters."""
 
     def __init__(self, table: Table, columns: tuple[str, ...], dialect: Dialect,
-                 schemas: SchemaMap) -> None:
-        statement = insert(table).values({name: bindparam(name) for name in columns})
+                 schemas: SchemaMap, on_conflict: AddOnConflict | None = None) -> None:
+        statement = _insert_statement(table, columns, dialect, on_conflict)
         translate = dict(schemas) if schemas else None
         compiled = statement.compile(dialect=dialect, schema_translate_map=translate,
                                      render_schema_translate=bool(translate))
@@ -71,8 +95,8 @@ class _CompiledInsert:
 
 @lru_cache(maxsize=512)
 def _compiled(table: Table, columns: tuple[str, ...], dialect: Dialect,
-              schemas: SchemaMap) -> _CompiledInsert:
-    return _CompiledInsert(table, columns, dialect, schemas)
+              schemas: SchemaMap, on_conflict: AddOnConflict | None = None) -> _CompiledInsert:
+    return _CompiledInsert(table, columns, dialect, schemas, on_conflict)
 
 
 def _schema_map(conn: AsyncConnection) -> SchemaMap:
@@ -81,16 +105,18 @@ def _schema_map(conn: AsyncConnection) -> SchemaMap:
     return tuple(sorted(translate.items(), key=repr)) if translate else None
 
 
-async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]],
+                      on_conflict: AddOnConflict | None = None) -> None:
     """INSERT ``rows`` (dicts with the same keys) into ``table``: one executemany, or a COPY."""
     if not rows:
         return
-    compiled = _compiled(table, tuple(rows[0]), conn.dialect, _schema_map(conn))
+    compiled = _compiled(table, tuple(rows[0]), conn.dialect, _schema_map(conn), on_conflict)
     if not compiled.positional:
-        await conn.execute(insert(table), list(rows))
+        await conn.execute(_insert_statement(table, tuple(rows[0]), conn.dialect, on_conflict),
+                           list(rows))
         return
     records = [compiled.parameters(row) for row in rows]
-    if len(records) >= COPY_FROM and conn.dialect.driver == "asyncpg":
+    if len(records) >= COPY_FROM and conn.dialect.driver == "asyncpg" and on_conflict is None:
         driver = (await conn.get_raw_connection()).driver_connection
         if driver is not None and driver.is_in_transaction():
             await driver.copy_records_to_table(compiled.table_name, records=records,
@@ -131,3 +157,56 @@ async def delete_rows(conn: AsyncConnection, table: Table, column: str,
     for start in range(0, len(keys), IN_CHUNK):
         chunk = list(keys[start:start + IN_CHUNK])
         await conn.execute(delete(table).where(table.c[column].in_(chunk)))
+
+
+class _CompiledUpdate:
+    """The SQL text of ``UPDATE table SET columns WHERE key = ?`` and each row's parameters."""
+
+    def __init__(self, table: Table, key: str, columns: tuple[str, ...], dialect: Dialect,
+                 schemas: SchemaMap) -> None:
+        translate = dict(schemas) if schemas else None
+        statement = update(table).where(table.c[key] == bindparam("key_")).values(
+            {name: bindparam(name) for name in columns})
+        compiled = statement.compile(dialect=dialect, schema_translate_map=translate,
+                                     render_schema_translate=bool(translate))
+        self.sql = compiled.string
+        self.positional = bool(compiled.positional and compiled.positiontup)
+        order = [key if name == "key_" else name for name in compiled.positiontup or ()]
+        self.values_of = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+        self.converters = [(index, converter) for index, name in enumerate(order)
+                           if (converter := table.c[name].type.bind_processor(dialect))]
+
+    def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        values = self.values_of(row)
+        if not self.converters:
+            return values
+        converted = list(values)
+        for index, converter in self.converters:
+            converted[index] = converter(converted[index])
+        return tuple(converted)
+
+
+@lru_cache(maxsize=512)
+def _compiled_update(table: Table, key: str, columns: tuple[str, ...], dialect: Dialect,
+                     schemas: SchemaMap) -> _CompiledUpdate:
+    return _CompiledUpdate(table, key, columns, dialect, schemas)
+
+
+async def update_rows(conn: AsyncConnection, table: Table, key: str,
+                      rows: Sequence[dict[str, Any]]) -> None:
+    """UPDATE each row of ``table`` whose ``key`` column is a row's ``key`` value, setting the
+    row's other values (every row has the same keys): one executemany, and on SQLite it waits
+    to go with the connection's next trip. Nobody learns how many rows matched."""
+    if not rows:
+        return
+    columns = tuple(name for name in rows[0] if name != key)
+    compiled = _compiled_update(table, key, columns, conn.dialect, _schema_map(conn))
+    if not compiled.positional:
+        statement = update(table).where(table.c[key] == bindparam("key_")).values(
+            {name: bindparam(name) for name in columns})
+        await conn.execute(statement, [{**row, "key_": row[key]} for row in rows])
+        return
+    records = [compiled.parameters(row) for row in rows]
+    if conn.dialect.driver == "aiosqlite" and await defer_rows(conn, compiled.sql, records):
+        return
+    await conn.exec_driver_sql(compiled.sql, records)

@@ -13,9 +13,10 @@ from sqlalchemy import (
     delete,
     insert,
     select,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cchc.runtime.bulk_rows import update_rows
 
 metadata = MetaData()
 
@@ -61,9 +62,9 @@ async def read_checkpoint_only(conn: AsyncConnection, projection: str) -> int:
 
 
 async def write_checkpoint(conn: AsyncConnection, projection: str, position: int) -> None:
-    await conn.execute(
-        update(checkpoints).where(checkpoints.c.projection == projection).values(position=position)
-    )
+    # On SQLite it goes with the batch's commit, in the same trip (cchc.runtime.sqlite_driver).
+    await update_rows(conn, checkpoints, "projection",
+                      [{"projection": projection, "position": position}])
 
 
 async def park(

@@ -174,9 +174,10 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
 
 async def defer_rows(conn: AsyncConnection, operation: str, records: list[tuple[Any, ...]]) -> bool:
-    """Queue ``records`` for ``operation`` (an INSERT in the driver's own SQL) to go with the
-    connection's next trip, however few they are; False on any other driver. (SQLAlchemy sends
-    a single row with ``execute``, a trip of its own.)"""
+    """Queue ``records`` for ``operation`` (a write in the driver's own SQL, returning nothing,
+    whose row count nobody reads) to go with the connection's next trip, however few they are;
+    False on any other driver. (SQLAlchemy sends a single row with ``execute``, a trip of its
+    own.)"""
     driver = (await conn.get_raw_connection()).dbapi_connection
     if not isinstance(driver, OneTripConnection):
         return False

@@ -11,7 +11,6 @@ written), then written with one statement per kind of change.
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cchc.contracts.envelope import EventEnvelope
@@ -19,7 +18,7 @@ from cchc.contracts.events import decode_event
 from cchc.dossier import alert_tables
 from cchc.dossier.aggregates import CONTEXT
 from cchc.dossier.domain.calendar import local_date
-from cchc.runtime.bulk_rows import delete_rows, insert_rows
+from cchc.runtime.bulk_rows import delete_rows, insert_rows, update_rows
 
 _rows = alert_tables.open_dossiers
 
@@ -61,11 +60,9 @@ class AlertChanges:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for dossier_id, values in self.updates.items():
             by_columns.setdefault(tuple(sorted(values)), []).append(
-                {"key": dossier_id, **{f"v_{k}": v for k, v in values.items()}})
-        for columns, params in by_columns.items():
-            statement = update(_rows).where(_rows.c.dossier_id == bindparam("key")).values(
-                {column: bindparam(f"v_{column}") for column in columns})
-            await conn.execute(statement, params)
+                {"dossier_id": dossier_id, **values})
+        for rows in by_columns.values():
+            await update_rows(conn, _rows, "dossier_id", rows)
 
 
 def _received(changes: AlertChanges, envelope: EventEnvelope, event: Any) -> None:

@@ -27,10 +27,10 @@ from cchc.dossier.aggregates import CONTEXT, REFERENCE_EVENT_TYPES
 from cchc.dossier.counters_766 import Clock766
 from cchc.dossier.domain.calendar import local_date
 from cchc.dossier.domain.clock_766 import late_by_requests, resolution_timeliness_766
-from cchc.runtime.bulk_rows import delete_rows, insert_rows
+from cchc.runtime.bulk_rows import AddOnConflict, delete_rows, insert_rows, update_rows
 from cchc.runtime.sqldb import upsert
 from sqlalchemy import String, any_, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # The event types that move a counter of an already received dossier: its clock state is read
@@ -39,6 +39,8 @@ CLOCK_EVENT_TYPES = frozenset(
     {"SupplementRequested", "DossierSupplemented", "DossierResolved", "DossierWithdrawn"}
 )
 _COUNTER_INDEX = {name: index for index, name in enumerate(tables.COUNTERS)}
+# A day's counts of an agency add to what earlier batches counted.
+_ADD_COUNTS = AddOnConflict(keys=("agency", "day"), add=tables.COUNTERS)
 _OVERDUE = _COUNTER_INDEX["overdue_delta"]
 _CLOSED = _COUNTER_INDEX["closed"]
 _LATE_ENTRIES = _COUNTER_INDEX["late_entries"]
@@ -174,17 +176,9 @@ class RowChanges:
         # One executemany per set of columns; each dossier appears once, so order is free.
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for dossier_id, values in self.dossier_updates.items():
-            columns = tuple(sorted(values))
-            by_columns.setdefault(columns, []).append(
-                {"dossier_id": dossier_id, **{f"new_{c}": v for c, v in values.items()}}
-            )
-        d = tables.dossiers
-        for columns, rows in by_columns.items():
-            statement = (
-                update(d).where(d.c.id == bindparam("dossier_id"))
-                .values({c: bindparam(f"new_{c}") for c in columns})
-            )
-            await conn.execute(statement, rows)
+            by_columns.setdefault(tuple(sorted(values)), []).append({"id": dossier_id, **values})
+        for rows in by_columns.values():
+            await update_rows(conn, tables.dossiers, "id", rows)
 
     async def _write_late_entries(self, conn: AsyncConnection) -> None:
         if not self.late_entries:
@@ -202,16 +196,7 @@ class RowChanges:
             {"agency": agency, "day": day, **dict(zip(tables.COUNTERS, values, strict=True))}
             for (agency, day), values in self.counts.items() if any(values)
         ]
-        if not rows:
-            return
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(tables.daily_counts)
-        c = tables.daily_counts.c
-        statement = statement.on_conflict_do_update(
-            index_elements=[c.agency, c.day],
-            set_={name: c[name] + statement.excluded[name] for name in tables.COUNTERS},
-        )
-        await conn.execute(statement, rows)
+        await insert_rows(conn, tables.daily_counts, rows, on_conflict=_ADD_COUNTS)
 
 
 def _agency_registered(rows: RowChanges, envelope: EventEnvelope, event: Any) -> None:
