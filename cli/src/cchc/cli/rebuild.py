@@ -17,6 +17,7 @@ from cchc.cli.installation import Installation, InstallationBusy
 from cchc.dossier.alert_projection import DossierAlertsProjection
 from cchc.dossier.projections import DossierReadModel
 from cchc.planning.projections import PlanningReadModel
+from cchc.runtime.heap import settle_heap
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.projection_upgrade import engine_of_version
 from cchc.runtime.sqldb import create_engine
@@ -41,6 +42,7 @@ async def rebuild(data_dir: Path, service: str) -> int:
         with installation.offline_nats() as url:
             nc = await nats.connect(url)
             engine = create_engine(installation.database_url(service))
+            settle_heap()  # as a service does once started: a replay's garbage is its own
             for runner in _runners(service, nc, engine):
                 runner.engine = await engine_of_version(engine, runner.name)
                 await runner.drop()
