@@ -91,3 +91,29 @@ async def test_a_silent_follow_is_given_up_and_read_again(stores, monkeypatch):
         assert await followed.state() == {date(2022, 5, 4): DayKind.DAY_OFF}
     finally:
         await followed.close()
+
+
+class LaggingReplica(EventStore):
+    """Fast reads from a follower that has seen nothing yet; the leader has it all."""
+
+    async def load(self, context: str, aggregate_id: str, consistent: bool = False):
+        if not consistent:
+            from cchc.runtime.eventstore import AggregateHistory
+            return AggregateHistory(context, aggregate_id, [])
+        return await super().load(context, aggregate_id, consistent=True)
+
+
+async def test_after_its_own_append_the_state_is_read_from_the_leader(nc):
+    """On an R3 stream the fast read may come from a follower without the declaration this
+    process just appended: the calendar a receipt reads next must have it."""
+    await ensure_event_stream(nc.jetstream(), "dossier")
+    store = LaggingReplica(nc)
+    aggregate = new_id()
+    followed = FollowedAggregate(store, "dossier", aggregate, DAYS)
+    try:
+        assert await followed.state() is None
+        await declare(store, aggregate, 4)
+        followed.forget()
+        assert await followed.state() == {date(2022, 5, 4): DayKind.DAY_OFF}
+    finally:
+        await followed.close()

@@ -56,6 +56,7 @@ class FollowedAggregate(Generic[S]):
         self._consumer: str | None = None
         self._heard_at = 0.0
         self._lock = asyncio.Lock()
+        self._from_leader = False  # the next read asks the leader: this process appended
 
     async def state(self) -> S | None:
         """The aggregate's state as of the last event the log delivered."""
@@ -66,8 +67,11 @@ class FollowedAggregate(Generic[S]):
         return self._state
 
     def forget(self) -> None:
-        """This process appended to the aggregate: the next use reads it from the log."""
+        """This process appended to the aggregate: the next use reads it from the log, from
+        the stream leader (a lagging follower could answer without that append, and a receipt
+        right after a declared day off would not see it)."""
         self._history = None
+        self._from_leader = True
 
     async def close(self) -> None:
         await self._stop_following()
@@ -81,7 +85,9 @@ class FollowedAggregate(Generic[S]):
         await self._stop_following()
         # A lagging replica may answer this read: the consumer, on the leader, delivers from
         # what the read returned on.
-        history = await self.store.load(self.context, self.aggregate_id)
+        history = await self.store.load(self.context, self.aggregate_id,
+                                        consistent=self._from_leader)
+        self._from_leader = False
         self._state = self.kind.state(history)
         self._history = history
         try:
