@@ -10,6 +10,7 @@ from cchc.contracts.envelope import verify_chain
 from cchc.runtime.eventstore import AggregateHistory, ConcurrencyConflict, EventStore, Metadata
 from cchc.runtime.ids import new_id
 from cchc.runtime.streams import ensure_event_stream, event_stream_config
+from cchc.runtime.testing import LaggingReplica
 
 NOW = datetime(2022, 7, 15, 9, 0, tzinfo=UTC)
 
@@ -127,15 +128,6 @@ async def test_an_older_nats_server_is_refused(tmp_path):
 
     with pytest.raises(UnsupportedServer, match="2.9.10"):
         require_supported_server(OldClient())  # type: ignore[arg-type]
-
-
-class LaggingReplica(EventStore):
-    """A store whose fast reads come from a replica that has not caught up: empty histories."""
-
-    async def load(self, context: str, aggregate_id: str, consistent: bool = False):
-        if not consistent:
-            return AggregateHistory(context, aggregate_id, [])
-        return await super().load(context, aggregate_id, consistent=True)
 
 
 async def test_a_command_on_a_just_written_aggregate_asks_the_leader_before_a_404(store, nc):

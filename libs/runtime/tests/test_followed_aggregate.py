@@ -12,6 +12,7 @@ from cchc.runtime.eventstore import EventStore, Metadata
 from cchc.runtime.followed_aggregate import FollowedAggregate
 from cchc.runtime.ids import new_id
 from cchc.runtime.streams import ensure_event_stream
+from cchc.runtime.testing import LaggingReplica
 
 NOW = datetime(2022, 7, 15, 9, 0, tzinfo=UTC)
 DAYS = AggregateKind[dict]("calendar", lambda state, event: {**(state or {}), event.date: event.kind},
@@ -91,16 +92,6 @@ async def test_a_silent_follow_is_given_up_and_read_again(stores, monkeypatch):
         assert await followed.state() == {date(2022, 5, 4): DayKind.DAY_OFF}
     finally:
         await followed.close()
-
-
-class LaggingReplica(EventStore):
-    """Fast reads from a follower that has seen nothing yet; the leader has it all."""
-
-    async def load(self, context: str, aggregate_id: str, consistent: bool = False):
-        if not consistent:
-            from cchc.runtime.eventstore import AggregateHistory
-            return AggregateHistory(context, aggregate_id, [])
-        return await super().load(context, aggregate_id, consistent=True)
 
 
 async def test_after_its_own_append_the_state_is_read_from_the_leader(nc):

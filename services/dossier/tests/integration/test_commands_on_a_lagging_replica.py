@@ -13,19 +13,10 @@ import pytest
 from cchc.contracts.dossier_commands import PublishProcedure, ReceiveDossier, RegisterAgency
 from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.dossier.handlers import DossierCommandHandlers
-from cchc.runtime.eventstore import AggregateHistory, EventStore
 from cchc.runtime.streams import ensure_event_stream
+from cchc.runtime.testing import LaggingReplica
 
 ADMIN = Principal(sub="admin", role=Role.ADMIN)
-
-
-class LaggingReplica(EventStore):
-    """Fast reads answered by a follower that has seen nothing yet; the leader has it all."""
-
-    async def load(self, context: str, aggregate_id: str, consistent: bool = False):  # type: ignore[no-untyped-def]
-        if not consistent:
-            return AggregateHistory(context, aggregate_id, [])
-        return await super().load(context, aggregate_id, consistent=True)
 
 
 def request(body: object) -> Request:

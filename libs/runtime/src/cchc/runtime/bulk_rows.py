@@ -29,8 +29,9 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.engine import Compiled, Dialect
+from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cchc.runtime.sqlite_driver import defer_rows
@@ -61,15 +62,37 @@ def _insert_statement(table: Table, columns: tuple[str, ...], dialect: Dialect,
         set_={name: table.c[name] + statement.excluded[name] for name in on_conflict.add})
 
 
-class _CompiledInsert:
+def _compile(statement: ClauseElement, dialect: Dialect, schemas: SchemaMap) -> Compiled:
+    translate = dict(schemas) if schemas else None
+    return statement.compile(dialect=dialect, schema_translate_map=translate,
+                             render_schema_translate=bool(translate))
+
+
+class _RowParameters:
+    """A compiled statement's positional parameters from a row (a dict): its values in the
+    statement's order, each converted by its column type's bind processor."""
+
+    values_of: Callable[[dict[str, Any]], tuple[Any, ...]]
+    converters: list[tuple[int, Converter]]
+
+    def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        values = self.values_of(row)
+        if not self.converters:
+            return values
+        converted = list(values)
+        for index, converter in self.converters:
+            converted[index] = converter(converted[index])
+        return tuple(converted)
+
+
+class _CompiledInsert(_RowParameters):
     """The SQL text of an INSERT of ``columns`` and how to turn a row into its parameters."""
 
     def __init__(self, table: Table, columns: tuple[str, ...], dialect: Dialect,
                  schemas: SchemaMap, on_conflict: AddOnConflict | None = None) -> None:
-        statement = _insert_statement(table, columns, dialect, on_conflict)
+        compiled = _compile(_insert_statement(table, columns, dialect, on_conflict), dialect,
+                            schemas)
         translate = dict(schemas) if schemas else None
-        compiled = statement.compile(dialect=dialect, schema_translate_map=translate,
-                                     render_schema_translate=bool(translate))
         self.positional = bool(compiled.positional and compiled.positiontup)
         self.sql = compiled.string
         self.table_name = table.name
@@ -83,14 +106,6 @@ class _CompiledInsert:
             if converter is not None:
                 self.converters.append((index, converter))
 
-    def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        values = self.values_of(row)
-        if not self.converters:
-            return values
-        converted = list(values)
-        for index, converter in self.converters:
-            converted[index] = converter(converted[index])
-        return tuple(converted)
 
 
 @lru_cache(maxsize=512)
@@ -135,10 +150,8 @@ IN_CHUNK = 500  # keys per DELETE ... IN (...)
 def _compiled_delete(table: Table, column: str, dialect: Dialect,
                      schemas: SchemaMap) -> tuple[str, Converter | None]:
     """The driver SQL of ``DELETE FROM table WHERE column = ?`` and the key's conversion."""
-    translate = dict(schemas) if schemas else None
-    statement = delete(table).where(table.c[column] == bindparam("key"))
-    compiled = statement.compile(dialect=dialect, schema_translate_map=translate,
-                                 render_schema_translate=bool(translate))
+    compiled = _compile(delete(table).where(table.c[column] == bindparam("key")), dialect,
+                        schemas)
     return compiled.string, table.c[column].type.bind_processor(dialect)
 
 
@@ -159,16 +172,17 @@ async def delete_rows(conn: AsyncConnection, table: Table, column: str,
         await conn.execute(delete(table).where(table.c[column].in_(chunk)))
 
 
-class _CompiledUpdate:
+def _update_statement(table: Table, key: str, columns: tuple[str, ...]) -> Update:
+    return update(table).where(table.c[key] == bindparam("key_")).values(
+        {name: bindparam(name) for name in columns})
+
+
+class _CompiledUpdate(_RowParameters):
     """The SQL text of ``UPDATE table SET columns WHERE key = ?`` and each row's parameters."""
 
     def __init__(self, table: Table, key: str, columns: tuple[str, ...], dialect: Dialect,
                  schemas: SchemaMap) -> None:
-        translate = dict(schemas) if schemas else None
-        statement = update(table).where(table.c[key] == bindparam("key_")).values(
-            {name: bindparam(name) for name in columns})
-        compiled = statement.compile(dialect=dialect, schema_translate_map=translate,
-                                     render_schema_translate=bool(translate))
+        compiled = _compile(_update_statement(table, key, columns), dialect, schemas)
         self.sql = compiled.string
         self.positional = bool(compiled.positional and compiled.positiontup)
         order = [key if name == "key_" else name for name in compiled.positiontup or ()]
@@ -176,14 +190,6 @@ class _CompiledUpdate:
         self.converters = [(index, converter) for index, name in enumerate(order)
                            if (converter := table.c[name].type.bind_processor(dialect))]
 
-    def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        values = self.values_of(row)
-        if not self.converters:
-            return values
-        converted = list(values)
-        for index, converter in self.converters:
-            converted[index] = converter(converted[index])
-        return tuple(converted)
 
 
 @lru_cache(maxsize=512)
@@ -202,9 +208,8 @@ async def update_rows(conn: AsyncConnection, table: Table, key: str,
     columns = tuple(name for name in rows[0] if name != key)
     compiled = _compiled_update(table, key, columns, conn.dialect, _schema_map(conn))
     if not compiled.positional:
-        statement = update(table).where(table.c[key] == bindparam("key_")).values(
-            {name: bindparam(name) for name in columns})
-        await conn.execute(statement, [{**row, "key_": row[key]} for row in rows])
+        await conn.execute(_update_statement(table, key, columns),
+                           [{**row, "key_": row[key]} for row in rows])
         return
     records = [compiled.parameters(row) for row in rows]
     if conn.dialect.driver == "aiosqlite" and await defer_rows(conn, compiled.sql, records):

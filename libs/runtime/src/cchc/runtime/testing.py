@@ -21,9 +21,21 @@ from nats.aio.client import Client as NATS
 from faststream.nats import NatsBroker
 
 from cchc.runtime.endpoints import ServiceClient, ServiceRouter, service_broker
+from cchc.runtime.eventstore import AggregateHistory, EventStore
 from cchc.runtime.natsserver import NatsServer
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class LaggingReplica(EventStore):
+    """An event store whose fast reads come from a follower of an R3 stream that has seen
+    nothing yet, while the leader (``consistent=True``) has it all."""
+
+    async def load(self, context: str, aggregate_id: str,
+                   consistent: bool = False) -> AggregateHistory:
+        if not consistent:
+            return AggregateHistory(context, aggregate_id, [])
+        return await super().load(context, aggregate_id, consistent=True)
 
 
 @pytest.fixture(scope="session")
