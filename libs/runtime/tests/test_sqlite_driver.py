@@ -7,7 +7,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 from sqlalchemy import (
-    Column, Integer, MetaData, String, Table, exc, func, insert, select, text, update,
+    Column, Integer, MetaData, String, Table, delete, exc, func, insert, select, text, update,
 )
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -108,6 +108,11 @@ async def test_a_statement_is_one_trip_and_an_idle_connection_none(
         async with engine.begin() as conn:
             await conn.execute(insert(rows), [{"name": "y"}, {"name": "w"}])
         assert len(trips) == 1, trips  # bulk writes alone go with the commit
+        async with engine.begin() as conn:  # a streamed read sees what waits to be sent
+            await conn.execute(insert(rows), [{"name": "s1"}, {"name": "s2"}])
+            streamed = await conn.stream(select(rows.c.name).where(rows.c.name.like("s%")))
+            assert [r.name async for r in streamed] == ["s1", "s2"]
+            await conn.execute(delete(rows).where(rows.c.name.like("s%")))
         async with engine.connect() as conn:
             assert (await conn.execute(select(func.count()).select_from(rows))).scalar() == 15
     finally:

@@ -76,6 +76,11 @@ async def _queued() -> None:
     return None
 
 
+def _flush(connection: aiosqlite.Connection, deferred: Deferred) -> None:
+    """In aiosqlite's thread: the waiting bulk writes."""
+    _write_deferred(connection._conn, deferred)
+
+
 def _commit(connection: aiosqlite.Connection, deferred: Deferred) -> None:
     """In aiosqlite's thread: the waiting bulk writes, then the commit."""
     raw = connection._conn
@@ -153,6 +158,16 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     def _take_deferred(self) -> Deferred:
         deferred, self._deferred = self._deferred, []
         return deferred
+
+    def cursor(self, server_side: bool = False) -> Any:
+        if server_side and self._deferred:
+            # A streamed read is aiosqlite's own cursor: what waits goes first, on its own.
+            deferred = self._take_deferred()
+            try:
+                await_(self._connection._execute(_flush, self._connection, deferred))
+            except Exception as error:  # noqa: BLE001 - as SQLAlchemy's adapter does
+                self._handle_exception(error)
+        return super().cursor(server_side)
 
     def commit(self) -> None:
         deferred = self._take_deferred()
