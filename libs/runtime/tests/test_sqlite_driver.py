@@ -119,6 +119,20 @@ async def test_a_statement_is_one_trip_and_an_idle_connection_none(
         await engine.dispose()
 
 
+async def test_in_autocommit_a_bulk_write_is_sent_at_once(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        async with engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(insert(rows), [{"name": "a"}, {"name": "b"}])
+        async with engine.connect() as conn:  # no commit asked for: each statement was one
+            assert (await conn.execute(select(func.count()).select_from(rows))).scalar() == 2
+    finally:
+        await engine.dispose()
+
+
 async def test_a_failing_bulk_write_fails_its_transaction_and_says_which(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     try:

@@ -55,13 +55,15 @@ def _write_deferred(raw: sqlite3.Connection, deferred: Deferred) -> None:
 
 
 def _run(connection: aiosqlite.Connection, deferred: Deferred, operation: str,
-         parameters: Any) -> Outcome:
+         parameters: Any, many: bool) -> Outcome:
     """In aiosqlite's thread: the waiting bulk writes, then the whole statement."""
     raw = connection._conn
     _write_deferred(raw, deferred)
     cursor = raw.cursor()
     try:
-        if parameters is None:
+        if many:
+            cursor.executemany(operation, parameters)
+        elif parameters is None:
             cursor.execute(operation)
         else:
             cursor.execute(operation, parameters)
@@ -122,13 +124,19 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
     def execute(self, operation: Any, parameters: Any = None) -> None:
+        self._trip(operation, parameters, many=False)
+
+    def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
         try:
-            self._outcome = await_(self._in_thread(operation, parameters))
+            self._outcome = await_(self._in_thread(operation, parameters, many))
         except Exception as error:  # noqa: BLE001 - SQLAlchemy's own translation, as upstream
             self._adapt_connection._handle_exception(error)
         self._rows = deque(self._outcome[1])
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> None:
+        if not self._adapt_connection.defers:
+            self._trip(operation, list(seq_of_parameters), many=True)
+            return
         self._adapt_connection._deferred.append((operation, list(seq_of_parameters)))
         self._outcome = _NOTHING
         self._rows = deque()
@@ -136,12 +144,12 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         # that finishes at once, no turn of the event loop.
         await_(_queued())
 
-    async def _in_thread(self, operation: Any, parameters: Any) -> Outcome:
+    async def _in_thread(self, operation: Any, parameters: Any, many: bool) -> Outcome:
         adapted = self._adapt_connection
         async with adapted._execute_mutex:
             deferred = adapted._take_deferred()
             return await self._connection._execute(  # type: ignore[no-any-return]
-                _run, self._connection, deferred, operation, parameters)
+                _run, self._connection, deferred, operation, parameters, many)
 
     def nextset(self) -> None:
         return None  # one statement, one result
@@ -154,6 +162,12 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:
         super().__init__(dbapi, connection)
         self._deferred: Deferred = []
+
+    @property
+    def defers(self) -> bool:
+        """Whether bulk writes may wait: in a transaction SQLite's module opens by itself (not
+        in autocommit, where each statement is its own transaction and must be sent)."""
+        return self._connection.isolation_level is not None
 
     def _take_deferred(self) -> Deferred:
         deferred, self._deferred = self._deferred, []
@@ -194,7 +208,7 @@ async def defer_rows(conn: AsyncConnection, operation: str, records: list[tuple[
     False on any other driver. (SQLAlchemy sends a single row with ``execute``, a trip of its
     own.)"""
     driver = (await conn.get_raw_connection()).dbapi_connection
-    if not isinstance(driver, OneTripConnection):
+    if not isinstance(driver, OneTripConnection) or not driver.defers:
         return False
     driver._deferred.append((operation, records))
     return True
