@@ -13,9 +13,10 @@ Here:
   description, the row count and the last row id;
 - an ``executemany`` (bulk writes: it returns no rows, and its row count is -1, "not
   determined", as the DB-API allows) waits, in order, to go with the next trip: the next
-  statement or the commit. A batch of a projection's inserts and its checkpoint go in one trip.
-  Should one of them fail, the error is raised from that trip (inside the same transaction,
-  which then rolls back), with a note naming the statement that failed;
+  statement, the commit, or a streamed read. A batch of a projection's inserts and its
+  checkpoint go in one trip. Should one of them fail, the error is raised from that trip
+  (inside the same transaction, which then rolls back), with a note naming the statement that
+  failed. In autocommit (each statement its own transaction) nothing waits;
 - commit and rollback make no trip when there is nothing to end (the pool rolls back every
   connection it takes back, after a read as well).
 Transactions, the pool, server-side cursors and error translation stay SQLAlchemy's and
