@@ -95,11 +95,16 @@ def _csv(content: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    header = next(reader, None)
-    if header is None:
-        raise UnreadableFile("the file is empty")
-    return header, [(index + 2, list(values)) for index, values in enumerate(reader)]
+    # newline="": the reader itself ends rows at \n, \r\n or a lone \r (a file saved on an
+    # old Mac), as the csv module asks of the files it reads.
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise UnreadableFile("the file is empty")
+        return header, [(index + 2, list(values)) for index, values in enumerate(reader)]
+    except csv.Error as error:  # a field too long, a stray character: the file's fault
+        raise UnreadableFile(f"not a readable CSV file (line {reader.line_num}): {error}") from None
 
 
 def _xlsx(content: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]]:
