@@ -78,12 +78,13 @@ class Replica:
     task: asyncio.Task | None = None
 
     @classmethod
-    async def start(cls, nc, db_url: str, projection: Counting, batch_size: int = 500):
+    async def start(cls, nc, db_url: str, projection: Counting, batch_size: int = 500,
+                    retire_after_s: float = RETIRE_AFTER_S):
         engine = create_engine(db_url)
         side = ReadSide(engine)
         version = VersionedProjection(ProjectionRunner(nc, engine, projection,
                                                        batch_size=batch_size),
-                                      side, retire_after_s=RETIRE_AFTER_S)
+                                      side, retire_after_s=retire_after_s)
         await version.setup()
         replica = cls(engine, side, version)
         replica.task = asyncio.create_task(version.run(replica.stop))
@@ -323,15 +324,19 @@ async def test_a_replica_of_the_release_before_restarting_mid_rollout_never_take
     for day in range(10):
         await append(store, day)
     family, table = f"forward-{new_id()[-8:].lower()}", f"applied_{new_id()[-8:].lower()}"
-    old = await Replica.start(nc, db_url, Counting(f"{family}-v1", table))
-    new = await Replica.start(nc, db_url, Counting(f"{family}-v2", table))
+    # Retired versions kept long enough for this test: a busy CI machine once took over a second
+    # from the switch to reading the register, and version 1 had been dropped meanwhile.
+    keep = 120.0
+    old = await Replica.start(nc, db_url, Counting(f"{family}-v1", table), retire_after_s=keep)
+    new = await Replica.start(nc, db_url, Counting(f"{family}-v2", table), retire_after_s=keep)
     deadline = time.monotonic() + 30
     while not new.version.switched and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert new.version.switched
     await old.shut()
 
-    restarted = await Replica.start(nc, db_url, Counting(f"{family}-v1", table))
+    restarted = await Replica.start(nc, db_url, Counting(f"{family}-v1", table),
+                                    retire_after_s=keep)
     assert restarted.version.status()["serving"] == f"{family}-v1"  # its own tables, as before
     await restarted.version.look()
     async with new.version.base.connect() as conn:

@@ -65,11 +65,14 @@ async def test_an_officer_acts_on_its_own_agency_only(call, agency, nc):
     assert refused.problem.kind == "forbidden"
     assert not (await EventStore(nc).load(CONTEXT, plan_id(other, 2026))).exists
 
-    task = (await call.new_task(mine.result["id"])).result
+    added = await call.new_task(mine.result["id"])
+    task = added.result
     done = {"completed_at": datetime.now(UTC).isoformat()}
     assert (await call("complete-task", done, target=task["id"], principal=officer(other))).problem.kind == "forbidden"
     assert (await EventStore(nc).load(CONTEXT, task["id"])).version == 1
-    read = await call("get-plan", target=mine.result["id"], principal=officer(other), min_position=task["version"])
+    # Read after the task's event (its position, not its version: a read waiting for position 1
+    # may come before the plan is in the read model, and "not found" is then the true answer).
+    read = await call("get-plan", target=mine.result["id"], principal=officer(other), min_position=added.position)
     assert read.problem.kind == "forbidden"
     listed = await call("list-plans", {"agency": agency}, principal=officer(other))
     assert listed.problem.kind == "forbidden"

@@ -17,6 +17,7 @@ process, with the process's credentials.
 import asyncio
 import logging
 import signal
+import sys
 from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.contracts.messages import NoBody, Reply, Request
+from cchc.runtime import nats_watchdog
 from cchc.runtime.heap import settle_heap
 from cchc.runtime.endpoints import ServiceRouter, inbox_prefix, service_broker
 from cchc.runtime.observability import configure_logging, configure_tracing, start_metrics_server
@@ -189,19 +191,35 @@ async def _drain(subscriber: Any) -> None:
         await asyncio.sleep(0.01)
 
 
-async def run_until_signalled(service: ServiceProcess) -> None:
-    """Run ``service`` until SIGINT or SIGTERM, then stop it in order."""
+async def run_until_signalled(service: ServiceProcess) -> int:
+    """Run ``service`` until SIGINT or SIGTERM, then stop it in order; the process's exit code.
+
+    Should its NATS connection stop making round trips (``cchc.runtime.nats_watchdog``), it
+    stops as well and exits 1, for its supervisor to start a fresh process."""
     await service.start()
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopped.set)
-    await stopped.wait()
-    await service.stop()
+    assert service.nc is not None
+    signalled = asyncio.create_task(stopped.wait())
+    watchdog = asyncio.create_task(nats_watchdog.watch(service.nc))
+    await asyncio.wait({signalled, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+    lost = watchdog.done()
+    for task in (signalled, watchdog):
+        task.cancel()
+    if lost:
+        log.critical("%s: its NATS connection made no round trip for %.0f s; stopping, to be "
+                     "started afresh", service.name, watchdog.result())
+    try:
+        await asyncio.wait_for(service.stop(), STOP_GRACE_S + 10 if lost else None)
+    except TimeoutError:
+        log.error("%s: did not stop within %.0f s", service.name, STOP_GRACE_S + 10)
+    return 1 if lost else 0
 
 
 def main(service: ServiceProcess) -> None:
     configure_logging()
     configure_tracing(f"cchc-{service.name}")
     start_metrics_server(getattr(service.settings, "metrics_port", 0))
-    asyncio.run(run_until_signalled(service))
+    sys.exit(asyncio.run(run_until_signalled(service)))

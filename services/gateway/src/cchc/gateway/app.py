@@ -3,10 +3,14 @@
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from nats.aio.client import Client as NATS
 
 from cchc.gateway import problems
 from cchc.gateway.alerts.live import LiveAlerts
@@ -43,6 +47,7 @@ from cchc.runtime.observability import (
     configure_tracing,
     start_metrics_server,
 )
+from cchc.runtime import nats_watchdog
 from cchc.runtime.heap import settle_heap
 from cchc.runtime.endpoints import ServiceClient, client_broker, inbox_prefix
 
@@ -59,7 +64,18 @@ CCHC Ledger: administrative-procedure dossiers, reform plans and indexes of a pr
 """
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
+def create_app(settings: GatewaySettings, watch_nats: bool = False) -> FastAPI:
+    """The gateway. ``watch_nats`` (its own process, as deployed): should its NATS connection
+    stop making round trips (``cchc.runtime.nats_watchdog``), the process stops, for its
+    supervisor to start a fresh one (``app.state.nats_lost`` says why)."""
+
+    async def give_up_on_a_lost_connection(nc: NATS) -> None:
+        silent = await nats_watchdog.watch(nc)
+        log.critical("gateway: its NATS connection made no round trip for %.0f s; stopping, to "
+                     "be started afresh", silent)
+        app.state.nats_lost = True
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's graceful shutdown
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         broker = client_broker(settings.nats_url, "cchc-gateway",
@@ -82,13 +98,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             morning = (asyncio.create_task(run_every_working_morning(
                 app.state.gateway, app.state.live_alerts, settings.alerts_time))
                 if settings.alerts_schedule else None)  # issue 16
+            watchdog = (asyncio.create_task(give_up_on_a_lost_connection(nc))
+                        if watch_nats else None)
             try:
                 yield
             finally:
-                if morning is not None:
-                    morning.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await morning
+                for task in (morning, watchdog):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
         finally:
             if authenticator is not None:  # issue 13: stop watching revocations
                 await authenticator.close()
@@ -120,8 +139,11 @@ def main() -> None:
     configure_tracing("cchc-gateway")
     settings = GatewaySettings()  # type: ignore[call-arg] # jwt_secret comes from the env
     start_metrics_server(settings.metrics_port)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+    app = create_app(settings, watch_nats=True)
+    uvicorn.run(app, host=settings.host, port=settings.port,
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+    if getattr(app.state, "nats_lost", False):
+        sys.exit(1)
 
 
 if __name__ == "__main__":
