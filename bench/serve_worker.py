@@ -114,8 +114,7 @@ async def main(nats_url: str, database_url: str, port: int, secret: str, out: st
         f"{runner.name} {runner.position}" for runner in service.runners), file=sys.stderr)
     app = create_app(GatewaySettings(nats_url=nats_url, jwt_secret=secret, services=["dossier"],
                                      port=port))
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                    http=os.environ.get("EXP_HTTP", "auto")))
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, lambda: setattr(server, "should_exit", True))
     if profile_file := os.environ.get("CCHC_BENCH_PROFILE"):
@@ -156,8 +155,4 @@ def _profile_on_signals(loop: asyncio.AbstractEventLoop, out: str) -> None:
 
 
 if __name__ == "__main__":
-    if os.environ.get("EXP_UVLOOP"):
-        import uvloop
-        uvloop.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]))
-    else:
-        asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]))
