@@ -6,9 +6,10 @@ import json
 import time
 import warnings
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
-from api_steps import agency_with_procedure
+from api_steps import agency_with_procedure, receive
 from cluster_faults import (
     NODE_SERVICES,
     containers_of,
@@ -65,11 +66,17 @@ def test_two_replicas_of_every_service_and_three_nats_nodes_are_healthy(cluster:
 
 
 async def test_the_event_streams_have_three_replicas_in_sync(cluster: Deployment, api):  # type: ignore[no-untyped-def]
-    await agency_with_procedure(api.admin)  # something in DOSSIER
+    agency, procedure = await agency_with_procedure(api.admin)  # something in DOSSIER
+    received = await receive(api.as_("officer", agency), procedure,
+                             datetime.now(UTC).isoformat(),
+                             **{"Idempotency-Key": f"r3-{agency}"})  # a number, a record
+    assert received.status_code == 201, received.text
     nc = await connect_as_ops(cluster)
     try:
         js = nc.jetstream()
-        for stream in ("DOSSIER", "PLANNING", "SCORING"):
+        # The key-value buckets too: a receipt's number and a command's idempotency record
+        # must survive a node as the events do.
+        for stream in ("DOSSIER", "PLANNING", "SCORING", "KV_RECEIPT_NUMBERS", "KV_IDEMPOTENCY"):
             info = await js.stream_info(stream)
             assert info.config.num_replicas == 3, stream
             assert info.cluster.leader in NODE_NAMES, info.cluster

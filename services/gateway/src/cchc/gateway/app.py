@@ -83,7 +83,8 @@ def create_app(settings: GatewaySettings, watch_nats: bool = False) -> FastAPI:
         nc = await broker.connect()
         authenticator = None  # issue 13: token checks (exp, revocation, agency, OIDC)
         try:
-            bucket = await open_bucket(nc.jetstream(), settings.idempotency_ttl_s)
+            bucket = await open_bucket(nc.jetstream(), settings.idempotency_ttl_s,
+                                 settings.stream_replicas)
             services = ServiceClient(broker, timeout=settings.request_timeout)
             authenticator = await Authenticator.start(nc, settings, services)
             app.state.gateway = Gateway(

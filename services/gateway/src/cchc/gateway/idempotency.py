@@ -8,6 +8,7 @@ aggregate's id) from it, so two concurrent twins still write once: the log de-du
 """
 
 import hashlib
+import logging
 from typing import Any
 
 from nats.errors import Error as NatsError
@@ -26,6 +27,8 @@ from cchc.contracts.envelope import canonical_json
 from cchc.contracts.messages import Principal
 
 BUCKET = "IDEMPOTENCY"
+
+log = logging.getLogger("cchc.gateway.idempotency")
 # Headers of a command's answer worth replaying; the rest (date, length) belong to each answer.
 REPLAYED_HEADERS = ("ETag", "X-Event-Position", "Location")
 
@@ -55,14 +58,20 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-async def open_bucket(js: JetStreamContext, ttl_s: int) -> KeyValue:
+async def open_bucket(js: JetStreamContext, ttl_s: int, replicas: int = 1) -> KeyValue:
     try:
-        return await js.key_value(BUCKET)
+        bucket = await js.key_value(BUCKET)
     except BucketNotFoundError:
         # Creating an existing bucket with the same config succeeds, so replicas may race here.
-        return await js.create_key_value(
-            KeyValueConfig(bucket=BUCKET, ttl=ttl_s, history=1, storage=StorageType.FILE)
-        )
+        return await js.create_key_value(KeyValueConfig(
+            bucket=BUCKET, ttl=ttl_s, history=1, storage=StorageType.FILE, replicas=replicas))
+    stored = (await js.stream_info(f"KV_{BUCKET}")).config.num_replicas or 1
+    if stored < replicas:
+        # Created by a release before this setting: raising it is the operator's (the gateway's
+        # NATS user may create this bucket, not edit it).
+        log.warning("the idempotency bucket has %d replica(s), %d wanted: raise it with "
+                    "`nats stream edit KV_%s --replicas %d`", stored, replicas, BUCKET, replicas)
+    return bucket
 
 
 class IdempotencyStore:
