@@ -76,7 +76,8 @@ async def test_the_event_streams_have_three_replicas_in_sync(cluster: Deployment
         js = nc.jetstream()
         # The key-value buckets too: a receipt's number and a command's idempotency record
         # must survive a node as the events do.
-        for stream in ("DOSSIER", "PLANNING", "SCORING", "KV_RECEIPT_NUMBERS", "KV_IDEMPOTENCY"):
+        for stream in ("DOSSIER", "PLANNING", "SCORING", "KV_RECEIPT_NUMBERS", "KV_IDEMPOTENCY",
+                       "KV_REVOCATIONS"):
             info = await js.stream_info(stream)
             assert info.config.num_replicas == 3, stream
             assert info.cluster.leader in NODE_NAMES, info.cluster

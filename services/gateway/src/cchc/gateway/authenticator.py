@@ -54,7 +54,7 @@ class Authenticator:
     async def start(
         cls, nc: NATS, settings: GatewaySettings, services: ServiceClient
     ) -> "Authenticator":
-        revocations = await RevocationList.start(nc)
+        revocations = await RevocationList.start(nc, replicas=settings.stream_replicas)
         agencies = AgencyDirectory(nc, services,
                                    miss_ttl_s=settings.agency_miss_ttl_s,
                                    refresh_s=settings.agency_refresh_s)

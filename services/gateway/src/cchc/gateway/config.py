@@ -16,9 +16,9 @@ class GatewaySettings(BaseSettings):
     # A health probe must answer well before a load balancer's own timeout.
     health_timeout: float = Field(default=2.0, gt=0)
     idempotency_ttl_s: int = Field(default=86400, gt=0)
-    # Replicas of the gateway's JetStream state (its idempotency bucket), as the services'
-    # streams have: 3 on a NATS cluster, where one replica would make every command with an
-    # Idempotency-Key fail while its node is down.
+    # Replicas of the gateway's JetStream state (its idempotency and revocation buckets), as the
+    # services' streams have: 3 on a NATS cluster, where one replica would make every command
+    # with an Idempotency-Key fail while its node is down.
     stream_replicas: int = Field(default=1, ge=1, le=5)
     max_import_bytes: int = Field(default=64 * 1024 * 1024, gt=0,
                                   description="cap on a file sent to POST /imports/{kind}")

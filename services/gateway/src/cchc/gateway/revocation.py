@@ -47,14 +47,14 @@ def key_of(kind: str, value: str) -> str:
     return f"{kind}.{hashlib.sha256(value.encode()).hexdigest()}"
 
 
-async def open_bucket(nc: NATS) -> KeyValue:
+async def open_bucket(nc: NATS, replicas: int = 1) -> KeyValue:
     js = nc.jetstream()
     try:
         return await js.key_value(BUCKET)
     except BucketNotFoundError:
         # Creating an existing bucket with the same config succeeds: replicas may race here.
         return await js.create_key_value(
-            KeyValueConfig(bucket=BUCKET, history=1, storage=StorageType.FILE)
+            KeyValueConfig(bucket=BUCKET, history=1, storage=StorageType.FILE, replicas=replicas)
         )
 
 
@@ -68,8 +68,8 @@ class RevocationList:
         self._loaded = asyncio.Event()
 
     @classmethod
-    async def start(cls, nc: NATS, wait_s: float = 5.0) -> "RevocationList":
-        revocations = cls(await open_bucket(nc))
+    async def start(cls, nc: NATS, wait_s: float = 5.0, replicas: int = 1) -> "RevocationList":
+        revocations = cls(await open_bucket(nc, replicas))
         revocations._task = asyncio.create_task(revocations._follow(), name="revocations-watch")
         try:
             await asyncio.wait_for(revocations._loaded.wait(), wait_s)
