@@ -154,10 +154,29 @@ def latency_row(name: str, result: dict) -> Row:
 
 
 async def api_benchmark(tmp: Path, server: NatsServer, database_url: str) -> list[Row]:
+    """The API rows, first with the gateway and the dossier service in one process (the
+    embedded default), then in a process each (as compose and Kubernetes run them)."""
+    rows = await serve_and_load(tmp / "one", server, database_url, apart=False)
+    return rows + await serve_and_load(tmp / "apart", server, database_url, apart=True)
+
+
+async def serve_and_load(tmp: Path, server: NatsServer, database_url: str, apart: bool,
+                         ) -> list[Row]:
+    tmp.mkdir()
     port, secret = free_port(), secrets.token_urlsafe(32)
     applied_file = tmp / "applied.json"
-    worker = subprocess.Popen([sys.executable, str(HERE / "serve_worker.py"), server.url,
-                               database_url, str(port), secret, str(applied_file)])
+    arguments = [server.url, database_url, str(port), secret, str(applied_file)]
+    workers = []
+    if apart:
+        workers.append(subprocess.Popen([sys.executable, str(HERE / "serve_worker.py"),
+                                         "service", *arguments]))
+        while not Path(f"{applied_file}.ready").exists():
+            if workers[0].poll() is not None:
+                raise RuntimeError("the dossier service's serve worker stopped")
+            await asyncio.sleep(0.5)
+    workers.append(subprocess.Popen([sys.executable, str(HERE / "serve_worker.py"),
+                                     "gateway" if apart else "all", *arguments]))
+    where = " (gateway apart)" if apart else ""
     base = f"http://127.0.0.1:{port}"
     token = issue_token(secret, "bench", "admin")
     try:
@@ -170,43 +189,53 @@ async def api_benchmark(tmp: Path, server: NatsServer, database_url: str) -> lis
                 "code": "BENCH.1", "name": "Thủ tục thử", "agency": "BENCH", "field": "f",
                 "processing_days": 5, "online_level": "full"})
             assert answer.status_code in (201, 409), answer.text
-        stats_1 = load(base, token, "stats", 200, 1)
-        stats_8 = load(base, token, "stats", 200, 8)
+        rows = []
+        if not apart:
+            rows += [latency_row("dossier-stats, 1 client", load(base, token, "stats", 200, 1)),
+                     latency_row("dossier-stats, 8 clients", load(base, token, "stats", 200, 8))]
         receive_1 = load(base, token, "receive", 500, 1)
         profiling = bool(os.environ.get("CCHC_BENCH_PROFILE"))
         if profiling:
-            worker.send_signal(signal.SIGUSR1)
+            for worker in workers:
+                worker.send_signal(signal.SIGUSR1)
         assert server.process is not None
-        cpu_before = [cpu_seconds(worker.pid), cpu_seconds(server.process.pid), children_cpu()]
-        print(f"receipts at 16 clients from {time.time():.2f}", file=sys.stderr)
+        serving = [worker.pid for worker in workers]
+        cpu_before = ([cpu_seconds(pid) for pid in serving]
+                      + [cpu_seconds(server.process.pid), children_cpu()])
+        print(f"receipts at 16 clients{where} from {time.time():.2f}", file=sys.stderr)
         receive_16 = load(base, token, "receive", 2000, 16)
-        print(f"receipts at 16 clients until {time.time():.2f}", file=sys.stderr)
-        cpu_after = [cpu_seconds(worker.pid), cpu_seconds(server.process.pid), children_cpu()]
-        worker_ms, nats_ms, load_ms = (
+        print(f"receipts at 16 clients{where} until {time.time():.2f}", file=sys.stderr)
+        cpu_after = ([cpu_seconds(pid) for pid in serving]
+                     + [cpu_seconds(server.process.pid), children_cpu()])
+        *serve_ms, nats_ms, load_ms = (
             (after - before) / receive_16["requests"] * 1000
             for before, after in zip(cpu_before, cpu_after, strict=True))
         if profiling:
-            worker.send_signal(signal.SIGUSR2)
-            await asyncio.sleep(2)  # the worker writes the profile
+            for worker in workers:
+                worker.send_signal(signal.SIGUSR2)
+            await asyncio.sleep(2)  # the workers write their profiles
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(60)
+        for worker in reversed(workers):
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(60)
     applied = json.loads(applied_file.read_text())
     read_model, alerts = DossierReadModel.name, DossierAlertsProjection.name
-    return [
-        latency_row("dossier-stats, 1 client", stats_1),
-        latency_row("dossier-stats, 8 clients", stats_8),
-        latency_row("receive-dossier, 1 client", receive_1),
-        latency_row("receive-dossier, 16 clients", receive_16),
+    split = f" = service {serve_ms[0]:.2f} + gateway {serve_ms[1]:.2f}" if apart else ""
+    return rows + [
+        latency_row(f"receive-dossier, 1 client{where}", receive_1),
+        latency_row(f"receive-dossier, 16 clients{where}", receive_16),
         # The read model is what a read with X-Min-Position waits for; the alerts projection
         # (due-date warnings) follows the same events beside it.
-        to_projection_row("command ack -> read model, 1 client", receive_1, applied, read_model),
-        to_projection_row("command ack -> read model, 16 clients", receive_16, applied,
+        to_projection_row(f"command ack -> read model, 1 client{where}", receive_1, applied,
                           read_model),
-        to_projection_row("command ack -> alerts, 16 clients", receive_16, applied, alerts),
+        to_projection_row(f"command ack -> read model, 16 clients{where}", receive_16, applied,
+                          read_model),
+        to_projection_row(f"command ack -> alerts, 16 clients{where}", receive_16, applied,
+                          alerts),
         # Less sensitive than the rates to what else runs on the machine.
-        ("serve worker CPU per receipt, 16 clients", str(receive_16["requests"]), "",
-         f"{worker_ms:.2f} ms (nats-server {nats_ms:.2f} ms, load generator {load_ms:.2f} ms)"),
+        (f"serve CPU per receipt, 16 clients{where}", str(receive_16["requests"]), "",
+         f"{sum(serve_ms):.2f} ms{split} (nats-server {nats_ms:.2f} ms, load generator "
+         f"{load_ms:.2f} ms)"),
     ]
 
 
@@ -284,9 +313,9 @@ async def main(args: argparse.Namespace) -> None:
         finally:
             server.stop()
     print(f"\n{args.dossiers} dossiers, {events} dossier events, commit {commit()}\n")
-    print(f"{'measure':<40} {'n':>9} {'rate':>9}  latency / memory / ratio")
+    print(f"{'measure':<56} {'n':>9} {'rate':>9}  latency / memory / ratio")
     for name, n, rate, note in rows:
-        print(f"{name:<40} {n:>9} {rate:>9}  {note}")
+        print(f"{name:<56} {n:>9} {rate:>9}  {note}")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,21 @@
 """The system under load: the dossier service and the gateway, on an existing NATS server and
-read model, in their own process (the load generator is another).
+read model, in a process of their own or in one each (the load generator is another).
 
-    python bench/serve_worker.py NATS_URL DATABASE_URL PORT SECRET APPLIED_JSON
+    python bench/serve_worker.py ROLE NATS_URL DATABASE_URL PORT SECRET APPLIED_JSON
 
-Serves until SIGTERM, then writes APPLIED_JSON: [[projection, position, wall-clock time], ...]
-for every batch each projection applied, to measure command-to-projection latency against the
-load generator's acknowledgement times (same machine, same clock).
+ROLE: ``all`` (the service and the gateway in one process and one event loop, as in the embedded
+``cchc up``), ``service`` (the dossier service and its projections alone; it creates
+APPLIED_JSON + ".ready" once its projections are at the head of the log) or ``gateway`` (the
+gateway alone, as deployed: compose and Kubernetes run each in a container of its own).
+
+The process that runs the service serves until SIGTERM, then writes APPLIED_JSON:
+[[projection, position, wall-clock time], ...] for every batch each projection applied, to
+measure command-to-projection latency against the load generator's acknowledgement times (same
+machine, same clock).
 
 With ``CCHC_BENCH_PROFILE=<file>`` set, SIGUSR1 starts a pyinstrument profile of the process's
 event loop thread and SIGUSR2 writes it to that file as text (bench/run.py sends both around the
-16-client receipts).
+16-client receipts; with two processes, each writes <file>.service or <file>.gateway).
 """
 
 import asyncio
@@ -21,6 +27,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import uvicorn
 
@@ -99,7 +106,32 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def main(nats_url: str, database_url: str, port: int, secret: str, out: str) -> None:
+async def main(role: str, nats_url: str, database_url: str, port: int, secret: str,
+               out: str) -> None:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stopping.set)
+    if profile_file := os.environ.get("CCHC_BENCH_PROFILE"):
+        _profile_on_signals(loop, profile_file if role == "all" else f"{profile_file}.{role}")
+    service = await _start_service(nats_url, database_url) if role != "gateway" else None
+    if role == "service":
+        Path(out + ".ready").touch()
+        await stopping.wait()
+    else:
+        app = create_app(GatewaySettings(nats_url=nats_url, jwt_secret=secret,
+                                         services=["dossier"], port=port))
+        server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        loop.add_signal_handler(signal.SIGTERM, lambda: setattr(server, "should_exit", True))
+        await server.serve()
+    if service is not None:
+        await service.stop()
+        with open(out, "w") as file:
+            json.dump(applied, file)
+        print(_batch_summary(), file=sys.stderr)
+    print(_gc_summary(), file=sys.stderr)
+
+
+async def _start_service(nats_url: str, database_url: str) -> DossierService:
     # Signed as deployed: every appended event carries the service's Ed25519 signature.
     service = DossierService(DossierSettings(nats_url=nats_url, database_url=database_url,
                                              signing_key=new_private_key_text()))
@@ -112,19 +144,7 @@ async def main(nats_url: str, database_url: str, port: int, secret: str, out: st
         await asyncio.sleep(1)
     print(f"projections at the head after {time.perf_counter() - started:.0f} s: " + ", ".join(
         f"{runner.name} {runner.position}" for runner in service.runners), file=sys.stderr)
-    app = create_app(GatewaySettings(nats_url=nats_url, jwt_secret=secret, services=["dossier"],
-                                     port=port))
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, lambda: setattr(server, "should_exit", True))
-    if profile_file := os.environ.get("CCHC_BENCH_PROFILE"):
-        _profile_on_signals(loop, profile_file)
-    await server.serve()
-    await service.stop()
-    with open(out, "w") as file:
-        json.dump(applied, file)
-    print(_batch_summary(), file=sys.stderr)
-    print(_gc_summary(), file=sys.stderr)
+    return service
 
 
 def _profile_on_signals(loop: asyncio.AbstractEventLoop, out: str) -> None:
@@ -155,4 +175,5 @@ def _profile_on_signals(loop: asyncio.AbstractEventLoop, out: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5],
+                     sys.argv[6]))
