@@ -15,7 +15,8 @@ machine, same clock).
 
 With ``CCHC_BENCH_PROFILE=<file>`` set, SIGUSR1 starts a pyinstrument profile of the process's
 event loop thread and SIGUSR2 writes it to that file as text (bench/run.py sends both around the
-16-client receipts; with two processes, each writes <file>.service or <file>.gateway).
+16-client receipts; with two processes, /tmp/p.txt becomes /tmp/p.service.txt and
+/tmp/p.gateway.txt).
 """
 
 import asyncio
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
+import uvloop
 
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService
@@ -112,7 +114,10 @@ async def main(role: str, nats_url: str, database_url: str, port: int, secret: s
     stopping = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stopping.set)
     if profile_file := os.environ.get("CCHC_BENCH_PROFILE"):
-        _profile_on_signals(loop, profile_file if role == "all" else f"{profile_file}.{role}")
+        if role != "all":  # /tmp/p.pstats -> /tmp/p.service.pstats
+            stem, dot, suffix = profile_file.rpartition(".")
+            profile_file = f"{stem}.{role}.{suffix}" if dot else f"{profile_file}.{role}"
+        _profile_on_signals(loop, profile_file)
     service = await _start_service(nats_url, database_url) if role != "gateway" else None
     if role == "service":
         Path(out + ".ready").touch()
@@ -175,5 +180,13 @@ def _profile_on_signals(loop: asyncio.AbstractEventLoop, out: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5],
-                     sys.argv[6]))
+    # Each role on the event loop its deployed process has: the gateway alone on the one
+    # uvicorn.run chooses (cchc.gateway.app.main: uvloop, installed with the gateway), the
+    # service alone on uvloop (cchc.runtime.service.main), both in one process on asyncio's, as
+    # `cchc up` runs them.
+    role = sys.argv[1]
+    loop_factory = {"gateway": uvicorn.Config(None).get_loop_factory(),  # type: ignore[arg-type]
+                    "service": uvloop.new_event_loop}.get(role)
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(main(role, sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5],
+                        sys.argv[6]))

@@ -52,9 +52,9 @@ async def test_a_bucket_that_does_not_answer_is_unavailable_and_the_next_number_
     assert await book.next_code("SMOVE", day) == "SMOVE-230601-0002"
 
 
-async def test_one_process_racing_itself_sets_each_number_once(nc):
-    """Twenty receipts of one agency-day at once in one process: twenty writes to the bucket,
-    no lost compare-and-set to read again and retry."""
+async def test_one_process_racing_itself_takes_numbers_in_batches(nc):
+    """Twenty receipts of one agency-day at once in one process: the numbers are taken in
+    batches, one write to the bucket each, and no compare-and-set is lost to read again."""
     book = ReceiptBook(EventStore(nc))
     bucket = await book._open()
     writes: list[str] = []
@@ -75,4 +75,24 @@ async def test_one_process_racing_itself_sets_each_number_once(nc):
     day = date(2023, 7, 3)
     codes = await asyncio.gather(*(book.next_code("SSELF", day) for _ in range(20)))
     assert sorted(codes) == [f"SSELF-230703-{n:04d}" for n in range(1, 21)]
-    assert writes == ["create"] + ["update"] * 19
+    assert writes == ["create"]  # all twenty were waiting when the first write went
+    # Receipts arriving while a batch is being written make the next batch.
+    first = asyncio.ensure_future(book.next_code("SSELF", day))
+    await asyncio.sleep(0)  # its write is under way
+    later = await asyncio.gather(*(book.next_code("SSELF", day) for _ in range(5)))
+    assert await first == "SSELF-230703-0021"
+    assert sorted(later) == [f"SSELF-230703-{n:04d}" for n in range(22, 27)]
+    assert writes == ["create", "update", "update"]
+    assert (await bucket.get("SSELF.20230703")).value == b"26"
+
+
+async def test_a_receipt_given_up_while_waiting_leaves_a_gap_and_the_others_go_on(nc):
+    book = ReceiptBook(EventStore(nc))
+    await book._open()
+    day = date(2023, 7, 4)
+    waiting = [asyncio.ensure_future(book.next_code("SGAP", day)) for _ in range(3)]
+    await asyncio.sleep(0)
+    waiting[1].cancel()
+    assert await waiting[0] == "SGAP-230704-0001"
+    assert await waiting[2] == "SGAP-230704-0003"
+    assert await book.next_code("SGAP", day) == "SGAP-230704-0004"
