@@ -18,11 +18,14 @@ installed by hand: it is no requirement).
 3. Rebuild: the dossier read model replayed from that log into SQLite and into PostgreSQL, each
    in a process of its own: events per second and peak resident memory, and each as a share of
    the raw read of the same stream in the same run (ordered consumer, JSON decode only).
-4. API: the dossier service and the gateway in one process on that log and the rebuilt SQLite
-   read model; the load generator in another process on loopback: receive-dossier and
-   dossier-stats (the year 2022, every agency) requests per second with p50 / p99 latency; and
+4. API: the dossier service and the gateway on that log and the rebuilt SQLite read model,
+   first in one process (as the embedded ``cchc up`` runs them), then in a process each (as
+   compose and Kubernetes do, each on its deployed event loop: bench/serve_worker.py); the load
+   generator in another process on loopback (bench/load.py): receive-dossier and dossier-stats
+   (the year 2022, every agency; one process only) requests per second with p50 / p99 latency;
    command to projection: from a command's acknowledgement to the batch holding its event
-   applied (p50 / p99), for the read model and for the alerts projection.
+   applied (p50 / p99), for the read model and for the alerts projection; and the CPU each
+   process spent per receipt.
 """
 
 import argparse
