@@ -4,6 +4,7 @@ import asyncio
 from datetime import date
 
 import nats
+import pytest
 
 from cchc.dossier.receipt_book import ReceiptBook
 from cchc.runtime.eventstore import EventStore
@@ -29,7 +30,6 @@ async def test_a_bucket_that_does_not_answer_is_unavailable_and_the_next_number_
     """While the bucket's stream has no leader the compare-and-set finds no responders: the
     receipt is refused as unavailable (503, try again), and no number is handed out twice."""
     from nats.errors import NoRespondersError
-    import pytest
 
     from cchc.runtime.domain_errors import Unavailable
 
@@ -96,3 +96,32 @@ async def test_a_receipt_given_up_while_waiting_leaves_a_gap_and_the_others_go_o
     assert await waiting[0] == "SGAP-230704-0001"
     assert await waiting[2] == "SGAP-230704-0003"
     assert await book.next_code("SGAP", day) == "SGAP-230704-0004"
+
+
+async def test_numbering_cancelled_midway_leaves_no_receipt_waiting(nc):
+    """The task taking numbers is cancelled while its write is under way (the service stops):
+    the receipts waiting for it are cancelled too, and the next receipt is numbered afresh."""
+    book = ReceiptBook(EventStore(nc))
+    bucket = await book._open()
+    held = asyncio.Event()
+
+    class Slow:
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(bucket, name)
+
+        async def create(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            held.set()
+            await asyncio.sleep(3600)
+
+    book._bucket = Slow()  # type: ignore[assignment]
+    day = date(2023, 7, 5)
+    waiting = [asyncio.ensure_future(book.next_code("SSTOP", day)) for _ in range(3)]
+    await held.wait()
+    later = asyncio.ensure_future(book.next_code("SSTOP", day))  # waits for the next batch
+    await asyncio.sleep(0)
+    book._queues["SSTOP.20230705"].taking.cancel()  # type: ignore[union-attr]
+    for receipt in [*waiting, later]:
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(receipt, 5)
+    book._bucket = bucket
+    assert await book.next_code("SSTOP", day) == "SSTOP-230705-0001"

@@ -54,7 +54,7 @@ class ReceiptBook:
         queue = self._queues.setdefault(key, _Queue())
         number: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         queue.waiting.append(number)
-        if queue.taking is None:
+        if queue.taking is None or queue.taking.done():
             queue.taking = asyncio.create_task(self._hand_out(bucket, key, queue))
         return receipt_code(agency, day, await number)
 
@@ -63,6 +63,7 @@ class ReceiptBook:
         This process's batches of one key go one at a time: at once, all but one would lose
         the compare-and-set and read again (only an optimisation: the compare-and-set is what
         keeps a number from being given twice, across replicas too)."""
+        batch: list[asyncio.Future[int]] = []
         try:
             while queue.waiting:
                 batch, queue.waiting = queue.waiting, []
@@ -76,6 +77,12 @@ class ReceiptBook:
                 for offset, number in enumerate(batch):
                     if not number.done():  # a receipt given up meanwhile leaves a gap
                         number.set_result(first + offset)
+            batch = []
+        except BaseException:  # cancelled (the service stops): no receipt waits for ever
+            for number in batch + queue.waiting:
+                number.cancel()
+            queue.waiting = []
+            raise
         finally:
             queue.taking = None
             if not queue.waiting and self._queues.get(key) is queue:
