@@ -317,3 +317,34 @@ async def test_a_projection_killed_mid_replay_resumes_and_leaves_no_reader_behin
     await resumed.catch_up()
     assert await applied(engine, CountingProjection(name)) == await rows_without_reader(nc, engine)
     await engine.dispose()
+
+
+async def test_a_runner_whose_checkpoint_moved_meanwhile_applies_nothing_twice(
+        nc, db_url, caplog):
+    """A runner moves its checkpoint from where it left it with a compare-and-set, without
+    reading it first. Another runner of the projection (a replica that held the lease
+    meanwhile) moves it on: the first one's next batch, holding events the other applied, is
+    undone and applied again from the stored checkpoint: nothing twice, nothing parked."""
+    caplog.set_level(logging.DEBUG, logger="cchc.projection")
+    name = f"p{new_id()[:8]}"
+    engine = create_engine(db_url)
+    projection = CountingProjection(name)
+    first, other = (ProjectionRunner(nc, engine, CountingProjection(name), batch_size=50,
+                                     consumer_name=f"{who}-{name}", replay_reader_from=None)
+                    for who in ("first", "other"))
+    await publish_events(nc, 3)
+    await first.catch_up()
+    assert first._known_checkpoint == first.position
+    positions = await publish_events(nc, 10)
+    assert await other.catch_up() == positions[-1]
+    caplog.clear()  # the shared log's malformed events (other tests') are parked by now
+    deadline = asyncio.get_running_loop().time() + 20
+    while first.position < positions[-1]:
+        assert asyncio.get_running_loop().time() < deadline, first.position
+        await first.step()
+    assert "batch from the known checkpoint failed" in caplog.text  # the CAS refused it
+    assert "PARKED" not in caplog.text
+    rows = await applied(engine, projection)
+    assert [rows.get(p) for p in positions] == [1] * len(positions)
+    assert first._known_checkpoint == positions[-1]
+    await engine.dispose()

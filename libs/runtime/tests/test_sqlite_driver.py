@@ -12,7 +12,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from cchc.runtime.sqldb import create_engine, write_turn
-from cchc.runtime.sqlite_driver import one_trip_dbapi
+from cchc.runtime.sqlite_driver import defer_rows, one_trip_dbapi
 
 metadata = MetaData()
 rows = Table("rows", metadata, Column("id", Integer, primary_key=True),
@@ -187,3 +187,34 @@ class _no_turn:
 
     async def __aexit__(self, *exc_info: object) -> None:
         return None
+
+
+class _Moved(Exception):
+    pass
+
+
+async def test_a_guarded_write_that_changes_other_rows_undoes_its_transaction(
+        engine, trips: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """A compare-and-set that goes with the commit: it changes one row, or its exception is
+    raised from that trip and nothing of the transaction stays."""
+    guarded = "UPDATE rows SET name = ? WHERE id = ? AND name = ?"
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        await conn.execute(insert(rows).values(id=1, name="a"))
+    trips.clear()
+    async with engine.begin() as conn:
+        await conn.execute(insert(rows), [{"id": 2, "name": "kept"}, {"id": 4, "name": "too"}])
+        assert await defer_rows(conn, guarded, [("b", 1, "a")], expect_rows=1,
+                                otherwise=_Moved("not at a"))
+    assert trips == ["_commit"]  # the rows, the guard and the commit: one trip
+    with pytest.raises(_Moved):
+        async with engine.begin() as conn:
+            await conn.execute(insert(rows), [{"id": 3, "name": "undone"}, {"id": 5, "name": "x"}])
+            await defer_rows(conn, guarded, [("c", 1, "a")], expect_rows=1,
+                             otherwise=_Moved("not at a"))
+    async with engine.connect() as conn:
+        assert [tuple(r) for r in await conn.execute(select(rows).order_by(rows.c.id))] \
+            == [(1, "b"), (2, "kept"), (4, "too")]
+    with pytest.raises(ValueError):
+        async with engine.begin() as conn:
+            await defer_rows(conn, guarded, [("c", 1, "b")], expect_rows=1)

@@ -68,6 +68,18 @@ def _compile(statement: ClauseElement, dialect: Dialect, schemas: SchemaMap) -> 
                              render_schema_translate=bool(translate))
 
 
+def compiled_statement(conn: AsyncConnection, statement: ClauseElement) -> Compiled:
+    """``statement`` (built once, e.g. at import) in the connection's driver SQL, its schema
+    translation applied, for sending with the driver's own calls."""
+    return _compiled_statement(statement, conn.dialect, _schema_map(conn))
+
+
+@lru_cache(maxsize=64)
+def _compiled_statement(statement: ClauseElement, dialect: Dialect,
+                        schemas: SchemaMap) -> Compiled:
+    return _compile(statement, dialect, schemas)
+
+
 class _RowParameters:
     """A compiled statement's positional parameters from a row (a dict): its values in the
     statement's order, each converted by its column type's bind processor."""

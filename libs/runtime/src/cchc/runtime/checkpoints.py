@@ -13,10 +13,14 @@ from sqlalchemy import (
     delete,
     insert,
     select,
+    update,
 )
+from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.expression import bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cchc.runtime.bulk_rows import update_rows
+from cchc.runtime.bulk_rows import compiled_statement, update_rows
+from cchc.runtime.sqlite_driver import defer_rows
 
 metadata = MetaData()
 
@@ -65,6 +69,41 @@ async def write_checkpoint(conn: AsyncConnection, projection: str, position: int
     # On SQLite it goes with the batch's commit, in the same trip (cchc.runtime.sqlite_driver).
     await update_rows(conn, checkpoints, "projection",
                       [{"projection": projection, "position": position}])
+
+
+class CheckpointMoved(Exception):
+    """The checkpoint was not where a batch assumed it: another runner of the projection moved
+    it meanwhile (a lease handed over). The batch's transaction must roll back."""
+
+
+def _advance_statement() -> Update:
+    c = checkpoints.c
+    return (update(checkpoints)
+            .where(c.projection == bindparam("name"), c.position == bindparam("expected"))
+            .values(position=bindparam("to")))
+
+
+_ADVANCE = _advance_statement()
+
+
+async def advance_checkpoint(conn: AsyncConnection, projection: str, expected: int,
+                             position: int) -> None:
+    """Move the checkpoint from ``expected`` to ``position`` in the batch's transaction, or
+    raise ``CheckpointMoved`` (at the latest from the commit) if it is not at ``expected``: a
+    compare-and-set, so that a runner sure of its checkpoint need not read it first. On SQLite
+    it goes with the batch's commit, in the same trip (cchc.runtime.sqlite_driver)."""
+    moved = CheckpointMoved(f"projection {projection}: the checkpoint is not at {expected}")
+    if conn.dialect.driver == "aiosqlite":
+        compiled = compiled_statement(conn, _ADVANCE)
+        values = {"name": projection, "expected": expected, "to": position}
+        if compiled.positiontup is not None and await defer_rows(
+                conn, compiled.string, [tuple(values[name] for name in compiled.positiontup)],
+                expect_rows=1, otherwise=moved):
+            return
+    result = await conn.execute(_ADVANCE,
+                                {"name": projection, "expected": expected, "to": position})
+    if result.rowcount != 1:
+        raise moved
 
 
 async def park(

@@ -42,17 +42,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.util.concurrency import await_
 
 Outcome = tuple[Any, list[Any], int, int | None]  # description, rows, rowcount, lastrowid
-Deferred = list[tuple[str, Any]]  # executemany calls waiting for the next trip
+# executemany calls waiting for the next trip, each with the rows it must change and what to
+# raise otherwise (None, None: nobody reads its row count)
+Deferred = list[tuple[str, Any, int | None, Exception | None]]
 _NOTHING: Outcome = (None, [], -1, None)
 
 
 def _write_deferred(raw: sqlite3.Connection, deferred: Deferred) -> None:
-    for operation, seq_of_parameters in deferred:
+    for operation, seq_of_parameters, expected_rows, otherwise in deferred:
         try:
-            raw.executemany(operation, seq_of_parameters)
+            changed = raw.executemany(operation, seq_of_parameters).rowcount
         except Exception as error:
             error.add_note(f"in the bulk statement sent with this one: {operation[:300]}")
             raise
+        if expected_rows is not None and changed != expected_rows:
+            assert otherwise is not None
+            raise otherwise
 
 
 def _run(connection: aiosqlite.Connection, deferred: Deferred, operation: str,
@@ -138,7 +143,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         if not self._adapt_connection.defers:
             self._trip(operation, list(seq_of_parameters), many=True)
             return
-        self._adapt_connection._deferred.append((operation, list(seq_of_parameters)))
+        self._adapt_connection._deferred.append((operation, list(seq_of_parameters), None, None))
         self._outcome = _NOTHING
         self._rows = deque()
         # SQLAlchemy's async execute insists that the driver awaited something: a coroutine
@@ -203,15 +208,19 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         super().close()
 
 
-async def defer_rows(conn: AsyncConnection, operation: str, records: list[tuple[Any, ...]]) -> bool:
-    """Queue ``records`` for ``operation`` (a write in the driver's own SQL, returning nothing,
-    whose row count nobody reads) to go with the connection's next trip, however few they are;
-    False on any other driver. (SQLAlchemy sends a single row with ``execute``, a trip of its
-    own.)"""
+async def defer_rows(conn: AsyncConnection, operation: str, records: list[tuple[Any, ...]],
+                     expect_rows: int | None = None, otherwise: Exception | None = None) -> bool:
+    """Queue ``records`` for ``operation`` (a write in the driver's own SQL, returning nothing)
+    to go with the connection's next trip, however few they are; False on any other driver.
+    (SQLAlchemy sends a single row with ``execute``, a trip of its own.) With ``expect_rows``,
+    a write that changes another number of rows raises ``otherwise`` from that trip, before
+    anything after it (the commit) runs: a guard, as a compare-and-set."""
+    if (expect_rows is None) != (otherwise is None):
+        raise ValueError("expect_rows and otherwise go together")
     driver = (await conn.get_raw_connection()).dbapi_connection
     if not isinstance(driver, OneTripConnection) or not driver.defers:
         return False
-    driver._deferred.append((operation, records))
+    driver._deferred.append((operation, records, expect_rows, otherwise))
     return True
 
 
