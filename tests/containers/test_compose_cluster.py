@@ -3,10 +3,12 @@ streams, PostgreSQL, 2 replicas of every service, the gateway; driven through th
 
 import asyncio
 import json
+import os
 import time
 import warnings
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from api_steps import agency_with_procedure, receive
@@ -173,6 +175,7 @@ async def test_faults_under_load_lose_nothing_acknowledged_and_count_nothing_twi
                                           "planning", "scoring", "gateway").stdout
             raise AssertionError(f"{error}\n{logs[-12000:]}") from None
 
+    faults_began = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         await asyncio.sleep(3)
         await phase("kill the DOSSIER leader's NATS, start it", kill_the_stream_leader)
@@ -200,5 +203,13 @@ async def test_faults_under_load_lose_nothing_acknowledged_and_count_nothing_twi
     # leader's kill until the gateway restarts, each attempt a 503 after the gateway's 10 s
     # request timeout (deploy/README.md, "Open points"). The gateway's log goes with the warning.
     if max(pauses.values()) >= 30:
-        log = cluster.docker_compose("logs", "--no-color", "--tail", "40", "gateway").stdout
-        warnings.warn(f"commands stalled {max(pauses.values()):.0f} s: {pauses}\n{log}")
+        # What the gateway said besides answering, from the faults' start (its access lines
+        # left out: they only repeat the statuses the figures count).
+        logs = cluster.docker_compose("logs", "--no-color", "--since", faults_began,
+                                      "gateway").stdout
+        said = [line for line in logs.splitlines() if '" 20' not in line and '" 50' not in line]
+        if folder := os.environ.get("CCHC_STALL_LOG_DIR"):  # every container's, to look closer
+            Path(folder, "stall.log").write_text(cluster.docker_compose(
+                "logs", "--no-color", "--timestamps", "--since", faults_began).stdout)
+        warnings.warn(f"commands stalled {max(pauses.values()):.0f} s: {pauses}\n"
+                      + "\n".join(said[:50] + ["..."] + said[-20:]))

@@ -74,6 +74,12 @@ async def open_bucket(js: JetStreamContext, ttl_s: int, replicas: int = 1) -> Ke
     return bucket
 
 
+def _unavailable(doing: str, error: BaseException) -> "IdempotencyUnavailable":
+    """The 503's cause, in the log: the answer itself says only "try again"."""
+    log.warning("idempotency record: %s failed: %s: %s", doing, type(error).__name__, error)
+    return IdempotencyUnavailable(str(error))
+
+
 class IdempotencyStore:
     def __init__(self, bucket: KeyValue) -> None:
         self._bucket = bucket
@@ -84,7 +90,7 @@ class IdempotencyStore:
         except (KeyNotFoundError, KeyDeletedError):
             return None
         except (NatsError, TimeoutError) as error:
-            raise IdempotencyUnavailable(str(error)) from error
+            raise _unavailable("read", error) from error
         if not entry.value:
             return None
         return StoredAnswer.model_validate_json(entry.value)
@@ -96,5 +102,5 @@ class IdempotencyStore:
         except KeyWrongLastSequenceError:
             return await self.get(key) or answer
         except (NatsError, TimeoutError) as error:
-            raise IdempotencyUnavailable(str(error)) from error
+            raise _unavailable("write", error) from error
         return answer
