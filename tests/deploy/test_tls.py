@@ -202,3 +202,82 @@ async def test_a_route_from_a_node_of_another_ca_is_refused(tmp_path, deploy_tls
     finally:
         for server in servers:
             server.stop()
+
+
+# --- a node that goes silent -----------------------------------------------------------------
+
+class SilentProxy:
+    """A TCP relay to a server that can go silent: it stops relaying and answering, and keeps
+    every connection open (a node cut off the network: no FIN, no RST, nothing)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.silent = asyncio.Event()
+        self.server: asyncio.Server | None = None
+        self.tasks: set[asyncio.Task] = set()
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _relay(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter):
+        server_in, server_out = await asyncio.open_connection(*self.upstream)
+        for source, sink in ((client_in, server_out), (server_in, client_out)):
+            task = asyncio.create_task(self._pump(source, sink))
+            self.tasks.add(task)
+
+    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        while not self.silent.is_set():
+            reading = asyncio.ensure_future(source.read(65536))
+            silenced = asyncio.ensure_future(self.silent.wait())
+            await asyncio.wait({reading, silenced}, return_when=asyncio.FIRST_COMPLETED)
+            silenced.cancel()
+            if self.silent.is_set() or not reading.done() or not reading.result():
+                reading.cancel()
+                break
+            sink.write(reading.result())
+        await asyncio.Event().wait()  # silent: hold the connection, answer nothing
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        assert self.server is not None
+        self.server.close()
+
+
+async def test_a_client_whose_node_goes_silent_is_on_another_within_seconds(
+        secured_nats, nats_user_url, nats_certs, deploy_tls):
+    """The gateway and the services lost a killed node's TLS connection and then waited for its
+    close (nats-py waits for the close before reconnecting; a silent peer never answers the TLS
+    close_notify): half a minute or more with no connection at all. The close is bounded now
+    (cchc.runtime.nats_transport): the client is on the other server a few seconds after its
+    pings go unanswered."""
+    from cchc.runtime.nats_transport import bound_transport_close
+
+    bound_transport_close()
+    direct = nats_user_url(secured_nats, "ops")
+    proxy = SilentProxy(secured_nats.host, secured_nats.port)
+    relayed = re.sub(r":\d+$", f":{await proxy.start()}", direct)
+    reconnected = asyncio.Event()
+
+    async def on_reconnect() -> None:
+        reconnected.set()
+
+    nc = await nats.connect(servers=[relayed, direct], dont_randomize=True,
+                            tls=deploy_tls.tls_context(nats_certs / "ca.crt"), ping_interval=1,
+                            max_outstanding_pings=2, reconnect_time_wait=0.2,
+                            reconnected_cb=on_reconnect)
+    try:
+        assert nc.connected_url is not None and nc.connected_url.port != secured_nats.port
+        await nc.flush()
+        proxy.silent.set()
+        silenced = time.monotonic()
+        await asyncio.wait_for(reconnected.wait(), 20)
+        assert nc.connected_url.port == secured_nats.port
+        await nc.flush(timeout=2)
+        # pings unanswered for ~3 s, then the bounded close (2 s), then the other server
+        assert time.monotonic() - silenced < 10
+    finally:
+        await nc.close()
+        await proxy.stop()

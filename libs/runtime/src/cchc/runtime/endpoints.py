@@ -27,6 +27,7 @@ from cchc.contracts.messages import FieldError, ProblemKind, Reply, Request, Ser
 from cchc.contracts.subjects import service_subject
 from cchc.runtime.domain_errors import DomainError, Unavailable
 from cchc.runtime.nats_failures import PASSING_NATS_FAILURES
+from cchc.runtime.nats_transport import bound_transport_close
 from cchc.runtime.observability import correlation_scope, tracer_provider, tracing_enabled
 from cchc.runtime.read_pins import pinned_reads
 
@@ -126,6 +127,7 @@ MAX_OUTSTANDING_PINGS = 3
 
 def _broker(url: str | Sequence[str], name: str, middlewares: list[Any], log_messages: bool,
             **connect: Any) -> NatsBroker:
+    bound_transport_close()  # a reconnect never waits on a dead node's TLS close
     connect.setdefault("ping_interval", PING_INTERVAL_S)
     connect.setdefault("max_outstanding_pings", MAX_OUTSTANDING_PINGS)
     return NatsBroker(
