@@ -18,7 +18,12 @@ from faststream import BaseMiddleware, ExceptionMiddleware
 from faststream.nats import NatsBroker, NatsRouter
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
-from nats.errors import NoRespondersError
+from nats.aio.client import Client as NATS
+from nats.errors import (
+    ConnectionClosedError,
+    ConnectionReconnectingError,
+    NoRespondersError,
+)
 from nats.errors import TimeoutError as NatsTimeout
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
@@ -135,6 +140,21 @@ def _broker(url: str | Sequence[str], name: str, middlewares: list[Any], log_mes
         middlewares=middlewares, logger=log if log_messages else None, graceful_timeout=5.0,
         **connect,
     )
+
+
+async def stop_broker(broker: NatsBroker, nc: NATS | None) -> None:
+    """Stop ``broker``, draining its connection ``nc`` so that what was published goes out. A
+    connection that is reconnecting (its node gone: what it holds cannot go out, and nats-py
+    refuses to drain it) is closed as it is: a process stopping because its connection was lost
+    (``cchc.runtime.nats_watchdog``) ends cleanly instead of failing its shutdown."""
+    try:
+        await broker.stop()
+    except (ConnectionReconnectingError, ConnectionClosedError) as error:
+        if nc is None:
+            raise
+        log.warning("%s: NATS connection %s; closed without draining",
+                    nc.options.get("name") or "process", type(error).__name__)
+        await nc.close()
 
 
 def service_broker(

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cchc.contracts.messages import NoBody, Reply, Request
 from cchc.runtime import nats_watchdog
 from cchc.runtime.heap import settle_heap
-from cchc.runtime.endpoints import ServiceRouter, inbox_prefix, service_broker
+from cchc.runtime.endpoints import ServiceRouter, inbox_prefix, service_broker, stop_broker
 from cchc.runtime.observability import configure_logging, configure_tracing, start_metrics_server
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.projection_upgrade import RETIRE_AFTER_S, VersionedProjection
@@ -165,7 +165,7 @@ class ServiceProcess(ABC):
         if self.read_side is not None:
             await self.read_side.close()
         if self.broker is not None:
-            await self.broker.stop()  # drains the connection: what was published goes out
+            await stop_broker(self.broker, self.nc)  # what was published goes out
         if self.engine is not None:
             await self.engine.dispose()
 

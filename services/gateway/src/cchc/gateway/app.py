@@ -49,7 +49,7 @@ from cchc.runtime.observability import (
 )
 from cchc.runtime import nats_watchdog
 from cchc.runtime.heap import settle_heap
-from cchc.runtime.endpoints import ServiceClient, client_broker, inbox_prefix
+from cchc.runtime.endpoints import ServiceClient, client_broker, inbox_prefix, stop_broker
 
 log = logging.getLogger("cchc.gateway")
 
@@ -113,7 +113,7 @@ def create_app(settings: GatewaySettings, watch_nats: bool = False) -> FastAPI:
             if authenticator is not None:  # issue 13: stop watching revocations
                 await authenticator.close()
             # Drain lets in-flight requests get their replies before the connection closes.
-            await broker.stop()
+            await stop_broker(broker, nc)
 
     app = FastAPI(
         title="CCHC Ledger API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
