@@ -5,7 +5,7 @@ import logging
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, exc, func, select
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, exc, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cchc.contracts.dossier import CalendarDayDeclared, DayKind
@@ -254,7 +254,8 @@ async def test_a_replay_read_by_a_reader_process_applies_every_event_once(nc, db
     target = await EventStore(nc).last_position("dossier")
     engine = create_engine(db_url)
     projection = CountingProjection(f"p{new_id()[:8]}")
-    runner = ProjectionRunner(nc, engine, projection, batch_size=7, replay_reader_from=1)
+    runner = ProjectionRunner(nc, engine, projection, batch_size=7, replay_reader_from=1,
+                              replay_batch_size=7)
     with caplog.at_level(logging.INFO, logger="cchc.projection"):
         assert await runner.catch_up() == target
     assert "with a reader process" in caplog.text
@@ -277,7 +278,8 @@ async def test_the_reader_process_killed_mid_replay_loses_and_repeats_nothing(nc
     target = await EventStore(nc).last_position("dossier")
     engine = create_engine(db_url)
     projection = CountingProjection(f"p{new_id()[:8]}", delay=0.002)
-    runner = ProjectionRunner(nc, engine, projection, batch_size=5, replay_reader_from=1)
+    runner = ProjectionRunner(nc, engine, projection, batch_size=5, replay_reader_from=1,
+                              replay_batch_size=5)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     await wait_until(lambda: isinstance(runner._feed, ReplayFeed)
@@ -300,7 +302,7 @@ async def test_a_projection_killed_mid_replay_resumes_and_leaves_no_reader_behin
     engine = create_engine(db_url)
     name = f"p{new_id()[:8]}"
     runner = ProjectionRunner(nc, engine, CountingProjection(name, delay=0.005), batch_size=5,
-                              replay_reader_from=1)
+                              replay_reader_from=1, replay_batch_size=5)
     task = asyncio.create_task(runner.run(asyncio.Event()))
     await wait_until(lambda: runner.position > 5 and isinstance(runner._feed, ReplayFeed))
     feed = runner._feed
@@ -347,4 +349,79 @@ async def test_a_runner_whose_checkpoint_moved_meanwhile_applies_nothing_twice(
     rows = await applied(engine, projection)
     assert [rows.get(p) for p in positions] == [1] * len(positions)
     assert first._known_checkpoint == positions[-1]
+    await engine.dispose()
+
+
+class IndexedProjection(CountingProjection):
+    """Rows with a query index that a replay builds at its end, and a unique one it never
+    goes without."""
+
+    defer_indexes = True
+
+    def __init__(self, name: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(name, **kwargs)
+        self.query_index = f"ix_{name}_note"
+        self.unique_index = f"ux_{name}_position_note"
+        Index(self.query_index, self.table.c.note)
+        Index(self.unique_index, self.table.c.position, self.table.c.note, unique=True)
+
+
+async def index_names(engine, table: Table) -> set[str]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(
+            lambda sync: {index["name"] for index in inspect(sync).get_indexes(table.name)})
+
+
+async def test_a_replay_builds_the_query_indexes_once_it_has_read_the_log(nc, db_url):
+    await publish_events(nc, 40)
+    head = await EventStore(nc).last_position("dossier")
+    engine = create_engine(db_url)
+    projection = IndexedProjection(f"p{new_id()[:8]}")
+    runner = ProjectionRunner(nc, engine, projection, batch_size=10, replay_reader_from=1,
+                              replay_batch_size=10)
+    await runner.setup()
+    await runner._reset_consumer()
+    assert isinstance(runner._feed, ReplayFeed)
+    assert await index_names(engine, projection.table) == {projection.unique_index}
+    while runner.position < head:
+        await runner.step()
+    # Every event applied, the index not built yet: not caught up (an upgrade would switch
+    # reads to tables without it).
+    assert await index_names(engine, projection.table) == {projection.unique_index}
+    assert not await runner.caught_up_with_head()
+    await runner.step()  # the reader's end: the runner goes on with its consumer
+    assert not isinstance(runner._feed, ReplayFeed)
+    assert await index_names(engine, projection.table) == {projection.unique_index,
+                                                           projection.query_index}
+    assert await runner.caught_up_with_head()
+    await runner.close()
+    assert await applied(engine, projection) == await rows_without_reader(nc, engine)
+    await engine.dispose()
+
+
+async def test_a_replay_stopped_midway_gets_its_indexes_before_it_follows_the_log(nc, db_url):
+    await publish_events(nc, 60)
+    engine = create_engine(db_url)
+    name = f"p{new_id()[:8]}"
+    projection = IndexedProjection(name, delay=0.005)
+    runner = ProjectionRunner(nc, engine, projection, batch_size=5, replay_reader_from=1,
+                              replay_batch_size=5)
+    task = asyncio.create_task(runner.run(asyncio.Event()))
+    await wait_until(lambda: runner.position > 5 and isinstance(runner._feed, ReplayFeed))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert projection.query_index not in await index_names(engine, projection.table)
+    # Started again close enough to the head to read the log itself: indexes first.
+    resumed = ProjectionRunner(nc, engine, IndexedProjection(name), batch_size=5,
+                               replay_reader_from=None)
+    stop = asyncio.Event()
+    task = asyncio.create_task(resumed.run(stop))
+    await wait_until(lambda: resumed._feed is not None)
+    assert projection.query_index in await index_names(engine, projection.table)
+    await wait_until(lambda: resumed.position >= runner.position + 1)
+    stop.set()
+    await task
+    await resumed.catch_up()
+    assert await applied(engine, projection) == await rows_without_reader(nc, engine)
     await engine.dispose()

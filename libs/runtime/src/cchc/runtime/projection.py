@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.subjects import context_subjects, stream_name
-from cchc.runtime import checkpoints
+from cchc.runtime import checkpoints, replay_indexes
 from cchc.runtime.archive_store import ArchivedEvent, ArchiveReplay, ArchiveShelf
 from cchc.runtime.leadership import ProjectionLease, lock_key
 from cchc.runtime.observability import (
@@ -68,13 +68,18 @@ STANDBY_POLL_S = 0.02  # how often a standby replica's read-your-writes wait loo
 # From this many events behind the head on, a replay reads the log in a process of its own
 # (cchc.runtime.replay_reader): starting it costs about half a second.
 REPLAY_READER_FROM = 20_000
+# Events per transaction in a replay by a reader process: fewer commits and statements per
+# event than a live batch; nobody waits on a replay's batches.
+REPLAY_BATCH = 4000
 
 
 class Projection(Protocol):
     """Events in, rows out, inside the batch's transaction.
 
     ``apply`` takes one event; a projection that also has ``apply_batch(conn, envelopes)`` gets
-    the whole batch at once, in log order, to write its rows in bulk.
+    the whole batch at once, in log order, to write its rows in bulk. One with
+    ``defer_indexes = True`` gets its non-unique indexes built after a replay into fresh tables
+    rather than during it (``cchc.runtime.replay_indexes``).
     """
 
     name: str
@@ -138,6 +143,7 @@ class ProjectionRunner:
         fetch_timeout: float = 1.0,
         consumer_name: str | None = None,
         replay_reader_from: int | None = REPLAY_READER_FROM,
+        replay_batch_size: int = REPLAY_BATCH,
     ) -> None:
         self.nc = nc
         self.js = nc.jetstream()
@@ -152,7 +158,11 @@ class ProjectionRunner:
         self._advanced = asyncio.Condition()
         self._feed: PullFeed | ReplayFeed | None = None
         self.replay_reader_from = replay_reader_from  # None: never a reader process
+        self.replay_batch_size = max(batch_size, replay_batch_size)
         self._reader_failed = False
+        # Deferred indexes not yet made sure of since setup: built before the live consumer
+        # starts, before catch_up returns, and before the runner counts as caught up.
+        self._indexes_pending = False
         self._archive: ArchiveReplay | None = None
         self._failures: dict[int, int] = {}
         # Two runners of one projection into two databases (a rebuild beside the live one) need
@@ -194,9 +204,24 @@ class ProjectionRunner:
                 log.info("projection %s: not run in this database yet; replaying from the start",
                          self.name)
                 await conn.run_sync(self.projection.metadata.drop_all)
-            await conn.run_sync(self.projection.metadata.create_all)
+            defer = bool(getattr(self.projection, "defer_indexes", False))
+            if defer:
+                await conn.run_sync(replay_indexes.create_tables, self.projection.metadata)
+            else:
+                await conn.run_sync(self.projection.metadata.create_all)
             self.position = await checkpoints.read_checkpoint(conn, self.name)
         self._known_checkpoint = self.position
+        self._indexes_pending = defer
+
+    async def _ensure_indexes(self) -> None:
+        if not self._indexes_pending:
+            return
+        started = time.monotonic()
+        async with write_turn(self.engine), self.engine.begin() as conn:
+            await conn.run_sync(replay_indexes.create_indexes, self.projection.metadata)
+        self._indexes_pending = False
+        log.info("projection %s: indexes in place at %d (%.1f s)", self.name, self.position,
+                 time.monotonic() - started)
 
     async def drop(self) -> None:
         """Forget everything this projection wrote, to replay it from the first event."""
@@ -264,6 +289,7 @@ class ProjectionRunner:
                 break  # what remains up to the head are holes (archived, purged)
             if progress:
                 progress(self.position, target)
+        await self._ensure_indexes()
         return self.position
 
     async def step(self) -> int:
@@ -336,7 +362,10 @@ class ProjectionRunner:
         return (await self.js.stream_info(stream_name(self.projection.context))).state.last_seq
 
     async def caught_up_with_head(self) -> bool:
-        """Whether every event the log holds now is applied (what remains are holes)."""
+        """Whether every event the log holds now is applied (what remains are holes), and the
+        tables have their indexes."""
+        if self._indexes_pending:
+            return False
         if self.position >= await self.log_head():
             return True
         return await self._nothing_left()
@@ -517,11 +546,12 @@ class ProjectionRunner:
                 url=self.nc.connected_url.geturl(),
                 inbox_prefix=self.nc.new_inbox().rsplit(".", 1)[0], stream=stream,
                 subjects=context_subjects(self.projection.context), first=self.position + 1,
-                last=head, batch=self.batch_size))
+                last=head, batch=self.replay_batch_size))
             await self._feed.start()
             log.info("projection %s: replaying %d events with a reader process",
                      self.name, head - self.position)
             return
+        await self._ensure_indexes()
         await self.js.add_consumer(
             stream,
             ConsumerConfig(

@@ -28,7 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from cchc.runtime.projection_versions import LEGACY_NAMESPACE
-from cchc.runtime.sqldb import async_url, create_engine, private_sqlite_file, sqlite_file
+from cchc.runtime.sqldb import (
+    async_url,
+    create_engine,
+    json_text,
+    private_sqlite_file,
+    sqlite_file,
+)
 from cchc.runtime.sqlite_driver import one_trip_dbapi
 
 # A version's engine serves its runner (the lease's session and a batch at a time) and the
@@ -64,8 +70,8 @@ async def version_engine(base: AsyncEngine, namespace: str) -> AsyncEngine:
         async with base.begin() as conn:
             await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"'))
         return create_async_engine(
-            async_url(base_url(base)), pool_pre_ping=True, **VERSION_POOL,
-            connect_args={"server_settings": {"search_path": namespace}})
+            async_url(base_url(base)), pool_pre_ping=True, json_serializer=json_text,
+            **VERSION_POOL, connect_args={"server_settings": {"search_path": namespace}})
     return create_engine(f"sqlite:///{namespace_file(base, namespace)}")
 
 
@@ -78,7 +84,7 @@ def reading_engine(base: AsyncEngine, namespaces: list[str]) -> AsyncEngine:
     if base.dialect.name == "postgresql":
         path = ", ".join([*(f'"{ns}"' for ns in apart), "public"])
         return create_async_engine(async_url(base_url(base)), pool_size=10, max_overflow=10,
-                                   pool_pre_ping=True,
+                                   pool_pre_ping=True, json_serializer=json_text,
                                    connect_args={"server_settings": {"search_path": path}})
     main = sqlite_file(base_url(base))
     assert main is not None
@@ -87,7 +93,7 @@ def reading_engine(base: AsyncEngine, namespaces: list[str]) -> AsyncEngine:
         private_sqlite_file(path)
     engine = create_async_engine("sqlite+aiosqlite://", poolclass=AsyncAdaptedQueuePool,
                                  pool_size=10, max_overflow=10, connect_args={"timeout": 30},
-                                 module=one_trip_dbapi())
+                                 module=one_trip_dbapi(), json_serializer=json_text)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _attach(dbapi_connection, _record):  # type: ignore[no-untyped-def]

@@ -336,6 +336,8 @@ class DossierReadModel:
     name = "dossier-read-v4"
     context = CONTEXT
     metadata = tables.metadata
+    # Its writes find rows by primary key only: a replay builds the other indexes at its end.
+    defer_indexes = True
 
     async def apply(self, conn: AsyncConnection, envelope: EventEnvelope) -> None:
         await self.apply_batch(conn, [envelope])
