@@ -133,6 +133,16 @@ def _decode(message: Delivered | ArchivedEvent) -> _Item:
         return _Item(position, subject, None, f"malformed event: {error}", archived=archived)
 
 
+async def _one_setup_at_a_time(conn: AsyncConnection) -> None:
+    """On PostgreSQL, hold the database's schema-change lock until the transaction ends:
+    replicas starting together on an empty database change its schema one at a time (two
+    CREATE TABLE or CREATE INDEX of one name at once fail on pg_class's or pg_type's unique
+    index, IF NOT EXISTS or not)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                           {"key": lock_key("projection-setup")})
+
+
 class ProjectionRunner:
     def __init__(
         self,
@@ -193,12 +203,7 @@ class ProjectionRunner:
         first event, instead of reading old rows with a new meaning.
         """
         async with write_turn(self.engine), self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Replicas starting together on an empty database: one setup at a time, for the
-                # whole database, since every projection shares the checkpoints table (two
-                # CREATE TABLE of it at once fail on pg_type's unique index).
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                   {"key": lock_key("projection-setup")})
+            await _one_setup_at_a_time(conn)
             await conn.run_sync(checkpoints.metadata.create_all)
             if not await checkpoints.exists(conn, self.name):
                 log.info("projection %s: not run in this database yet; replaying from the start",
@@ -218,6 +223,7 @@ class ProjectionRunner:
             return
         started = time.monotonic()
         async with write_turn(self.engine), self.engine.begin() as conn:
+            await _one_setup_at_a_time(conn)  # two runners of one projection: one builds them
             await conn.run_sync(replay_indexes.create_indexes, self.projection.metadata)
         self._indexes_pending = False
         log.info("projection %s: indexes in place at %d (%.1f s)", self.name, self.position,
