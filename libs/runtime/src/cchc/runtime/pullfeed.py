@@ -84,8 +84,12 @@ class PullFeed:
             if not self._buffer:
                 await self._request()
                 self._arrived.clear()
-                await asyncio.wait_for(self._wait_for_message(), timeout)
-            await asyncio.wait_for(self._wait_for_full_batch(), timeout)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel
+                # that comes as the wait ends (gh-86296), and a cancelled runner went on.
+                async with asyncio.timeout(timeout):
+                    await self._wait_for_message()
+            async with asyncio.timeout(timeout):
+                await self._wait_for_full_batch()
         except TimeoutError:
             if not self._buffer:
                 return []

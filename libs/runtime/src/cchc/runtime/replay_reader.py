@@ -83,7 +83,8 @@ class ReplayFeed:
         stdout = self._process.stdout
         assert stdout is not None
         try:
-            header = await asyncio.wait_for(stdout.readexactly(_LENGTH.size), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: see PullFeed.take
+                header = await stdout.readexactly(_LENGTH.size)
             (size,) = _LENGTH.unpack(header)
             frame = marshal.loads(await stdout.readexactly(size))
         except TimeoutError:
