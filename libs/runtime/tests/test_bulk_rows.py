@@ -1,6 +1,7 @@
 """insert_rows stores exactly what SQLAlchemy's own executemany stores, on SQLite and PostgreSQL."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import JSON, BigInteger, Column, Date, MetaData, String, Table, insert, select
@@ -70,6 +71,33 @@ async def test_the_same_stored_text_on_sqlite(sqlite_url: str) -> None:
     await engine.dispose()
     assert [row[1:] for row in stored[:3]] == [row[1:] for row in stored[3:]]
     assert stored[1][1] == "2024-02-29 16:59:59.123456"
+
+
+async def test_each_instant_stores_its_own_utc_text_however_often_it_repeats(
+        sqlite_url: str) -> None:
+    """SQLite's timestamp texts are remembered per instant: a repeated instant, the same
+    instant in another zone, the two 01:30 of New York's repeated hour (equal to Python, an
+    hour apart) and a naive time of the same wall time each get their own right text."""
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2022, 11, 6, 1, 30, tzinfo=new_york)  # 05:30 UTC, then clocks go back
+    second = first.replace(fold=1)  # 06:30 UTC
+    times = [datetime(2022, 1, 3, 2, 0, tzinfo=UTC), datetime(2022, 1, 3, 9, 0, tzinfo=HANOI),
+             first, second, first, second]
+    rows = [{**sample(0)[0], "position": n, "at": at} for n, at in enumerate(times)]
+    engine = create_engine(sqlite_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await insert_rows(conn, rows_table, rows)
+            stored = (await conn.exec_driver_sql(
+                "SELECT at FROM bulk_rows_test ORDER BY position")).scalars().all()
+            assert stored == ["2022-01-03 02:00:00.000000"] * 2 + [
+                "2022-11-06 05:30:00.000000", "2022-11-06 06:30:00.000000"] * 2
+            with pytest.raises(Exception, match="naive"):
+                await insert_rows(conn, rows_table, [{**rows[0], "position": 99,
+                                                      "at": datetime(2022, 1, 3, 2, 0)}])
+    finally:
+        await engine.dispose()
 
 
 async def test_a_naive_time_is_refused(db_url: str) -> None:

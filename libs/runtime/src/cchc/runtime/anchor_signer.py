@@ -29,6 +29,7 @@ from cchc.runtime.anchor_log import AnchorLog, anchor_stream_config
 from cchc.runtime.endpoints import inbox_prefix
 from cchc.runtime.full_log import log_events
 from cchc.runtime.signing_keys import SigningKey, load_signing_key
+from cchc.runtime.waiting import wait_at_most
 
 log = logging.getLogger("cchc.anchor")
 
@@ -114,10 +115,7 @@ class AnchorSigner:
                         f"{h.stream} {h.last_seq}" for h in anchor.heads))
             except Exception:  # noqa: BLE001 - the next round tries again
                 log.exception("anchoring failed; trying again in %.0f s", interval_s)
-            try:
-                await asyncio.wait_for(stop.wait(), interval_s)
-            except TimeoutError:
-                pass
+            await wait_at_most(stop.wait(), interval_s)
 
 
 async def run_until_signalled(settings: AnchorSettings) -> None:

@@ -13,6 +13,8 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from cchc.runtime.waiting import wait_at_most
+
 log = logging.getLogger("cchc.projection")
 
 
@@ -47,10 +49,7 @@ class ProjectionLease:
             if not announced:
                 log.info("projection %s: another replica is active; standing by", self.name)
                 announced = True
-            try:
-                await asyncio.wait_for(stop.wait(), self.retry_s)
-            except TimeoutError:
-                pass
+            await wait_at_most(stop.wait(), self.retry_s)
         return False
 
     async def still_held(self) -> bool:

@@ -13,9 +13,9 @@ Here the wait is ``CLOSE_WAIT_S`` at most; then the connection is aborted (close
 alert unsent) and nats-py goes on to the next node.
 """
 
-import asyncio
-
 from nats.aio.transport import TcpTransport
+
+from cchc.runtime.waiting import wait_at_most
 
 CLOSE_WAIT_S = 2.0
 
@@ -26,9 +26,7 @@ async def _bounded_wait_closed(self: TcpTransport) -> None:
     writer = self._io_writer
     if writer is None:
         return
-    try:
-        await asyncio.wait_for(_wait_closed(self), CLOSE_WAIT_S)
-    except TimeoutError:
+    if not await wait_at_most(_wait_closed(self), CLOSE_WAIT_S):
         writer.transport.abort()  # the peer will not answer the close: drop the connection
 
 

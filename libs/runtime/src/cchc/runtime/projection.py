@@ -49,6 +49,7 @@ from cchc.runtime.observability import (
 from cchc.runtime.pullfeed import Delivered, PullFeed
 from cchc.runtime.replay_reader import ReadTask, ReplayFeed
 from cchc.runtime.sqldb import write_turn
+from cchc.runtime.waiting import wait_at_most
 
 log = logging.getLogger("cchc.projection")
 tracer = get_tracer(__name__)
@@ -348,10 +349,7 @@ class ProjectionRunner:
                 return False
             if self.lease is not None and self.lease.held:
                 async with self._advanced:
-                    try:
-                        await asyncio.wait_for(self._advanced.wait(), min(remaining, 0.5))
-                    except TimeoutError:
-                        pass
+                    await wait_at_most(self._advanced.wait(), min(remaining, 0.5))
             else:
                 self.position = max(self.position, await self._shared_checkpoint())
                 if self.position < position:

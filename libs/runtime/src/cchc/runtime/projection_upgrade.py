@@ -73,6 +73,7 @@ from cchc.runtime.version_stores import (
     namespace_for,
     version_engine,
 )
+from cchc.runtime.waiting import wait_at_most
 
 log = logging.getLogger("cchc.projection")
 
@@ -222,10 +223,7 @@ class VersionedProjection:
             except Exception as error:  # noqa: BLE001 - the next look tries again
                 log.warning("projection %s: version check failed (%s: %s)",
                             self.name, type(error).__name__, error)
-            try:
-                await asyncio.wait_for(stop.wait(), self._next_look_in())
-            except TimeoutError:
-                pass
+            await wait_at_most(stop.wait(), self._next_look_in())
 
     def _next_look_in(self) -> float:
         """Often while a switch may come; seldom once only retired versions may wait to go."""

@@ -38,6 +38,7 @@ from cchc.runtime.read_side import ReadSide, ServingRunner
 from cchc.runtime.signing_keys import SigningKey, load_signing_key
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
+from cchc.runtime.waiting import wait_at_most
 
 log = logging.getLogger("cchc.service")
 
@@ -181,7 +182,8 @@ async def _drain(subscriber: Any) -> None:
         return
     subscriber.subscription = None  # drained: stop() has nothing left to unsubscribe
     deadline = asyncio.get_running_loop().time() + STOP_GRACE_S
-    await asyncio.wait_for(subscription.drain(), STOP_GRACE_S)
+    async with asyncio.timeout(STOP_GRACE_S):  # not wait_for: cchc.runtime.waiting
+        await subscription.drain()
     queue = getattr(subscriber, "receive_stream", None)
     limiter = getattr(subscriber, "limiter", None)
     while asyncio.get_running_loop().time() < deadline:
@@ -212,9 +214,7 @@ async def run_until_signalled(service: ServiceProcess) -> int:
     if lost:
         log.critical("%s: its NATS connection made no round trip for %.0f s; stopping, to be "
                      "started afresh", service.name, watchdog.result())
-    try:
-        await asyncio.wait_for(service.stop(), STOP_GRACE_S + 10 if lost else None)
-    except TimeoutError:
+    if not await wait_at_most(service.stop(), STOP_GRACE_S + 10 if lost else None):
         log.error("%s: did not stop within %.0f s", service.name, STOP_GRACE_S + 10)
     return 1 if lost else 0
 

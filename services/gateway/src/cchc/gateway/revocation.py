@@ -24,6 +24,8 @@ from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 from pydantic import BaseModel, Field, ValidationError
 
+from cchc.runtime.waiting import wait_at_most
+
 log = logging.getLogger("cchc.gateway.revocation")
 
 BUCKET = "REVOCATIONS"
@@ -71,9 +73,7 @@ class RevocationList:
     async def start(cls, nc: NATS, wait_s: float = 5.0, replicas: int = 1) -> "RevocationList":
         revocations = cls(await open_bucket(nc, replicas))
         revocations._task = asyncio.create_task(revocations._follow(), name="revocations-watch")
-        try:
-            await asyncio.wait_for(revocations._loaded.wait(), wait_s)
-        except TimeoutError:
+        if not await wait_at_most(revocations._loaded.wait(), wait_s):
             log.warning("the revocation list was not loaded within %.1f s; following it", wait_s)
         return revocations
 
