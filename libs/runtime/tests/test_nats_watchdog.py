@@ -1,12 +1,14 @@
-"""The NATS watchdog: quiet while the server answers, gives up once it has not for long enough."""
+"""The NATS watchdog: quiet while the server answers, gives up once it has not for long enough,
+and moves to another node when its node is cut off from the others."""
 
 import asyncio
+import time
 
 import nats
 import pytest
 
 from cchc.runtime.nats_watchdog import watch
-from cchc.runtime.natsserver import NatsServer
+from cchc.runtime.natsserver import NatsServer, free_port
 
 
 async def test_quiet_while_round_trips_complete_then_gives_up_when_they_stop(tmp_path) -> None:
@@ -48,3 +50,78 @@ async def test_a_broker_whose_connection_is_lost_stops_cleanly(tmp_path) -> None
     finally:
         await nc.close()
         server.stop()
+
+
+# --- a node cut off from the others ------------------------------------------------------------
+
+def node_config(name: str, cluster_port: int, routes: list[int], password: str = "") -> str:
+    """A cluster node; with ``password``, routes need it (a node without it is cut off)."""
+    credentials = f"u:{password}@" if password else ""
+    urls = ", ".join(f'"nats-route://{credentials}127.0.0.1:{port}"' for port in routes)
+    auth = f"  authorization {{ user: u, password: {password} }}\n" if password else ""
+    return (f"server_name: {name}\njetstream {{}}\ncluster {{\n  name: watchdog-test\n"
+            f"  listen: 127.0.0.1:{cluster_port}\n{auth}  routes: [{urls}]\n}}\n")
+
+
+@pytest.fixture
+def three_nodes(tmp_path):  # type: ignore[no-untyped-def]
+    cluster_ports = [free_port() for _ in range(3)]
+    nodes = []
+    for index in range(3):
+        folder = tmp_path / f"n{index}"
+        folder.mkdir()
+        (folder / "node.conf").write_text(node_config(f"n{index}", cluster_ports[index],
+                                                      cluster_ports))
+        nodes.append(NatsServer(store_dir=folder / "js", config_file=folder / "node.conf"))
+    try:
+        for node in nodes:
+            node.start()
+        yield nodes, cluster_ports
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+async def reaches_jetstream(nc) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        await nc.jetstream(timeout=1.0).account_info()
+    except Exception:  # noqa: BLE001 - 503 or no answer
+        return False
+    return True
+
+
+async def test_a_client_on_a_node_cut_off_from_the_others_moves_to_another(three_nodes) -> None:
+    """The node answers the client's PINGs, so the round trips go on; but its JetStream is
+    unavailable, and every request that needs the others fails. The client moves on."""
+    nodes, cluster_ports = three_nodes
+    nc = await nats.connect([node.url for node in nodes], dont_randomize=True,
+                            max_reconnect_attempts=-1, reconnect_time_wait=0.1)
+    watching = asyncio.create_task(watch(nc, every_s=0.2, give_up_after_s=60,
+                                         move_on_after_s=1.0))
+    try:
+        deadline = time.monotonic() + 30
+        while not await reaches_jetstream(nc):  # the cluster has formed, its meta leader chosen
+            assert time.monotonic() < deadline, "the cluster never formed"
+            await asyncio.sleep(0.2)
+        assert nc.connected_url.port == nodes[0].port
+        await asyncio.sleep(2.0)
+        assert nc.connected_url.port == nodes[0].port  # a working node: it stays
+        for index in (1, 2):  # the others restart wanting a route password n0 does not have
+            nodes[index].stop()
+            nodes[index].config_file.write_text(node_config(
+                f"n{index}", cluster_ports[index], cluster_ports[1:], password="s3cret"))
+            nodes[index].start()
+        others = (nodes[1].port, nodes[2].port)
+        deadline = time.monotonic() + 30
+        while nc.connected_url is None or nc.connected_url.port not in others:
+            assert time.monotonic() < deadline, "still on the node that was cut off"
+            await asyncio.sleep(0.1)
+        deadline = time.monotonic() + 30
+        while not await reaches_jetstream(nc):
+            assert time.monotonic() < deadline, "moved on, but JetStream still out of reach"
+            await asyncio.sleep(0.2)
+        assert nc.connected_url is not None and nc.connected_url.port in others
+        assert not watching.done()  # moving on is not giving up
+    finally:
+        watching.cancel()
+        await nc.close()

@@ -8,6 +8,15 @@ neither reconnects nor fails. The watchdog asks the server for a PING/PONG round
 ``every_s``; when none has completed for ``give_up_after_s`` (longer than a node's restart or a
 leader election), it says so, and the service stops and exits non-zero: its supervisor
 (compose's ``restart: unless-stopped``, Kubernetes) starts a fresh process, which connects anew.
+
+A node can also answer its clients' PINGs while it has lost its routes to the other nodes: seen
+in the compose cluster's fault drill, where the gateway reconnected to a node just back from a
+partition and all its requests timed out for half a minute, until the drill restarted it. Such
+a node answers JetStream's ``$JS.API.INFO`` with 503 ("JetStream system temporarily
+unavailable") or not at all. After each round trip the watchdog asks it; when JetStream has not
+answered for ``move_on_after_s`` (longer than a leader election), the client moves to another
+node (nats-py's ``force_reconnect``; through the one name ``nats`` that every node answers to,
+DNS or the Service picks again).
 """
 
 import asyncio
@@ -15,18 +24,22 @@ import logging
 import time
 
 from nats.aio.client import Client as NATS
+from nats.js.errors import ServiceUnavailableError
 
 log = logging.getLogger("cchc.nats_watchdog")
 
 EVERY_S = 5.0
 GIVE_UP_AFTER_S = 45.0
+MOVE_ON_AFTER_S = 15.0
 
 
-async def watch(nc: NATS, every_s: float = EVERY_S,
-                give_up_after_s: float = GIVE_UP_AFTER_S) -> float:
+async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIVE_UP_AFTER_S,
+                move_on_after_s: float = MOVE_ON_AFTER_S) -> float:
     """Return (the seconds without a round trip) once the connection has made none for
-    ``give_up_after_s``; run for ever otherwise."""
-    last_round_trip = time.monotonic()
+    ``give_up_after_s``; run for ever otherwise, moving to another node whenever the one it is
+    on has not reached JetStream for ``move_on_after_s``."""
+    last_round_trip = last_jetstream = time.monotonic()
+    js = nc.jetstream(timeout=every_s)
     while True:
         try:
             if not nc.is_connected:  # nats-py's flush returns at once while it reconnects
@@ -39,4 +52,31 @@ async def watch(nc: NATS, every_s: float = EVERY_S,
                         type(error).__name__, error)
             if silent >= give_up_after_s:
                 return silent
+            last_jetstream = time.monotonic()  # the next node gets its own time to answer
+        else:
+            if await _reaches_jetstream(js):
+                last_jetstream = time.monotonic()
+            elif (cut_off := time.monotonic() - last_jetstream) >= move_on_after_s:
+                log.warning("the NATS node at %s answers, but not its JetStream for %.0f s "
+                            "(its routes to the other nodes are down?): moving to another node",
+                            _address(nc), cut_off)
+                await nc.force_reconnect()
+                last_jetstream = time.monotonic()
         await asyncio.sleep(every_s)
+
+
+async def _reaches_jetstream(js) -> bool:  # type: ignore[no-untyped-def]
+    """False if the node says JetStream is unavailable (503) or does not answer; any other
+    answer (an account without JetStream included) is not a matter of routes."""
+    try:
+        await js.account_info()
+    except (ServiceUnavailableError, TimeoutError):
+        return False
+    except Exception:  # noqa: BLE001 - answered, one way or another
+        return True
+    return True
+
+
+def _address(nc: NATS) -> str:
+    url = nc.connected_url
+    return f"{url.hostname}:{url.port}" if url is not None else "?"
