@@ -31,6 +31,7 @@ log = logging.getLogger("cchc.nats_watchdog")
 EVERY_S = 5.0
 GIVE_UP_AFTER_S = 45.0
 MOVE_ON_AFTER_S = 15.0
+JETSTREAM_ANSWER_S = 2.0  # JetStream's API answers in milliseconds; a probe waits this at most
 
 
 async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIVE_UP_AFTER_S,
@@ -39,7 +40,7 @@ async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIV
     ``give_up_after_s``; run for ever otherwise, moving to another node whenever the one it is
     on has not reached JetStream for ``move_on_after_s``."""
     last_round_trip = last_jetstream = time.monotonic()
-    js = nc.jetstream(timeout=every_s)
+    js = nc.jetstream(timeout=min(every_s, JETSTREAM_ANSWER_S))
     while True:
         try:
             if not nc.is_connected:  # nats-py's flush returns at once while it reconnects
