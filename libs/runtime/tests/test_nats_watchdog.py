@@ -26,6 +26,42 @@ async def test_quiet_while_round_trips_complete_then_gives_up_when_they_stop(tmp
         server.stop()
 
 
+async def test_a_connection_lost_and_not_back_soon_is_given_up_before_the_long_limit(
+        tmp_path) -> None:
+    """Finding a silent node dead takes unanswered PINGs; a reconnect, once the loss is known,
+    takes seconds. Lost and not back within ``reconnect_within_s``: given up then, not at
+    ``give_up_after_s``."""
+    server = NatsServer(store_dir=tmp_path / "nats").start()
+    nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
+    try:
+        watching = asyncio.create_task(watch(nc, every_s=0.1, give_up_after_s=60,
+                                             reconnect_within_s=1.0))
+        await asyncio.sleep(0.5)
+        assert not watching.done()
+        server.stop()
+        lost = time.monotonic()
+        await asyncio.wait_for(watching, 10.0)  # not the 60 s of give_up_after_s
+        assert 1.0 <= time.monotonic() - lost < 5.0
+    finally:
+        await nc.close()
+        server.stop()
+
+
+async def test_a_connection_back_within_the_limit_is_kept(tmp_path) -> None:
+    server = NatsServer(store_dir=tmp_path / "nats").start()
+    nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
+    try:
+        watching = asyncio.create_task(watch(nc, every_s=0.1, give_up_after_s=60,
+                                             reconnect_within_s=5.0))
+        server.restart()
+        await asyncio.sleep(6.0)
+        assert nc.is_connected
+        assert not watching.done()
+    finally:
+        await nc.close()
+        server.stop()
+
+
 async def test_a_broker_whose_connection_is_lost_stops_cleanly(tmp_path) -> None:
     """What the watchdog's stop meets: a connection that is reconnecting, which nats-py refuses
     to drain. The broker stops all the same, its connection closed without draining."""

@@ -17,6 +17,13 @@ unavailable") or not at all. After each round trip the watchdog asks it; when Je
 answered for ``move_on_after_s`` (longer than a leader election), the client moves to another
 node (nats-py's ``force_reconnect``; through the one name ``nats`` that every node answers to,
 DNS or the Service picks again).
+
+And a connection lost and not back within ``reconnect_within_s`` counts as given up at once: a
+reconnect takes a second or two while a node is up, but in the drill of 2026-12-07 the gateway
+lost its node at the leader's kill and then logged no reconnect attempt, failed or not, for
+the 45 s until the watchdog stopped it, while two nodes were up: nats-py's reconnect itself was
+stuck. Counted from when the loss is noticed, not from the last round trip, so that finding a
+silent node dead (up to 15 s of unanswered PINGs) does not eat into it.
 """
 
 import asyncio
@@ -31,20 +38,26 @@ log = logging.getLogger("cchc.nats_watchdog")
 EVERY_S = 5.0
 GIVE_UP_AFTER_S = 45.0
 MOVE_ON_AFTER_S = 15.0
+RECONNECT_WITHIN_S = 15.0
 JETSTREAM_ANSWER_S = 2.0  # JetStream's API answers in milliseconds; a probe waits this at most
 
 
 async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIVE_UP_AFTER_S,
-                move_on_after_s: float = MOVE_ON_AFTER_S) -> float:
+                move_on_after_s: float = MOVE_ON_AFTER_S,
+                reconnect_within_s: float = RECONNECT_WITHIN_S) -> float:
     """Return (the seconds without a round trip) once the connection has made none for
-    ``give_up_after_s``; run for ever otherwise, moving to another node whenever the one it is
-    on has not reached JetStream for ``move_on_after_s``."""
+    ``give_up_after_s``, or has been lost and not back for ``reconnect_within_s``; run for
+    ever otherwise, moving to another node whenever the one it is on has not reached JetStream
+    for ``move_on_after_s``."""
     last_round_trip = last_jetstream = time.monotonic()
+    lost_since: float | None = None
     js = nc.jetstream(timeout=min(every_s, JETSTREAM_ANSWER_S))
     while True:
         try:
             if not nc.is_connected:  # nats-py's flush returns at once while it reconnects
+                lost_since = lost_since or time.monotonic()
                 raise ConnectionError("not connected")
+            lost_since = None
             await nc.flush(timeout=every_s)
             last_round_trip = time.monotonic()
         except Exception as error:  # noqa: BLE001 - not connected, timed out, closed: all count
@@ -52,6 +65,10 @@ async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIV
             log.warning("no round trip to NATS for %.0f s (%s: %s)", silent,
                         type(error).__name__, error)
             if silent >= give_up_after_s:
+                return silent
+            if lost_since is not None and time.monotonic() - lost_since >= reconnect_within_s:
+                log.warning("lost the NATS connection %.0f s ago and not back: giving up on it",
+                            time.monotonic() - lost_since)
                 return silent
             last_jetstream = time.monotonic()  # the next node gets its own time to answer
         else:
