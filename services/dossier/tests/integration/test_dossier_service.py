@@ -11,6 +11,7 @@ from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.domain.calendar import statutory_working_day
 from cchc.dossier.main import DossierService
+from cchc.runtime.testing import replayed
 
 ADMIN = Principal(sub="admin", role=Role.ADMIN)
 
@@ -25,6 +26,7 @@ def request(body=None, target=None, principal=ADMIN, key=None, expected=None, mi
 async def service(nats_server, db_url):
     svc = DossierService(DossierSettings(nats_url=nats_server.url, database_url=db_url))
     await svc.start()
+    await replayed(svc)
     yield svc
     await svc.stop()
 

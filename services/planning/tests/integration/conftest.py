@@ -11,6 +11,7 @@ from cchc.planning.config import PlanningSettings
 from cchc.planning.main import PlanningService
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.endpoints import ServiceClient
+from cchc.runtime.testing import replayed
 
 ADMIN = Principal(sub="admin", role=Role.ADMIN)
 
@@ -59,6 +60,7 @@ class Caller:
 async def planning(nats_server: NatsServer, db_url: str) -> AsyncIterator[PlanningService]:
     service = PlanningService(PlanningSettings(nats_url=nats_server.url, database_url=db_url))
     await service.start()
+    await replayed(service)
     yield service
     await service.stop()
 

@@ -24,6 +24,7 @@ from cchc.runtime.ids import new_id
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.endpoints import ServiceClient
 from cchc.runtime.streams import ensure_event_stream
+from cchc.runtime.testing import replayed
 from cchc.scoring.config import ScoringSettings
 from cchc.scoring.main import ScoringService
 from nats.aio.client import Client as NATS
@@ -150,6 +151,7 @@ class Log:
 async def scoring(nats_server: NatsServer, db_url: str) -> AsyncIterator[ScoringService]:
     service = ScoringService(ScoringSettings(nats_url=nats_server.url, database_url=db_url))
     await service.start()
+    await replayed(service)
     yield service
     await service.stop()
 

@@ -150,6 +150,19 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     await drop_database(server, url)
 
 
+async def replayed(service: Any, timeout: float = 120.0) -> None:
+    """Return once each projection of a freshly started service has applied the log as it
+    stands. The tests share one nats-server, so a service started on a fresh database first
+    replays every earlier test's events: its own reads then wait for their own events only,
+    not for that replay, which a slow machine does in more than the 5 s a read waits."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    for runner in service.runners:
+        while not await runner.caught_up_with_head():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{runner.name} did not replay the log in {timeout:.0f} s")
+            await asyncio.sleep(0.05)
+
+
 async def serve_stand_in(url: str, service: str, handlers: dict[str, Any]) -> NatsBroker:
     """A service's endpoints answered by plain functions (``async def h(request: Request) ->
     Reply``), on FastStream as the real services are: for tests of their callers. Stop the
