@@ -27,7 +27,7 @@ async def test_quiet_while_round_trips_complete_then_gives_up_when_they_stop(tmp
 
 
 async def test_a_connection_lost_and_not_back_soon_is_given_up_before_the_long_limit(
-        tmp_path) -> None:
+        tmp_path, caplog) -> None:
     """Finding a silent node dead takes unanswered PINGs; a reconnect, once the loss is known,
     takes seconds. Lost and not back within ``reconnect_within_s``: given up then, not at
     ``give_up_after_s``."""
@@ -42,6 +42,11 @@ async def test_a_connection_lost_and_not_back_soon_is_given_up_before_the_long_l
         lost = time.monotonic()
         await asyncio.wait_for(watching, 10.0)  # not the 60 s of give_up_after_s
         assert 1.0 <= time.monotonic() - lost < 5.0
+        # Where the process's tasks wait goes to the log with it: nats-py's own among them.
+        dumps = [record.getMessage() for record in caplog.records
+                 if "where each task waits" in record.getMessage()]
+        assert len(dumps) == 1
+        assert "Client._attempt_reconnect (client.py:" in dumps[0]
     finally:
         await nc.close()
         server.stop()

@@ -23,7 +23,9 @@ reconnect takes a second or two while a node is up, but in the drill of 2026-12-
 lost its node at the leader's kill and then logged no reconnect attempt, failed or not, for
 the 45 s until the watchdog stopped it, while two nodes were up: nats-py's reconnect itself was
 stuck. Counted from when the loss is noticed, not from the last round trip, so that finding a
-silent node dead (up to 15 s of unanswered PINGs) does not eat into it.
+silent node dead (up to 15 s of unanswered PINGs) does not eat into it. Giving up, it logs
+where each of the process's tasks waits (``cchc.runtime.task_stacks``): the stuck reconnect's
+cause is not known yet, and the restart takes its state with it.
 """
 
 import asyncio
@@ -32,6 +34,8 @@ import time
 
 from nats.aio.client import Client as NATS
 from nats.js.errors import ServiceUnavailableError
+
+from cchc.runtime.task_stacks import describe_tasks
 
 log = logging.getLogger("cchc.nats_watchdog")
 
@@ -65,10 +69,12 @@ async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIV
             log.warning("no round trip to NATS for %.0f s (%s: %s)", silent,
                         type(error).__name__, error)
             if silent >= give_up_after_s:
+                _log_tasks()
                 return silent
             if lost_since is not None and time.monotonic() - lost_since >= reconnect_within_s:
                 log.warning("lost the NATS connection %.0f s ago and not back: giving up on it",
                             time.monotonic() - lost_since)
+                _log_tasks()
                 return silent
             last_jetstream = time.monotonic()  # the next node gets its own time to answer
         else:
@@ -93,6 +99,12 @@ async def _reaches_jetstream(js) -> bool:  # type: ignore[no-untyped-def]
     except Exception:  # noqa: BLE001 - answered, one way or another
         return True
     return True
+
+
+def _log_tasks() -> None:
+    """Where each task waits as the connection is given up: nats-py's reconnect among them,
+    should it be the one stuck (the process restarts next, and its state with it)."""
+    log.warning("giving up on NATS; where each task waits:\n%s", describe_tasks())
 
 
 def _address(nc: NATS) -> str:
