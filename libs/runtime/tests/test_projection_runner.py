@@ -1,6 +1,7 @@
 """The projection runner against a real nats-server and real SQL (SQLite and PostgreSQL)."""
 
 import asyncio
+import gc
 import logging
 from datetime import UTC, date, datetime
 
@@ -269,6 +270,42 @@ async def test_a_replay_read_by_a_reader_process_applies_every_event_once(nc, db
     await wait_until(lambda: runner.position >= head)
     stop.set()
     await task
+    assert await applied(engine, projection) == await rows_without_reader(nc, engine)
+    await engine.dispose()
+
+
+class CollectorWatchingProjection(CountingProjection):
+    """Notes, for each event it applies, whether the garbage collector may run."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.collector_on: list[bool] = []
+
+    async def apply(self, conn, envelope: EventEnvelope) -> None:
+        self.collector_on.append(gc.isenabled())
+        await super().apply(conn, envelope)
+
+
+async def test_a_replay_batch_runs_with_the_collector_paused_a_live_one_without(nc, db_url):
+    await publish_events(nc, 30)
+    engine = create_engine(db_url)
+    projection = CollectorWatchingProjection(f"p{new_id()[:8]}")
+    runner = ProjectionRunner(nc, engine, projection, batch_size=5, replay_reader_from=1,
+                              replay_batch_size=10)
+    assert gc.isenabled()
+    await runner.catch_up()
+    assert projection.collector_on and not any(projection.collector_on)
+    assert gc.isenabled()  # on again once the replay's last batch is written
+    projection.collector_on.clear()
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    await wait_until(lambda: runner._feed is not None and not isinstance(runner._feed, ReplayFeed))
+    await publish_events(nc, 3)
+    head = await EventStore(nc).last_position("dossier")
+    await wait_until(lambda: runner.position >= head)
+    stop.set()
+    await task
+    assert projection.collector_on and all(projection.collector_on)
     assert await applied(engine, projection) == await rows_without_reader(nc, engine)
     await engine.dispose()
 

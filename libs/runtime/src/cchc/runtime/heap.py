@@ -9,11 +9,46 @@ projection p99 came from those pauses). ``gc.freeze`` moves what exists now into
 generation that collections skip; what the process allocates later is collected as before.
 No collection first: one full collection costs what is saved (100-170 ms, at each service's
 start); what garbage starting left is small and stays.
+
+During a replay batch the collector is paused (``collector_paused``): see there.
 """
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_pausing = 0  # how many replay batches are under way (a service replays several projections)
 
 
 def settle_heap() -> None:
     """Freeze what the process holds now (call once started; again after more starts)."""
     gc.freeze()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No automatic collection while a replay batch is folded and written.
+
+    A replay batch holds its thousands of events, their payloads and their rows alive until it
+    commits, then drops them all at once (reference counting frees them: they make no cycles).
+    Collections during the batch walk those live objects again and again, and promote them to
+    the older generations, whose collections walk them once more: in a rebuild of 266,667
+    events into PostgreSQL, 5,047 + 458 + 41 collections took 1.3-1.6 s of the projection's
+    14-16 s of CPU. Paused, nothing is walked during the batch; once the last batch under way
+    ends, the collector runs as before, and its first collection finds the batch's objects
+    gone. Whatever the process allocates meanwhile (requests served beside a background
+    replay) waits for that collection. Nested and concurrent batches (several projections
+    replaying at once) keep it paused until the last one ends; a collector disabled before
+    stays disabled."""
+    global _pausing
+    if _pausing == 0 and not gc.isenabled():
+        yield
+        return
+    _pausing += 1
+    gc.disable()
+    try:
+        yield
+    finally:
+        _pausing -= 1
+        if _pausing == 0:
+            gc.enable()

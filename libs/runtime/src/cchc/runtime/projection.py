@@ -37,6 +37,7 @@ from cchc.contracts.envelope import EventEnvelope
 from cchc.contracts.subjects import context_subjects, stream_name
 from cchc.runtime import checkpoints, replay_indexes
 from cchc.runtime.archive_store import ArchivedEvent, ArchiveReplay, ArchiveShelf
+from cchc.runtime.heap import collector_paused
 from cchc.runtime.leadership import ProjectionLease, lock_key
 from cchc.runtime.observability import (
     PROJECTION_EVENTS_APPLIED,
@@ -309,6 +310,13 @@ class ProjectionRunner:
             self._reader_failed = self._reader_failed or not self._feed.complete
             await self._reset_consumer()
             return 0
+        if isinstance(self._feed, ReplayFeed):
+            with collector_paused():  # a replay batch: see cchc.runtime.heap
+                return await self._apply_delivered(msgs)
+        return await self._apply_delivered(msgs)
+
+    async def _apply_delivered(self, msgs: list[Delivered]) -> int:
+        assert self._feed is not None
         items = await self._merged_with_archive([_decode(m) for m in msgs])
         if not items:
             return 0
