@@ -29,14 +29,20 @@ async def _next(inbox: "queue.Queue[Any]", timeout: float) -> Any:
 
 
 class SmtpInbox:
-    """An SMTP server on 127.0.0.1 that keeps every message's raw bytes."""
+    """An SMTP server on 127.0.0.1 that keeps every message's raw bytes. ``refusals``: the
+    answers to give the first messages instead of accepting them (e.g. "451 4.3.0 busy")."""
 
-    def __init__(self) -> None:
+    def __init__(self, refusals: list[str] | None = None) -> None:
         self.port = free_port()
         self.messages: "queue.Queue[bytes]" = queue.Queue()
+        self.refusals = list(refusals or [])
+        self.refused = 0
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
+        if self.refusals:
+            self.refused += 1
+            return self.refusals.pop(0)
         self.messages.put(envelope.original_content or envelope.content)
         return "250 Message accepted for delivery"
 
@@ -59,15 +65,24 @@ class Posted:
 
 
 class WebhookInbox:
-    """An HTTP server on 127.0.0.1 that answers 204 to every POST and keeps it."""
+    """An HTTP server on 127.0.0.1 that answers 204 to every POST and keeps it. ``refusals``:
+    the statuses to answer the first POSTs with instead (e.g. 503), keeping nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, refusals: list[int] | None = None) -> None:
         self.posts: "queue.Queue[Posted]" = queue.Queue()
+        self.refusals = list(refusals or [])
+        self.refused = 0
         inbox = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if inbox.refusals:
+                    inbox.refused += 1
+                    self.send_response(inbox.refusals.pop(0))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 inbox.posts.put(Posted(self.path, dict(self.headers.items()), raw, json.loads(raw)))
                 self.send_response(204)
                 self.end_headers()

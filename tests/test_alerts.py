@@ -6,10 +6,11 @@ the working morning's schedule."""
 import asyncio
 import contextlib
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import nats
+import pytest
 
 from api_steps import act, agency_with_procedure, receive, register_agency, unique
 from conftest import Api, start_stack, stop_stack
@@ -251,3 +252,91 @@ async def test_one_gateway_replica_claims_each_morning(stack_api, monkeypatch):
     monkeypatch.setattr(schedule, "REPLICA", "another-replica")
     assert not await schedule.claim_morning(gateway, day)
     assert await schedule.claim_morning(gateway, date(2099, 1, 3))
+
+
+@contextlib.contextmanager
+def receivers(smtp_refusals: list[str], webhook_refusals: list[int]):  # type: ignore[no-untyped-def]
+    """An SMTP server and a webhook receiver on loopback, each refusing its first deliveries
+    with the answers given."""
+    smtp, webhook = SmtpInbox(refusals=smtp_refusals), WebhookInbox(refusals=webhook_refusals)
+    smtp.start()
+    webhook.start()
+    try:
+        yield smtp, webhook
+    finally:
+        smtp.stop()
+        webhook.stop()
+
+
+async def _first_morning_pass(stack_api, monkeypatch, smtp: SmtpInbox, webhook: WebhookInbox):
+    """The gateway pointed at the two receivers, and the digests of DAY sent once, as the
+    morning run's first pass sends them."""
+    from cchc.gateway.alerts import schedule
+    from cchc.gateway.deps import QueryCall, parse_min_positions
+
+    app = stack_api.stack.server.config.app
+    gateway = app.state.gateway
+    for name, value in {
+        "alerts_smtp_host": "127.0.0.1", "alerts_smtp_port": smtp.port,
+        "alerts_email_recipients": {"*": ["vanphong@so.example.vn"]},
+        "alerts_webhook_url": webhook.url,
+    }.items():
+        monkeypatch.setattr(gateway.settings, name, value)
+    agency, _, position = await a_week_of_deadlines(stack_api.admin)
+    plain, by_context = parse_min_positions(position)
+    call = QueryCall(caller=schedule.SCHEDULE_PRINCIPAL, correlation_id="morning",
+                     min_position=plain, min_positions=by_context)
+    sent = await schedule.send_digests(gateway, app.state.live_alerts, call, date(2022, 7, 15),
+                                       agency, working_days_only=True)
+    return schedule, gateway, app.state.live_alerts, agency, sent
+
+
+async def test_a_digest_that_failed_for_a_passing_reason_is_sent_again_until_it_goes(
+        stack_api, monkeypatch):
+    """The webhook answers 503 twice, the SMTP server 451 once: each channel is sent again
+    after the delays, alone, until it goes, and reaches its receiver once."""
+    with receivers(["451 4.3.0 Thử lại sau"], [503, 503]) as (smtp, webhook):
+        schedule, gateway, live, agency, sent = await _first_morning_pass(
+            stack_api, monkeypatch, smtp, webhook)
+        [outcome] = sent.answer["delivered"]
+        assert outcome["email"].startswith("failed") and outcome["webhook"].startswith("failed")
+        assert sent.to_retry == {(agency, "email"), (agency, "webhook")}
+
+        left = await schedule.send_again(gateway, live, date(2022, 7, 15), sent.to_retry,
+                                         [0.1, 0.1, 0.1])
+        assert left == set()
+        assert (smtp.refused, webhook.refused) == (1, 2)
+        posted = await webhook.next(5)
+        assert posted.body["agency"] == agency and posted.body["count"] == 5
+        mail = message_from_bytes(await smtp.next(5), policy=policy.default)
+        assert mail["To"] == "vanphong@so.example.vn"
+        with pytest.raises(TimeoutError):  # once each, not once per try
+            await webhook.next(1)
+        with pytest.raises(TimeoutError):
+            await smtp.next(0.1)
+
+
+async def test_a_refusal_that_would_come_again_is_not_repeated(stack_api, monkeypatch):
+    with receivers(["550 5.1.1 Không có hộp thư này"], [400, 400]) as (smtp, webhook):
+        schedule, gateway, live, agency, sent = await _first_morning_pass(
+            stack_api, monkeypatch, smtp, webhook)
+        [outcome] = sent.answer["delivered"]
+        assert "550" in outcome["email"] and "400" in outcome["webhook"]
+        assert sent.to_retry == set()
+        assert await schedule.send_again(gateway, live, date(2022, 7, 15), sent.to_retry,
+                                         [0.1]) == set()
+        assert (smtp.refused, webhook.refused) == (1, 1)
+
+
+async def test_what_still_fails_after_the_last_delay_is_given_up(stack_api, monkeypatch):
+    with receivers([], [503, 503, 503]) as (smtp, webhook):
+        schedule, gateway, live, agency, sent = await _first_morning_pass(
+            stack_api, monkeypatch, smtp, webhook)
+        assert sent.to_retry == {(agency, "webhook")}  # the email went the first time
+        left = await schedule.send_again(gateway, live, date(2022, 7, 15), sent.to_retry,
+                                         [0.1, 0.1])
+        assert left == {(agency, "webhook")}
+        assert webhook.refused == 3
+        await smtp.next(5)
+        with pytest.raises(TimeoutError):  # the email was not sent again with the webhook
+            await smtp.next(1)

@@ -250,6 +250,19 @@ async def wait_until(condition, timeout: float = 20.0) -> None:  # type: ignore[
         await asyncio.sleep(0.01)
 
 
+async def follow_live(nc, runner: ProjectionRunner, events: int) -> None:
+    """Run ``runner`` until it follows the log with its durable consumer, publish ``events``
+    more, and stop it once it has applied them."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    await wait_until(lambda: runner._feed is not None and not isinstance(runner._feed, ReplayFeed))
+    await publish_events(nc, events)
+    head = await EventStore(nc).last_position("dossier")
+    await wait_until(lambda: runner.position >= head)
+    stop.set()
+    await task
+
+
 async def test_a_replay_read_by_a_reader_process_applies_every_event_once(nc, db_url, caplog):
     await publish_events(nc, 60)
     target = await EventStore(nc).last_position("dossier")
@@ -262,14 +275,7 @@ async def test_a_replay_read_by_a_reader_process_applies_every_event_once(nc, db
     assert "with a reader process" in caplog.text
     assert await applied(engine, projection) == await rows_without_reader(nc, engine)
     # Once its reader has read up to the head it follows the log with its durable consumer.
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    await wait_until(lambda: runner._feed is not None and not isinstance(runner._feed, ReplayFeed))
-    await publish_events(nc, 5)
-    head = await EventStore(nc).last_position("dossier")
-    await wait_until(lambda: runner.position >= head)
-    stop.set()
-    await task
+    await follow_live(nc, runner, 5)
     assert await applied(engine, projection) == await rows_without_reader(nc, engine)
     await engine.dispose()
 
@@ -297,14 +303,7 @@ async def test_a_replay_batch_runs_with_the_collector_paused_a_live_one_without(
     assert projection.collector_on and not any(projection.collector_on)
     assert gc.isenabled()  # on again once the replay's last batch is written
     projection.collector_on.clear()
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    await wait_until(lambda: runner._feed is not None and not isinstance(runner._feed, ReplayFeed))
-    await publish_events(nc, 3)
-    head = await EventStore(nc).last_position("dossier")
-    await wait_until(lambda: runner.position >= head)
-    stop.set()
-    await task
+    await follow_live(nc, runner, 3)
     assert projection.collector_on and all(projection.collector_on)
     assert await applied(engine, projection) == await rows_without_reader(nc, engine)
     await engine.dispose()

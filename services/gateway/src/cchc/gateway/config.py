@@ -2,7 +2,7 @@
 
 from datetime import time
 
-from pydantic import Field
+from pydantic import Field, NonNegativeFloat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -89,3 +89,7 @@ class GatewaySettings(BaseSettings):
     alerts_webhook_url: str | None = None
     alerts_webhook_secret: str | None = None
     alerts_delivery_timeout_s: float = Field(default=10.0, gt=0)
+    # The morning run sends a digest again when its email or webhook failed for a passing
+    # reason (the server unreachable, a timeout, HTTP 5xx/408/429, SMTP 4xx): after each of
+    # these delays in turn, seconds, until it is sent or the delays run out.
+    alerts_retry_delays_s: list[NonNegativeFloat] = [60.0, 300.0, 900.0]

@@ -16,6 +16,23 @@ from cchc.gateway.config import GatewaySettings
 log = logging.getLogger("cchc.gateway.alerts")
 
 SIGNATURE_HEADER = "X-CCHC-Signature"  # sha256=<hex HMAC of the body>, when a secret is set
+# HTTP answers that say "later": the server's own trouble, a timeout, too many requests.
+_HTTP_LATER = frozenset({408, 429})
+
+
+def worth_retrying(error: BaseException) -> bool:
+    """Whether sending again later may succeed: the server unreachable or silent, HTTP 5xx,
+    408 or 429, an SMTP 4xx (temporary) answer. Not a refusal that would come again: another
+    HTTP 4xx (the URL, the signature), an SMTP 5xx (the address, the login)."""
+    if isinstance(error, httpx.HTTPStatusError):
+        status = error.response.status_code
+        return status >= 500 or status in _HTTP_LATER
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, (httpx.TransportError, smtplib.SMTPServerDisconnected, OSError,
+                              TimeoutError))
 
 
 def recipients_of(settings: GatewaySettings, agency: str) -> list[str]:

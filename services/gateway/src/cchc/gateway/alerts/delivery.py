@@ -1,9 +1,13 @@
 """Deliver the alerts of a day: each agency with any alert gets its digest on every channel.
 
-A channel that fails is logged and reported in the answer; the others still deliver.
+A channel that fails is logged and reported in the answer; the others still deliver. What
+failed for a passing reason (``channels.worth_retrying``) is named in ``Sent.to_retry``, for
+the morning run to send again later (``alerts.schedule``); a request gets its answer at once.
 """
 
 import logging
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -11,13 +15,22 @@ import httpx
 
 from cchc.contracts.dossier_commands import SERVICE
 from cchc.gateway.agency_names import agency_names
-from cchc.gateway.alerts.channels import post_webhook, send_email
+from cchc.gateway.alerts.channels import post_webhook, send_email, worth_retrying
 from cchc.gateway.alerts.digest import digest_payload
 from cchc.gateway.alerts.live import LiveAlerts
 from cchc.gateway.deps import Gateway, QueryCall
 from cchc.gateway.forwarding import ask_result
 
 log = logging.getLogger("cchc.gateway.alerts")
+
+CHANNELS = ("email", "webhook")
+Failed = tuple[str, str]  # (agency, channel)
+
+
+@dataclass
+class Sent:
+    answer: dict[str, Any]
+    to_retry: set[Failed] = field(default_factory=set)  # failed for a passing reason
 
 
 async def alerts_of(gw: Gateway, call: QueryCall, day: date, agency: str | None) -> dict[str, Any]:
@@ -30,26 +43,41 @@ async def deliver(gw: Gateway, live: LiveAlerts, call: QueryCall, day: date,
                   agency: str | None, working_days_only: bool = False) -> dict[str, Any]:
     """Every digest of ``day`` the caller may read (one agency's, or all) on every channel;
     nothing on a day off when ``working_days_only`` (the morning run)."""
+    return (await send_digests(gw, live, call, day, agency, working_days_only)).answer
+
+
+async def send_digests(gw: Gateway, live: LiveAlerts, call: QueryCall, day: date,
+                       agency: str | None, working_days_only: bool = False,
+                       again: Collection[Failed] | None = None) -> Sent:
+    """As ``deliver``; with ``again``, only those (agency, channel) pairs are sent, with the
+    day's digest as it is now, and nothing goes to the live streams (they had it)."""
     alerts = await alerts_of(gw, call, day, agency)
     if working_days_only and not alerts["working_day"]:
-        return {"day": alerts["day"], "working_day": False, "count": alerts["count"],
-                "delivered": []}
+        return Sent({"day": alerts["day"], "working_day": False, "count": alerts["count"],
+                     "delivered": []})
     names = await agency_names(gw, call)
-    delivered: list[dict[str, Any]] = []
+    sent = Sent({"day": alerts["day"], "working_day": alerts["working_day"],
+                 "count": alerts["count"], "delivered": []})
     async with httpx.AsyncClient() as client:
         for entry in alerts["agencies"]:
-            if entry["count"] == 0:
+            code = entry["agency"]
+            channels = [c for c in CHANNELS if again is None or (code, c) in again]
+            if entry["count"] == 0 or not channels:
                 continue
-            payload = digest_payload(alerts, entry, names.get(entry["agency"], entry["agency"]))
-            outcome: dict[str, Any] = {"agency": entry["agency"], "count": entry["count"],
-                                       "streams": live.publish(payload)}
-            for channel, send in (("email", lambda: send_email(gw.settings, payload)),
-                                  ("webhook", lambda: post_webhook(gw.settings, client, payload))):
+            payload = digest_payload(alerts, entry, names.get(code, code))
+            outcome: dict[str, Any] = {"agency": code, "count": entry["count"],
+                                       "streams": live.publish(payload) if again is None else 0}
+            for channel in channels:
                 try:
-                    outcome[channel] = "sent" if await send() else "not configured"
+                    if channel == "email":
+                        done = await send_email(gw.settings, payload)
+                    else:
+                        done = await post_webhook(gw.settings, client, payload)
+                    outcome[channel] = "sent" if done else "not configured"
                 except Exception as error:  # one channel's failure must not stop the others
-                    log.warning("alert %s for %s failed: %s", channel, entry["agency"], error)
+                    log.warning("alert %s for %s failed: %s", channel, code, error)
                     outcome[channel] = f"failed: {error}"
-            delivered.append(outcome)
-    return {"day": alerts["day"], "working_day": alerts["working_day"],
-            "count": alerts["count"], "delivered": delivered}
+                    if worth_retrying(error):
+                        sent.to_retry.add((code, channel))
+            sent.answer["delivered"].append(outcome)
+    return sent

@@ -5,6 +5,12 @@ Runs in each gateway process where ``alerts_schedule`` is on; with several repli
 claim the day in the shared IDEMPOTENCY key-value bucket (``kv.create``: one winner) delivers,
 the others skip it, so a digest is sent once. A replica that claims and then dies before it
 delivers loses that morning's digest (the alerts stay readable, and can be delivered on request).
+
+An email or webhook that failed for a passing reason (the server down or slow, HTTP 5xx, SMTP
+4xx) is sent again after each of ``alerts_retry_delays_s`` in turn (1, 5 and 15 minutes by
+default) until it goes: that channel only, for that agency only, with the day's digest as it is
+then. A refusal that would come again (HTTP 4xx, SMTP 5xx) is logged and not repeated. The
+retries live in the replica that claimed the morning: should it stop meanwhile, they stop too.
 """
 
 import asyncio
@@ -15,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 
 from cchc.contracts.localtime import LOCAL_TZ
 from cchc.contracts.messages import Principal, Role
-from cchc.gateway.alerts.delivery import deliver
+from cchc.gateway.alerts.delivery import Failed, Sent, send_digests
 from cchc.gateway.alerts.live import LiveAlerts
 from cchc.gateway.deps import Gateway, QueryCall
 from cchc.gateway.idempotency import StoredAnswer
@@ -50,6 +56,7 @@ async def run_every_working_morning(gw: Gateway, live: LiveAlerts, at: time) -> 
     while True:
         run_at = next_run_after(datetime.now(LOCAL_TZ), at)
         await asyncio.sleep(max(0.0, (run_at - datetime.now(LOCAL_TZ)).total_seconds()))
+        sent: Sent | None = None
         while True:
             call = QueryCall(caller=SCHEDULE_PRINCIPAL, correlation_id=str(uuid.uuid4()),
                              min_position=None)
@@ -57,9 +64,9 @@ async def run_every_working_morning(gw: Gateway, live: LiveAlerts, at: time) -> 
                 if not await claim_morning(gw, run_at.date()):
                     log.info("morning alerts of %s: delivered by another replica", run_at.date())
                     break
-                outcome = await deliver(gw, live, call, run_at.date(), None,
-                                        working_days_only=True)
-                log.info("morning alerts of %s: %s", run_at.date(), outcome)
+                sent = await send_digests(gw, live, call, run_at.date(), None,
+                                          working_days_only=True)
+                log.info("morning alerts of %s: %s", run_at.date(), sent.answer)
                 break
             except asyncio.CancelledError:
                 raise
@@ -67,3 +74,34 @@ async def run_every_working_morning(gw: Gateway, live: LiveAlerts, at: time) -> 
                 log.warning("morning alerts of %s failed: %s; again in %.0f s", run_at.date(),
                             error, RETRY_S)
                 await asyncio.sleep(RETRY_S)
+        if sent is not None and sent.to_retry:
+            await send_again(gw, live, run_at.date(), sent.to_retry,
+                             gw.settings.alerts_retry_delays_s)
+
+
+async def send_again(gw: Gateway, live: LiveAlerts, day: date, failed: set[Failed],
+                     delays: list[float]) -> set[Failed]:
+    """The (agency, channel) pairs of the morning's digest that failed for a passing reason,
+    sent again after each delay in turn, until none is left; returns what never went."""
+    for delay in delays:
+        if not failed:
+            break
+        log.info("morning alerts of %s: %s again in %.0f s", day,
+                 ", ".join(f"{channel} for {agency}" for agency, channel in sorted(failed)), delay)
+        await asyncio.sleep(delay)
+        call = QueryCall(caller=SCHEDULE_PRINCIPAL, correlation_id=str(uuid.uuid4()),
+                         min_position=None)
+        try:
+            sent = await send_digests(gw, live, call, day, None, working_days_only=True,
+                                      again=failed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the dossier service restarting: next delay
+            log.warning("morning alerts of %s: sending again failed: %s", day, error)
+            continue
+        log.info("morning alerts of %s, again: %s", day, sent.answer["delivered"])
+        failed = sent.to_retry
+    if failed:
+        log.error("morning alerts of %s: gave up on %s", day,
+                  ", ".join(f"{channel} for {agency}" for agency, channel in sorted(failed)))
+    return failed
