@@ -209,6 +209,7 @@ async def test_faults_under_load_lose_nothing_acknowledged_and_count_nothing_twi
                                       "gateway").stdout
         said = [line for line in logs.splitlines() if '" 20' not in line and '" 50' not in line]
         if folder := os.environ.get("CCHC_STALL_LOG_DIR"):  # every container's, to look closer
+            Path(folder).mkdir(parents=True, exist_ok=True)
             Path(folder, "stall.log").write_text(cluster.docker_compose(
                 "logs", "--no-color", "--timestamps", "--since", faults_began).stdout)
         warnings.warn(f"commands stalled {max(pauses.values()):.0f} s: {pauses}\n"
