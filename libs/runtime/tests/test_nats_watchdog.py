@@ -166,3 +166,33 @@ async def test_a_client_on_a_node_cut_off_from_the_others_moves_to_another(three
     finally:
         watching.cancel()
         await nc.close()
+
+
+async def test_a_reconnect_that_ended_while_still_lost_is_given_up_at_once(tmp_path, caplog) -> None:
+    """nats-py's ``_attempt_reconnect`` ends its loop on a CancelledError and leaves the client
+    RECONNECTING with no task to reconnect it (the drill's stall). Given up at the next look,
+    not after ``reconnect_within_s``."""
+    from cchc.runtime.nats_watchdog import reconnect_abandoned
+
+    server = NatsServer(store_dir=tmp_path / "nats").start()
+    nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    try:
+        watching = asyncio.create_task(watch(nc, every_s=0.1, give_up_after_s=60,
+                                             reconnect_within_s=60))
+        server.stop()
+        for _ in range(100):
+            if nc.is_reconnecting and nc._reconnection_task is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert not reconnect_abandoned(nc)  # trying: left alone
+        await asyncio.sleep(0.5)
+        assert not watching.done()
+        nc._reconnection_task.cancel()  # its loop breaks; the status stays RECONNECTING
+        started = time.monotonic()
+        await asyncio.wait_for(watching, 10.0)
+        assert time.monotonic() - started < 2.0
+        assert nc.is_reconnecting and reconnect_abandoned(nc)
+        assert any("reconnect has ended" in r.getMessage() for r in caplog.records)
+    finally:
+        await nc.close()
+        server.stop()

@@ -25,7 +25,8 @@ the 45 s until the watchdog stopped it, while two nodes were up: nats-py's recon
 stuck. Counted from when the loss is noticed, not from the last round trip, so that finding a
 silent node dead (up to 15 s of unanswered PINGs) does not eat into it. Giving up, it logs
 where each of the process's tasks waits (``cchc.runtime.task_stacks``): the stuck reconnect's
-cause is not known yet, and the restart takes its state with it.
+cause is not known yet, and the restart takes its state with it. The drill then showed it: no
+reconnect task left at all (``reconnect_abandoned``); such a connection is given up at once.
 """
 
 import asyncio
@@ -60,6 +61,11 @@ async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIV
         try:
             if not nc.is_connected:  # nats-py's flush returns at once while it reconnects
                 lost_since = lost_since or time.monotonic()
+                if reconnect_abandoned(nc):
+                    log.warning("nats-py's reconnect has ended with the connection still lost: "
+                                "giving up on it now")
+                    _log_tasks()
+                    return time.monotonic() - last_round_trip
                 raise ConnectionError("not connected")
             lost_since = None
             await nc.flush(timeout=every_s)
@@ -99,6 +105,21 @@ async def _reaches_jetstream(js) -> bool:  # type: ignore[no-untyped-def]
     except Exception:  # noqa: BLE001 - answered, one way or another
         return True
     return True
+
+
+def reconnect_abandoned(nc: NATS) -> bool:
+    """nats-py says it is reconnecting, but its reconnect task has ended: it never will.
+
+    Seen in the drill of 2026-12-07 (the task dump below): the gateway and a planning replica,
+    "not connected" for 20 s, had no ``Client._attempt_reconnect`` task left, nor any of the
+    connection's own tasks. ``_attempt_reconnect`` (nats-py 2.16) ends its loop on a
+    ``CancelledError`` (``except asyncio.CancelledError: break``) and dies on any exception
+    it does not list, both leaving the status at RECONNECTING. The status and the task are set
+    together, with no await between (``_process_op_err``, ``force_reconnect``), so a
+    reconnecting client without a running task is stuck for good. Relies on nats-py's private
+    ``_reconnection_task``; ``libs/runtime/tests/test_nats_watchdog.py`` fails if it goes."""
+    task = getattr(nc, "_reconnection_task", None)
+    return nc.is_reconnecting and (task is None or task.done())
 
 
 def _log_tasks() -> None:
