@@ -225,6 +225,70 @@ async def test_digests_reach_the_stream_email_and_webhook(tmp_path, monkeypatch)
         webhook.stop()
 
 
+@contextlib.asynccontextmanager
+async def another_gateway_replica(stack_api):  # type: ignore[no-untyped-def]
+    """A second gateway on the stack's NATS and settings, on an HTTP port of its own, as a load
+    balancer would put beside the first."""
+    import uvicorn
+
+    from cchc.gateway.app import create_app
+    from cchc.runtime.natsserver import free_port
+
+    settings = stack_api.stack.server.config.app.state.gateway.settings
+    app = create_app(settings.model_copy(update={"alerts_schedule": False}))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
+                                           log_level="warning", lifespan="on"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not serving.done(), "the second gateway did not start"
+            await asyncio.sleep(0.05)
+        api = Api(f"http://127.0.0.1:{server.config.port}", stack_api.secret)
+        try:
+            yield api
+        finally:
+            await api.close()
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 30)
+
+
+async def test_a_digest_reaches_the_streams_open_on_every_gateway_replica(stack_api):
+    """Behind a load balancer an agency's dashboard may hold its live stream on any replica;
+    the digest delivered through one reaches the streams of all, each once."""
+    admin = stack_api.admin
+    agency, expected, position = await a_week_of_deadlines(admin)
+    other = unique("SOTHER")
+    await register_agency(admin, other)
+    async with another_gateway_replica(stack_api) as second:
+        on_first, on_second, not_theirs = asyncio.Queue(), asyncio.Queue(), asyncio.Queue()
+        listening = [asyncio.create_task(_read_sse_alerts(client, found)) for client, found in (
+            (stack_api.as_("officer", agency), on_first),
+            (second.as_("officer", agency), on_second),
+            (second.as_("officer", other), not_theirs))]
+        try:
+            await asyncio.sleep(1.0)  # the streams are open
+            answer = await admin.post("/api/v1/alerts/deliveries",
+                                      json={"agency": agency, "day": DAY},
+                                      headers={"X-Min-Position": position})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["delivered"] == [{"agency": agency, "count": 5, "streams": 2,
+                                                   "email": "not configured",
+                                                   "webhook": "not configured"}]
+            for found in (on_first, on_second):
+                digest = await asyncio.wait_for(found.get(), 10)
+                assert digest["agency"] == agency and digest["count"] == 5
+                assert sorted(i["id"] for i in digest["due_today"]) == expected["due_today"]
+            await asyncio.sleep(1.0)
+            assert on_first.empty() and on_second.empty()  # once each
+            assert not_theirs.empty()  # another agency's officer sees none of it
+        finally:
+            for task in listening:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+
 async def test_an_officer_delivers_only_its_own_digest(stack_api):
     admin = stack_api.admin
     agency, _, position = await a_week_of_deadlines(admin)

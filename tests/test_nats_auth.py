@@ -30,25 +30,28 @@ from api_steps import register_agency
 ACCOUNTS = Path(__file__).resolve().parents[1] / "deploy" / "nats" / "accounts.conf"
 
 
-def deployed_permissions(user: str) -> tuple[set[str], set[str]]:
-    """The publish and subscribe allow-lists of ``user`` in deploy/nats/accounts.conf."""
+def deployed_permissions(user: str) -> tuple[set[str], set[str], bool]:
+    """The publish and subscribe allow-lists of ``user`` in deploy/nats/accounts.conf, and
+    whether it may answer requests (``allow_responses``)."""
     text = ACCOUNTS.read_text()
     block = text[text.index(f"user: {user},"):]
     block = block[: block.index("\n      }")]
     block = "\n".join(line.split("#")[0] for line in block.splitlines())  # no comments
     publish = block[block.index("publish"):block.index("subscribe")]
     subscribe = block[block.index("subscribe"):]
-    return set(re.findall(r'"([^"]+)"', publish)), set(re.findall(r'"([^"]+)"', subscribe))
+    return (set(re.findall(r'"([^"]+)"', publish)), set(re.findall(r'"([^"]+)"', subscribe)),
+            "allow_responses: true" in block)
 
 
 @pytest.mark.parametrize("user", ["gateway", *nats_auth.SERVICES, nats_auth.ANCHOR])
 def test_the_embedded_permissions_are_the_deployed_ones(user):
     rules = nats_auth.permissions(user)
     assert rules is not None
-    publish, subscribe = deployed_permissions(user)
+    publish, subscribe, responds = deployed_permissions(user)
     assert set(rules["publish"]["allow"]) == publish
     assert set(rules["subscribe"]["allow"]) == subscribe
-    assert rules.get("allow_responses", False) == (user in nats_auth.SERVICES)
+    assert rules.get("allow_responses", False) == responds
+    assert responds == (user in (*nats_auth.SERVICES, "gateway"))
 
 
 def admin_request(endpoint_body: dict | None = None) -> bytes:
@@ -114,6 +117,39 @@ async def test_nobody_reads_another_connections_inbox(stack_api):
     await snoop.close()
     assert seen == []
     assert sum("permissions violation" in v.lower() for v in violations) >= 2, violations
+
+
+async def test_only_the_gateway_reads_or_sends_alert_digests(stack_api):
+    """A digest names citizens: no service and no anchor signer may follow the gateway
+    replicas' digests, nor hand the live streams a forged one."""
+    stack = stack_api.stack
+    violations: list[str] = []
+
+    async def on_error(error: Exception) -> None:
+        violations.append(str(error))
+
+    gateway = await nats.connect(stack.nats_url_of("gateway"), inbox_prefix=inbox_prefix("gateway"))
+    got: list[bytes] = []
+
+    async def keep(msg) -> None:  # type: ignore[no-untyped-def]
+        got.append(msg.data)
+
+    await gateway.subscribe(nats_auth.GATEWAY_ALERTS, cb=keep)
+    await gateway.flush()
+    for user in (*nats_auth.SERVICES, nats_auth.ANCHOR):
+        other = await nats.connect(stack.nats_url_of(user), inbox_prefix=inbox_prefix(user),
+                                   error_cb=on_error)
+        await other.subscribe(nats_auth.GATEWAY_ALERTS, cb=keep)
+        await other.publish(nats_auth.GATEWAY_ALERTS, f'{{"agency": "{user}"}}'.encode())
+        await other.flush()
+        await asyncio.sleep(0.2)
+        await other.close()
+    await gateway.publish(nats_auth.GATEWAY_ALERTS, b'{"agency": "GATEWAY"}')
+    await gateway.flush()
+    await asyncio.sleep(0.3)
+    await gateway.close()
+    assert got == [b'{"agency": "GATEWAY"}']  # the gateway's own, to the gateway only
+    assert sum("permissions violation" in v.lower() for v in violations) >= 8, violations
 
 
 async def test_no_service_may_purge_a_stream_or_write_the_archive(stack_api):

@@ -9,6 +9,8 @@ The same permissions as deploy/nats/accounts.conf (a test holds the two together
   inbox, so nobody reads the replies meant for someone else;
 - ``anchor``, the anchor signer, reads the event streams and the archive and publishes to the
   anchor stream only (``cchc.runtime.anchor_signer``);
+- the gateway's replicas hand each other alert digests on ``GATEWAY_ALERTS``, which nobody else
+  may publish or read, and answer how many live streams took them;
 - ``ops`` (``cchc rebuild``, backups, inspection) may do anything.
 No user means no entry: an anonymous connection is refused.
 """
@@ -24,6 +26,9 @@ from cchc.runtime.endpoints import inbox_prefix
 SERVICES = ("dossier", "planning", "scoring")
 ANCHOR = "anchor"
 USERS = ("gateway", *SERVICES, ANCHOR, "ops")
+# Alert digests from the replica that delivers to every gateway replica's live streams
+# (cchc.gateway.alerts.live): gateway to gateway only, since a digest names citizens.
+GATEWAY_ALERTS = "gateway.alerts.live"
 
 
 def _own_context(context: str) -> list[str]:
@@ -94,6 +99,7 @@ def _gateway() -> list[str]:
         "$JS.API.CONSUMER.CREATE.KV_REVOCATIONS", "$JS.API.CONSUMER.CREATE.KV_REVOCATIONS.>",
         "$JS.API.CONSUMER.INFO.KV_REVOCATIONS.*", "$JS.API.CONSUMER.DELETE.KV_REVOCATIONS.*",
         "$JS.FC.KV_REVOCATIONS.>",
+        GATEWAY_ALERTS,
     ]
 
 
@@ -127,8 +133,10 @@ def permissions(user: str) -> dict[str, Any] | None:
     subscribe = [f"{inbox_prefix(user)}.>"]
     if user in SERVICES:
         subscribe.insert(0, f"svc.{user}.>")
+    if user == "gateway":
+        subscribe.insert(0, GATEWAY_ALERTS)
     rules: dict[str, Any] = {"publish": {"allow": publish}, "subscribe": {"allow": subscribe}}
-    if user in SERVICES:
+    if user in SERVICES or user == "gateway":  # the gateway answers the digests of the others
         rules["allow_responses"] = True
     return rules
 

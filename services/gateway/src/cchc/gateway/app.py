@@ -95,6 +95,7 @@ def create_app(settings: GatewaySettings, watch_nats: bool = False) -> FastAPI:
                 public_rate=PublicRateLimit(settings.public_rate_limit),
             )
             log.info("gateway connected to %s; services %s", settings.nats_url, settings.services)
+            await app.state.live_alerts.follow(nc)  # every replica's streams get each digest
             settle_heap()  # full collections skip what starting built (cchc.runtime.heap)
             morning = (asyncio.create_task(run_every_working_morning(
                 app.state.gateway, app.state.live_alerts, settings.alerts_time))
@@ -110,6 +111,7 @@ def create_app(settings: GatewaySettings, watch_nats: bool = False) -> FastAPI:
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
         finally:
+            await app.state.live_alerts.unfollow()
             if authenticator is not None:  # issue 13: stop watching revocations
                 await authenticator.close()
             # Drain lets in-flight requests get their replies before the connection closes.

@@ -5,6 +5,7 @@ failed for a passing reason (``channels.worth_retrying``) is named in ``Sent.to_
 the morning run to send again later (``alerts.schedule``); a request gets its answer at once.
 """
 
+import asyncio
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -58,15 +59,19 @@ async def send_digests(gw: Gateway, live: LiveAlerts, call: QueryCall, day: date
     names = await agency_names(gw, call)
     sent = Sent({"day": alerts["day"], "working_day": alerts["working_day"],
                  "count": alerts["count"], "delivered": []})
+    due = []
+    for entry in alerts["agencies"]:
+        code = entry["agency"]
+        channels = [c for c in CHANNELS if again is None or (code, c) in again]
+        if entry["count"] == 0 or not channels:
+            continue
+        payload = digest_payload(alerts, entry, names.get(code, code))
+        # Every replica's streams at once: each send waits a moment for the replicas' answers.
+        streams = asyncio.create_task(live.send(payload)) if again is None else None
+        due.append((code, entry["count"], payload, channels, streams))
     async with httpx.AsyncClient() as client:
-        for entry in alerts["agencies"]:
-            code = entry["agency"]
-            channels = [c for c in CHANNELS if again is None or (code, c) in again]
-            if entry["count"] == 0 or not channels:
-                continue
-            payload = digest_payload(alerts, entry, names.get(code, code))
-            outcome: dict[str, Any] = {"agency": code, "count": entry["count"],
-                                       "streams": live.publish(payload) if again is None else 0}
+        for code, count, payload, channels, streams in due:
+            outcome: dict[str, Any] = {"agency": code, "count": count, "streams": 0}
             for channel in channels:
                 try:
                     if channel == "email":
@@ -79,5 +84,7 @@ async def send_digests(gw: Gateway, live: LiveAlerts, call: QueryCall, day: date
                     outcome[channel] = f"failed: {error}"
                     if worth_retrying(error):
                         sent.to_retry.add((code, channel))
+            if streams is not None:
+                outcome["streams"] = await streams
             sent.answer["delivered"].append(outcome)
     return sent
