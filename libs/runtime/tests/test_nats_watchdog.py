@@ -2,6 +2,7 @@
 and moves to another node when its node is cut off from the others."""
 
 import asyncio
+import contextlib
 import time
 
 import nats
@@ -192,7 +193,31 @@ async def test_a_reconnect_that_ended_while_still_lost_is_given_up_at_once(tmp_p
         await asyncio.wait_for(watching, 10.0)
         assert time.monotonic() - started < 2.0
         assert nc.is_reconnecting and reconnect_abandoned(nc)
-        assert any("reconnect has ended" in r.getMessage() for r in caplog.records)
+        ended = [r.getMessage() for r in caplog.records if "reconnect has ended" in r.getMessage()]
+        assert ended and "its task returned: a cancel it caught" in ended[0], ended
     finally:
         await nc.close()
         server.stop()
+
+
+async def test_how_a_reconnect_task_ended_is_told_apart() -> None:
+    from cchc.runtime.nats_watchdog import how_it_ended
+
+    async def fails() -> None:  # an exception nats-py's loop does not list
+        raise RuntimeError("transport is closing")
+
+    async def swallows_its_cancel() -> None:  # as nats-py's loop does
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(60)
+
+    failed = asyncio.create_task(fails())
+    cancelled = asyncio.create_task(asyncio.sleep(60))
+    returned = asyncio.create_task(swallows_its_cancel())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    returned.cancel()
+    await asyncio.gather(failed, cancelled, returned, return_exceptions=True)
+    assert how_it_ended(failed) == "its task raised RuntimeError: transport is closing"
+    assert how_it_ended(cancelled) == "its task was cancelled"
+    assert how_it_ended(returned).startswith("its task returned")
+    assert how_it_ended(None) == "no reconnect task"

@@ -62,8 +62,10 @@ async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIV
             if not nc.is_connected:  # nats-py's flush returns at once while it reconnects
                 lost_since = lost_since or time.monotonic()
                 if reconnect_abandoned(nc):
-                    log.warning("nats-py's reconnect has ended with the connection still lost: "
-                                "giving up on it now")
+                    log.warning("nats-py's reconnect has ended with the connection still lost "
+                                "(%s; its last error: %r): giving up on it now",
+                                how_it_ended(nc._reconnection_task), nc.last_error,
+                                exc_info=_raised(nc._reconnection_task))
                     _log_tasks()
                     return time.monotonic() - last_round_trip
                 raise ConnectionError("not connected")
@@ -120,6 +122,25 @@ def reconnect_abandoned(nc: NATS) -> bool:
     ``_reconnection_task``; ``libs/runtime/tests/test_nats_watchdog.py`` fails if it goes."""
     task = getattr(nc, "_reconnection_task", None)
     return nc.is_reconnecting and (task is None or task.done())
+
+
+def how_it_ended(task: "asyncio.Task[None] | None") -> str:
+    """How nats-py's reconnect task ended, for the log: the stall's cause is still unknown."""
+    if task is None:
+        return "no reconnect task"
+    if task.cancelled():
+        return "its task was cancelled"
+    if (error := task.exception()) is not None:
+        return f"its task raised {type(error).__name__}: {error}"
+    # nats-py's loop returns on a CancelledError it caught, or on finding the client closed.
+    return "its task returned: a cancel it caught, or the client closed"
+
+
+def _raised(task: "asyncio.Task[None] | None") -> BaseException | None:
+    """The exception the task died of, for its traceback in the log."""
+    if task is None or not task.done() or task.cancelled():
+        return None
+    return task.exception()
 
 
 def _log_tasks() -> None:
