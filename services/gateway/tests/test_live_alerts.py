@@ -62,6 +62,28 @@ async def test_a_digest_nats_refuses_still_reaches_this_replicas_streams(nats_se
         assert theirs.empty()
 
 
+async def test_while_nats_is_lost_a_digest_reaches_this_replicas_streams_at_once(tmp_path):
+    from cchc.runtime.natsserver import NatsServer
+
+    server = NatsServer(store_dir=tmp_path / "nats").start()
+    nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    live = LiveAlerts()
+    await live.follow(nc)
+    try:
+        queue = live.listen(OFFICER_A)
+        server.stop()
+        for _ in range(100):
+            if not nc.is_connected:
+                break
+            await asyncio.sleep(0.05)
+        assert await live.send(digest("SOA")) == 1
+        assert queue.get_nowait()["agency"] == "SOA"  # now, not once NATS is back
+    finally:
+        await live.unfollow()
+        await nc.close()
+        server.stop()
+
+
 async def test_a_replica_not_following_hands_digests_to_its_own_streams():
     live = LiveAlerts()
     queue = live.listen(OFFICER_A)

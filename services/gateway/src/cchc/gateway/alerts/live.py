@@ -14,8 +14,8 @@ names citizens.
 
 Not JetStream: a digest is for the streams open now. A stream opened later reads the day's
 alerts (``GET /api/v1/alerts``); email and the webhook are the channels that keep them. Should
-NATS refuse the digest (not connected, larger than ``max_payload``), the streams of this
-replica still get it.
+NATS not be connected or refuse the digest (larger than ``max_payload``), the streams of
+this replica still get it.
 """
 
 import asyncio
@@ -81,6 +81,10 @@ class LiveAlerts:
         replicas answered within ``ANSWER_WAIT_S``."""
         nc = self._nc
         if nc is None or self._following is None:
+            return self.publish(payload)
+        if not nc.is_connected:  # nats-py would hold it until it reconnects, maybe for long
+            log.warning("alert digest of %s to this replica's streams only: NATS not connected",
+                        payload["agency"])
             return self.publish(payload)
         answers: list[int] = []
 
