@@ -200,6 +200,39 @@ async def test_a_reconnect_that_ended_while_still_lost_is_given_up_at_once(tmp_p
         server.stop()
 
 
+async def test_a_reconnect_that_died_while_connecting_is_given_up_at_once(tmp_path, caplog) -> None:
+    """nats-py's ``_process_connect_init`` sets CONNECTING first; a reconnect task that dies
+    there of an exception nats-py does not list leaves the client CONNECTING for good (the
+    drill's stall of 2026-12-07, 06:42). Given up at the next look, with the exception logged."""
+    from cchc.runtime.nats_watchdog import reconnect_abandoned
+
+    server = NatsServer(store_dir=tmp_path / "nats").start()
+    nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    try:
+        async def dies_while_connecting() -> None:
+            nc._status = nc.CONNECTING
+            raise RuntimeError("transport is closing")
+
+        nc._process_connect_init = dies_while_connecting  # the next connect fails so
+        watching = asyncio.create_task(watch(nc, every_s=0.1, give_up_after_s=60,
+                                             reconnect_within_s=60))
+        server.stop()
+        await asyncio.sleep(0.5)
+        assert not watching.done()  # reconnecting against a server that is away: left alone
+        server.start()
+        started = time.monotonic()
+        await asyncio.wait_for(watching, 10.0)
+        assert time.monotonic() - started < 3.0
+        assert nc.is_connecting and reconnect_abandoned(nc)
+        [ended] = [r for r in caplog.records if "reconnect has ended" in r.getMessage()]
+        assert "status CONNECTING" in ended.getMessage()
+        assert "its task raised RuntimeError: transport is closing" in ended.getMessage()
+        assert ended.exc_info is not None  # with the traceback
+    finally:
+        await nc.close()
+        server.stop()
+
+
 async def test_how_a_reconnect_task_ended_is_told_apart() -> None:
     from cchc.runtime.nats_watchdog import how_it_ended
 

@@ -44,6 +44,10 @@ EVERY_S = 5.0
 GIVE_UP_AFTER_S = 45.0
 MOVE_ON_AFTER_S = 15.0
 RECONNECT_WITHIN_S = 15.0
+# nats-py's connection states, for the log (Client.DISCONNECTED ... Client.DRAINING_PUBS).
+_STATUS = {getattr(NATS, name): name for name in ("DISCONNECTED", "CONNECTED", "CLOSED",
+                                                   "RECONNECTING", "CONNECTING",
+                                                   "DRAINING_SUBS", "DRAINING_PUBS")}
 JETSTREAM_ANSWER_S = 2.0  # JetStream's API answers in milliseconds; a probe waits this at most
 
 
@@ -62,10 +66,11 @@ async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIV
             if not nc.is_connected:  # nats-py's flush returns at once while it reconnects
                 lost_since = lost_since or time.monotonic()
                 if reconnect_abandoned(nc):
+                    task = getattr(nc, "_reconnection_task", None)
                     log.warning("nats-py's reconnect has ended with the connection still lost "
-                                "(%s; its last error: %r): giving up on it now",
-                                how_it_ended(nc._reconnection_task), nc.last_error,
-                                exc_info=_raised(nc._reconnection_task))
+                                "(status %s, %s; its last error: %r): giving up on it now",
+                                _STATUS.get(nc._status, nc._status), how_it_ended(task),
+                                nc.last_error, exc_info=_raised(task))
                     _log_tasks()
                     return time.monotonic() - last_round_trip
                 raise ConnectionError("not connected")
@@ -110,18 +115,22 @@ async def _reaches_jetstream(js) -> bool:  # type: ignore[no-untyped-def]
 
 
 def reconnect_abandoned(nc: NATS) -> bool:
-    """nats-py says it is reconnecting, but its reconnect task has ended: it never will.
+    """nats-py's connection is lost and not closed, but its reconnect task has ended: it never
+    will reconnect.
 
-    Seen in the drill of 2026-12-07 (the task dump below): the gateway and a planning replica,
-    "not connected" for 20 s, had no ``Client._attempt_reconnect`` task left, nor any of the
+    Seen in the drill of 2026-12-07 (the task dumps): the gateway and a planning replica, "not
+    connected" for 20 s, had no ``Client._attempt_reconnect`` task left, nor any of the
     connection's own tasks. ``_attempt_reconnect`` (nats-py 2.16) ends its loop on a
     ``CancelledError`` (``except asyncio.CancelledError: break``) and dies on any exception
-    it does not list, both leaving the status at RECONNECTING. The status and the task are set
-    together, with no await between (``_process_op_err``, ``force_reconnect``), so a
-    reconnecting client without a running task is stuck for good. Relies on nats-py's private
+    it does not list, leaving the status as it was: RECONNECTING, or CONNECTING when it ended
+    in ``_process_connect_init`` (which sets that status first). A later drill met the second:
+    the watchdog, then checking RECONNECTING only, waited out ``reconnect_within_s``. nats-py
+    sets the status and creates the task together, with no await between (``_process_op_err``,
+    ``force_reconnect``), and a connection is CONNECTED before its task ends, so a lost client
+    without a running task is stuck for good. Relies on nats-py's private
     ``_reconnection_task``; ``libs/runtime/tests/test_nats_watchdog.py`` fails if it goes."""
     task = getattr(nc, "_reconnection_task", None)
-    return nc.is_reconnecting and (task is None or task.done())
+    return not nc.is_connected and not nc.is_closed and (task is None or task.done())
 
 
 def how_it_ended(task: "asyncio.Task[None] | None") -> str:
