@@ -6,6 +6,7 @@ the working morning's schedule."""
 import asyncio
 import contextlib
 import json
+import time
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 
@@ -304,18 +305,63 @@ async def test_an_officer_delivers_only_its_own_digest(stack_api):
     assert refused.status_code == 403
 
 
-async def test_one_gateway_replica_claims_each_morning(stack_api, monkeypatch):
-    from datetime import date
+async def _job_record(gateway, day):  # type: ignore[no-untyped-def]
+    from cchc.gateway.alerts import morning_job
 
-    from cchc.gateway.alerts import schedule
+    record, _ = await gateway.idempotency.get_revision(morning_job.job_key(day))
+    return morning_job.MorningJob.model_validate(record.body) if record else None
+
+
+async def _left_by_a_stopped_replica(gateway, job) -> None:  # type: ignore[no-untyped-def]
+    """``job`` as the record says it, held by a replica that stopped (its lease run out)."""
+    from cchc.gateway.alerts import morning_job
+
+    key = morning_job.job_key(job.day)
+    _, revision = await gateway.idempotency.get_revision(key)
+    stopped = job.model_copy(update={"by": "stopped-replica", "lease_until": time.time() - 1})
+    assert await gateway.idempotency.replace(key, morning_job.job_record(stopped), revision)
+
+
+async def test_one_gateway_replica_holds_each_morning_and_another_takes_over_when_it_stops(
+        stack_api, monkeypatch):
+    from cchc.gateway.alerts import morning_job
 
     gateway = stack_api.stack.server.config.app.state.gateway
     day = date(2099, 1, 2)
-    assert await schedule.claim_morning(gateway, day)
-    assert await schedule.claim_morning(gateway, day)  # the same replica again: still its own
-    monkeypatch.setattr(schedule, "REPLICA", "another-replica")
-    assert not await schedule.claim_morning(gateway, day)
-    assert await schedule.claim_morning(gateway, date(2099, 1, 3))
+    held = await morning_job.hold(gateway, day, poll_s=0.05)
+    assert held is not None and held.job.step == "deliver" and held.job.by == morning_job.REPLICA
+    monkeypatch.setattr(morning_job, "REPLICA", "another-replica")
+    with pytest.raises(TimeoutError):  # the other replica waits while the lease runs
+        await asyncio.wait_for(morning_job.hold(gateway, day, poll_s=0.05), 0.5)
+    await _left_by_a_stopped_replica(gateway, held.job)  # the first replica stops renewing
+    took = await asyncio.wait_for(morning_job.hold(gateway, day, poll_s=0.05), 5)
+    assert took is not None and took.job.by == "another-replica" and took.job.step == "deliver"
+    assert not await held.store(held.job)  # the first replica, back: it is no longer its job
+    assert await took.store(took.job.model_copy(update={"step": "done"}))
+    assert await morning_job.hold(gateway, day, poll_s=0.05) is None  # done: nobody works on it
+
+
+async def test_a_holder_renews_its_lease_while_it_works_and_stops_when_taken_over(
+        stack_api, monkeypatch):
+    from cchc.gateway.alerts import morning_job
+
+    gateway = stack_api.stack.server.config.app.state.gateway
+    day = date(2099, 1, 5)
+    monkeypatch.setattr(morning_job, "LEASE_S", 0.6)
+    held = await morning_job.hold(gateway, day, poll_s=0.05)
+    assert held is not None
+    first_lease = held.job.lease_until
+    async with held.renewed():
+        await asyncio.sleep(1.0)  # longer than the lease: renewed on the way
+    assert (await _job_record(gateway, day)).lease_until > first_lease + 0.5
+    assert (await _job_record(gateway, day)).by == morning_job.REPLICA
+
+    async with held.renewed():
+        await asyncio.sleep(0.1)
+        await _left_by_a_stopped_replica(gateway, held.job)  # taken for stopped meanwhile
+        await asyncio.sleep(0.5)  # a renewal comes and finds it taken over: no more renewals
+    assert (await _job_record(gateway, day)).by == "stopped-replica"
+    assert not await held.store(held.job.model_copy(update={"step": "done"}))  # not its own
 
 
 @contextlib.contextmanager
@@ -355,10 +401,22 @@ async def _first_morning_pass(stack_api, monkeypatch, smtp: SmtpInbox, webhook: 
     return schedule, gateway, app.state.live_alerts, agency, sent
 
 
+async def _retries_left_by_a_stopped_replica(gateway, sent, delays: list[float]) -> None:  # type: ignore[no-untyped-def]
+    """The morning job of 15/7/2022 after its first pass (``sent``), as the replica that made it
+    left it when it stopped: its retries are another replica's to send."""
+    from cchc.gateway.alerts import morning_job
+
+    first = morning_job.MorningJob(day=date(2022, 7, 15), by=morning_job.REPLICA,
+                                   lease_until=0.0, step="deliver")
+    await _left_by_a_stopped_replica(
+        gateway, morning_job.next_step(first, sent.to_retry, delays, time.time()))
+
+
 async def test_a_digest_that_failed_for_a_passing_reason_is_sent_again_until_it_goes(
         stack_api, monkeypatch):
     """The webhook answers 503 twice, the SMTP server 451 once: each channel is sent again
-    after the delays, alone, until it goes, and reaches its receiver once."""
+    after the delays, alone, until it goes, and reaches its receiver once; by the replica that
+    takes the morning over from the one that stopped after its first pass."""
     with receivers(["451 4.3.0 Thử lại sau"], [503, 503]) as (smtp, webhook):
         schedule, gateway, live, agency, sent = await _first_morning_pass(
             stack_api, monkeypatch, smtp, webhook)
@@ -366,9 +424,10 @@ async def test_a_digest_that_failed_for_a_passing_reason_is_sent_again_until_it_
         assert outcome["email"].startswith("failed") and outcome["webhook"].startswith("failed")
         assert sent.to_retry == {(agency, "email"), (agency, "webhook")}
 
-        left = await schedule.send_again(gateway, live, date(2022, 7, 15), sent.to_retry,
-                                         [0.1, 0.1, 0.1])
-        assert left == set()
+        await _retries_left_by_a_stopped_replica(gateway, sent, [0.1, 0.1, 0.1])
+        await asyncio.wait_for(schedule.finish_morning(gateway, live, date(2022, 7, 15),
+                                                       poll_s=0.05), 30)
+        assert (await _job_record(gateway, date(2022, 7, 15))).step == "done"
         assert (smtp.refused, webhook.refused) == (1, 2)
         posted = await webhook.next(5)
         assert posted.body["agency"] == agency and posted.body["count"] == 5
@@ -387,8 +446,10 @@ async def test_a_refusal_that_would_come_again_is_not_repeated(stack_api, monkey
         [outcome] = sent.answer["delivered"]
         assert "550" in outcome["email"] and "400" in outcome["webhook"]
         assert sent.to_retry == set()
-        assert await schedule.send_again(gateway, live, date(2022, 7, 15), sent.to_retry,
-                                         [0.1]) == set()
+        await _retries_left_by_a_stopped_replica(gateway, sent, [0.1])
+        assert (await _job_record(gateway, date(2022, 7, 15))).step == "done"  # nothing left
+        await asyncio.wait_for(schedule.finish_morning(gateway, live, date(2022, 7, 15),
+                                                       poll_s=0.05), 30)
         assert (smtp.refused, webhook.refused) == (1, 1)
 
 
@@ -397,10 +458,35 @@ async def test_what_still_fails_after_the_last_delay_is_given_up(stack_api, monk
         schedule, gateway, live, agency, sent = await _first_morning_pass(
             stack_api, monkeypatch, smtp, webhook)
         assert sent.to_retry == {(agency, "webhook")}  # the email went the first time
-        left = await schedule.send_again(gateway, live, date(2022, 7, 15), sent.to_retry,
-                                         [0.1, 0.1])
-        assert left == {(agency, "webhook")}
+        await _retries_left_by_a_stopped_replica(gateway, sent, [0.1, 0.1])
+        await asyncio.wait_for(schedule.finish_morning(gateway, live, date(2022, 7, 15),
+                                                       poll_s=0.05), 30)
+        job = await _job_record(gateway, date(2022, 7, 15))
+        assert job.step == "done" and job.again == []
         assert webhook.refused == 3
         await smtp.next(5)
         with pytest.raises(TimeoutError):  # the email was not sent again with the webhook
             await smtp.next(1)
+
+
+async def test_a_morning_cut_short_is_delivered_by_the_replica_that_takes_it_over(
+        stack_api, monkeypatch):
+    """A replica created the morning's job and stopped before it delivered (a rolling update
+    at the morning's hour): another one delivers every digest of the day."""
+    from cchc.gateway.alerts import morning_job, schedule
+
+    with receivers([], []) as (smtp, webhook):
+        _, gateway, live, agency, _ = await _first_morning_pass(
+            stack_api, monkeypatch, smtp, webhook)
+        await smtp.next(5)  # the first pass's, for this agency alone
+        await webhook.next(5)
+        day = date(2022, 7, 15)
+        await _left_by_a_stopped_replica(gateway, morning_job.MorningJob(
+            day=day, by="stopped-replica", lease_until=0.0, step="deliver"))
+        await asyncio.wait_for(schedule.finish_morning(gateway, live, day, poll_s=0.05), 30)
+        assert (await _job_record(gateway, day)).step == "done"
+        agencies = set()
+        with contextlib.suppress(TimeoutError):
+            while True:
+                agencies.add((await webhook.next(2)).body["agency"])
+        assert agency in agencies  # every agency with alerts that day, this one among them

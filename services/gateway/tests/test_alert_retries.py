@@ -29,3 +29,30 @@ def _http(status: int) -> httpx.HTTPStatusError:
 ])
 def test_passing_failures_are_retried_refusals_are_not(error: BaseException, again: bool) -> None:
     assert worth_retrying(error) is again
+
+
+def test_a_mornings_steps_follow_the_delays_then_end() -> None:
+    """A first delivery waits the setting's first delay, each retry the next one left; with
+    nothing failed, or no delay left, the job is done."""
+    from datetime import date
+
+    from cchc.gateway.alerts.morning_job import LEASE_S, MorningJob, next_step
+
+    first = MorningJob(day=date(2022, 7, 15), by="r", lease_until=0.0, step="deliver")
+    failed = {("SNV", "webhook"), ("STTTT", "email")}
+
+    again = next_step(first, failed, [60.0, 300.0, 900.0], now=1000.0)
+    assert (again.step, again.next_at, again.delays) == ("again", 1060.0, [300.0, 900.0])
+    assert again.again == [("SNV", "webhook"), ("STTTT", "email")]
+    assert again.lease_until == 1060.0 + LEASE_S  # held through the wait, then some
+
+    second = next_step(again, {("SNV", "webhook")}, [1.0], now=2000.0)  # the setting: unused
+    assert (second.step, second.next_at, second.delays) == ("again", 2300.0, [900.0])
+    assert second.again == [("SNV", "webhook")]
+
+    third = next_step(second, {("SNV", "webhook")}, [], now=3000.0)
+    last = next_step(third, {("SNV", "webhook")}, [], now=4000.0)  # no delay left: given up
+    assert (third.step, last.step, last.again) == ("again", "done", [])
+
+    assert next_step(first, set(), [60.0], now=1000.0).step == "done"
+    assert next_step(first, failed, [], now=1000.0).step == "done"  # no retries configured

@@ -95,6 +95,31 @@ class IdempotencyStore:
             return None
         return StoredAnswer.model_validate_json(entry.value)
 
+    async def get_revision(self, key: str) -> tuple[StoredAnswer | None, int]:
+        """The record and its revision, for ``replace``; (None, 0) when there is none."""
+        try:
+            entry = await self._bucket.get(key)
+        except (KeyNotFoundError, KeyDeletedError):
+            return None, 0
+        except (NatsError, TimeoutError) as error:
+            raise _unavailable("read", error) from error
+        if not entry.value:
+            return None, 0
+        return StoredAnswer.model_validate_json(entry.value), entry.revision or 0
+
+    async def replace(self, key: str, answer: StoredAnswer, revision: int) -> int | None:
+        """Store ``answer`` if the record is still at ``revision`` (0: there is none); its new
+        revision, or None when someone wrote it since."""
+        data = answer.model_dump_json().encode()
+        try:
+            if revision:
+                return await self._bucket.update(key, data, last=revision)
+            return await self._bucket.create(key, data)
+        except KeyWrongLastSequenceError:
+            return None
+        except (NatsError, TimeoutError) as error:
+            raise _unavailable("write", error) from error
+
     async def put_first(self, key: str, answer: StoredAnswer) -> StoredAnswer:
         """Store the answer unless a concurrent twin stored one first; return the stored one."""
         try:
