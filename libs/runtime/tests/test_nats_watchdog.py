@@ -94,6 +94,44 @@ async def test_a_broker_whose_connection_is_lost_stops_cleanly(tmp_path) -> None
         server.stop()
 
 
+async def test_a_broker_whose_reconnect_died_on_a_lost_transport_stops_cleanly(tmp_path) -> None:
+    """The drill's gateway after a give-up: nats-py's reconnect died while connecting (status
+    CONNECTING) and the node it had reached went away too. Its close then fails flushing into
+    the lost transport (ConnectionResetError); the broker stops all the same, so the process
+    ends its shutdown instead of "Application shutdown failed"."""
+    from cchc.runtime.endpoints import client_broker, stop_broker
+
+    server = NatsServer(store_dir=tmp_path / "nats").start()
+    broker = client_broker(server.url, "cchc-test")
+    nc = await broker.connect()
+    try:
+        async def dies_while_connecting() -> None:
+            nc._status = nc.CONNECTING
+            raise RuntimeError("transport is closing")
+
+        nc._process_connect_init = dies_while_connecting
+        server.stop()
+        await asyncio.sleep(0.5)
+        server.start()  # reached, then the reconnect dies
+        for _ in range(100):
+            if nc._reconnection_task is not None and nc._reconnection_task.done():
+                break
+            await asyncio.sleep(0.05)
+        # The node goes away under the transport it left. Over TLS (the drill) asyncio closes
+        # a transport at the peer's EOF; a plain one stays half open, so it is aborted here.
+        nc._transport._io_writer.transport.abort()
+        await asyncio.sleep(0.1)
+        await nc.publish("anything", b"pending")  # something for the close to flush
+        with pytest.raises(ConnectionResetError):
+            await nc._transport.drain()  # what nats-py's close runs into
+        await asyncio.wait_for(stop_broker(broker, nc), 10)
+        assert nc.is_closed
+    finally:
+        with contextlib.suppress(OSError):
+            await nc.close()
+        server.stop()
+
+
 # --- a node cut off from the others ------------------------------------------------------------
 
 def node_config(name: str, cluster_port: int, routes: list[int], password: str = "") -> str:
