@@ -5,9 +5,10 @@
 
 The gateway is asked over HTTP (GET /health on its own port). A service has no HTTP port, so its
 ``health`` endpoint is asked over NATS with the service's own settings (CCHC_<SERVICE>_NATS_URL,
-credentials in the URL; TLS trusting $SSL_CERT_FILE, its own inbox prefix). That endpoint is served by the service's queue group: the answer says the
-pod reaches NATS and that a replica of the service is ready, not that this very replica is (see
-deploy/README.md, "Probes").
+credentials in the URL; TLS trusting $SSL_CERT_FILE, its own inbox prefix), on the subject of
+this very instance (``svc.<service>.health.<instance>``, the container's host name, which the
+service in the same container answers to; deploy/README.md, "Probes"): the answer is this
+replica's, not any replica's of the queue group.
 """
 
 import asyncio
@@ -34,7 +35,7 @@ async def service_ready(service: str) -> bool:
     import nats
 
     from cchc.contracts.messages import CommandMeta, Principal, Reply, Request, Role
-    from cchc.contracts.subjects import service_subject
+    from cchc.contracts.subjects import instance_subject, this_instance
 
     url = os.environ.get(f"CCHC_{service.upper()}_NATS_URL", "nats://127.0.0.1:4222")
     meta = CommandMeta(
@@ -55,7 +56,7 @@ async def service_ready(service: str) -> bool:
         return False
     try:
         msg = await nc.request(
-            service_subject(service, "health"),
+            instance_subject(service, "health", this_instance()),
             Request(meta=meta, body={}).model_dump_json().encode(),
             timeout=TIMEOUT_S,
         )

@@ -11,7 +11,9 @@ Scheme 1 (``cchc.<context>.<agency>.<aggregate_id>.<EventType>``) is what logs w
 it hold; ``cchc migrate-subjects`` rewrites them with ``SCHEME_1_TO_2``.
 """
 
+import os
 import re
+import socket
 
 SUBJECT_SCHEME = 2
 EVENT_TYPE_HEADER = "Cchc-Event-Type"
@@ -87,3 +89,17 @@ def scheme_1_to_2(context: str) -> tuple[str, str]:
 def service_subject(service: str, message: str) -> str:
     """Request/reply endpoint of a service; outside ``cchc.>`` so no stream ever captures it."""
     return f"svc.{service}.{message}"
+
+
+def instance_subject(service: str, message: str, instance: str) -> str:
+    """The endpoint of one running instance of a service, outside its queue group: what a
+    container's probe asks, so that the answer is about that very replica."""
+    return f"{service_subject(service, message)}.{instance}"
+
+
+def this_instance() -> str:
+    """This process's instance name: ``$CCHC_INSTANCE``, else the host name (a Kubernetes pod's
+    name, a compose container's id), as one subject token. A probe run in the same container
+    gets the same name."""
+    name = os.environ.get("CCHC_INSTANCE") or socket.gethostname() or "local"
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64]

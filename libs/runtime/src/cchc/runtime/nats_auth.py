@@ -43,7 +43,7 @@ def _own_context(context: str) -> list[str]:
         f"$JS.API.CONSUMER.DELETE.{stream}.*", f"$JS.API.CONSUMER.INFO.{stream}.*",
         f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*",
         f"$JS.ACK.{stream}.>",
-        f"svc.{context}.health",
+        f"svc.{context}.health", f"svc.{context}.health.*",
     ]
 
 
@@ -82,7 +82,7 @@ def _scoring() -> list[str]:
         "$JS.API.CONSUMER.DELETE.*.*", "$JS.API.CONSUMER.INFO.*.*",
         "$JS.API.CONSUMER.MSG.NEXT.*.*",
         "$JS.ACK.*.>",
-        "svc.scoring.health",
+        "svc.scoring.health", "svc.scoring.health.*",
     ]
 
 

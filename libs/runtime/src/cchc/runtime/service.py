@@ -22,12 +22,13 @@ from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
 import uvloop
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, NatsRouter
 from nats.aio.client import Client as NATS
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cchc.contracts.messages import NoBody, Reply, Request
+from cchc.contracts.subjects import instance_subject, this_instance
 from cchc.runtime import nats_watchdog
 from cchc.runtime.heap import settle_heap
 from cchc.runtime.endpoints import ServiceRouter, inbox_prefix, service_broker, stop_broker
@@ -122,6 +123,7 @@ class ServiceProcess(ABC):
         self.runners = [self.read_side.runner(version.family) for version in self.versions]
         reads: Any = self.read_side.engine  # an AsyncEngine to the queries
         self.broker.include_router(self.endpoints(self.nc, reads).router)
+        self.broker.include_router(self._instance_health())
         await self.broker.start()
         await self.nc.flush()  # the server has the subscriptions: ready means reachable
         for version in self.versions:
@@ -133,6 +135,15 @@ class ServiceProcess(ABC):
                         "appended unsigned", self.name)
         log.info("%s service ready (%s)", self.name, ", ".join(
             f"{runner.name} at {runner.position}" for runner in self.runners))
+
+    def _instance_health(self) -> NatsRouter:
+        """``health`` once more on this instance's own subject, outside the queue group: its
+        container probe asks there, so the answer is this replica's (deploy/README.md,
+        "Probes")."""
+        router = NatsRouter()
+        router.subscriber(instance_subject(self.name, "health", this_instance()),
+                          title=f"{self.name}.health.<instance>")(self.health)
+        return router
 
     def version_status(self) -> dict[str, Any]:
         return {version.family: version.status() for version in self.versions}
