@@ -142,6 +142,27 @@ def _broker(url: str | Sequence[str], name: str, middlewares: list[Any], log_mes
     )
 
 
+async def connect_broker(broker: NatsBroker) -> NATS:
+    """Connect ``broker``: a wrong user or password still fails here at once, but once
+    connected, the connection's errors are logged, never raised.
+
+    FastStream (0.7.8) wraps the error callback it gives nats-py so that it raises the errors it
+    calls unrecoverable ("Authorization Violation", "stale connection", ...), to fail a first
+    connect fast. nats-py also awaits that callback inside its reconnect loop, in the handler of
+    the very error it is retrying: raised there, the loop dies and the client stays CONNECTING
+    for good. A node coming back may answer one such error (the compose cluster's fault drill,
+    2026-12-07); nats-py's own retry is the right answer to it. Replaces nats-py's private
+    ``_error_cb``; libs/runtime/tests/test_broker_reconnect.py fails if that name goes."""
+    nc = await broker.connect()
+    name = nc.options.get("name") or "process"
+
+    async def log_error(error: Exception) -> None:
+        log.warning("%s: NATS: %s: %s", name, type(error).__name__, error)
+
+    nc._error_cb = log_error
+    return nc
+
+
 async def stop_broker(broker: NatsBroker, nc: NATS | None) -> None:
     """Stop ``broker``, draining its connection ``nc`` so that what was published goes out. A
     connection that is reconnecting (its node gone: what it holds cannot go out, and nats-py

@@ -31,7 +31,13 @@ from cchc.contracts.messages import NoBody, Reply, Request
 from cchc.contracts.subjects import instance_subject, this_instance
 from cchc.runtime import nats_watchdog
 from cchc.runtime.heap import settle_heap
-from cchc.runtime.endpoints import ServiceRouter, inbox_prefix, service_broker, stop_broker
+from cchc.runtime.endpoints import (
+    ServiceRouter,
+    connect_broker,
+    inbox_prefix,
+    service_broker,
+    stop_broker,
+)
 from cchc.runtime.observability import configure_logging, configure_tracing, start_metrics_server
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.projection_upgrade import RETIRE_AFTER_S, VersionedProjection
@@ -109,7 +115,7 @@ class ServiceProcess(ABC):
             self.settings.nats_url, f"cchc-{self.name}", log_messages=self.settings.log_messages,
             **self.connect_options(),
         )
-        self.nc = await self.broker.connect()
+        self.nc = await connect_broker(self.broker)
         js = self.nc.jetstream()
         for context in self.contexts:
             await ensure_event_stream(js, context, self.settings.stream_replicas)

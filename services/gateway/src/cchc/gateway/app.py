@@ -49,7 +49,13 @@ from cchc.runtime.observability import (
 )
 from cchc.runtime import nats_watchdog
 from cchc.runtime.heap import settle_heap
-from cchc.runtime.endpoints import ServiceClient, client_broker, inbox_prefix, stop_broker
+from cchc.runtime.endpoints import (
+    ServiceClient,
+    client_broker,
+    connect_broker,
+    inbox_prefix,
+    stop_broker,
+)
 
 log = logging.getLogger("cchc.gateway")
 
@@ -80,7 +86,7 @@ def create_app(settings: GatewaySettings, watch_nats: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         broker = client_broker(settings.nats_url, "cchc-gateway",
                                inbox_prefix=inbox_prefix("gateway"))
-        nc = await broker.connect()
+        nc = await connect_broker(broker)
         authenticator = None  # issue 13: token checks (exp, revocation, agency, OIDC)
         try:
             bucket = await open_bucket(nc.jetstream(), settings.idempotency_ttl_s,
