@@ -167,6 +167,9 @@ async def test_digests_reach_the_stream_email_and_webhook(tmp_path, monkeypatch)
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    from cchc.gateway.alerts import live as live_alerts
+
+    monkeypatch.setattr(live_alerts, "ANSWER_WAIT_S", 3.0)  # the stack shares this test's loop
     stack, task, base_url = await start_stack(tmp_path / "stack")
     api = Api(base_url, stack.installation.jwt_secret())
     listening = None
@@ -254,9 +257,13 @@ async def another_gateway_replica(stack_api):  # type: ignore[no-untyped-def]
         await asyncio.wait_for(serving, 30)
 
 
-async def test_a_digest_reaches_the_streams_open_on_every_gateway_replica(stack_api):
+async def test_a_digest_reaches_the_streams_open_on_every_gateway_replica(stack_api, monkeypatch):
     """Behind a load balancer an agency's dashboard may hold its live stream on any replica;
     the digest delivered through one reaches the streams of all, each once."""
+    from cchc.gateway.alerts import live
+
+    # Both replicas share this test's event loop with the whole stack: time enough to answer.
+    monkeypatch.setattr(live, "ANSWER_WAIT_S", 3.0)
     admin = stack_api.admin
     agency, expected, position = await a_week_of_deadlines(admin)
     other = unique("SOTHER")
