@@ -46,7 +46,9 @@ async def test_a_digest_sent_by_one_replica_reaches_the_streams_of_every_replica
         province = second.listen(INSPECTOR)
         elsewhere = second.listen(OFFICER_B)  # another agency's officer: not its digest
 
+        subscriptions = len(first._nc._subs)
         assert await first.send(digest("SOA")) == 3
+        assert len(first._nc._subs) == subscriptions
         for queue in (on_first, on_second, province):
             assert (await asyncio.wait_for(queue.get(), 5))["agency"] == "SOA"
             assert queue.empty()  # once, not once per replica
@@ -61,8 +63,10 @@ async def test_a_digest_nats_refuses_still_reaches_this_replicas_streams(nats_se
     async with replica(nats_server.url) as first, replica(nats_server.url) as second:
         mine, theirs = first.listen(OFFICER_A), second.listen(OFFICER_A)
         too_large = digest("SOA", filler=2 * 1024 * 1024)  # nats-server's max_payload: 1 MB
+        subscriptions = len(first._nc._subs)
 
         assert await first.send(too_large) == 1
+        assert len(first._nc._subs) == subscriptions  # the answers' inbox is gone too
         assert (await asyncio.wait_for(mine.get(), 5))["note"] == too_large["note"]
         await asyncio.sleep(live_module.ANSWER_WAIT_S)
         assert theirs.empty()

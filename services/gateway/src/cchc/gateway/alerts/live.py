@@ -92,20 +92,20 @@ class LiveAlerts:
             with contextlib.suppress(ValueError):
                 answers.append(int(msg.data))
 
-        inbox = nc.new_inbox()
+        subscription: Subscription | None = None
         try:
-            subscription = await nc.subscribe(inbox, cb=answered)
+            subscription = await nc.subscribe(nc.new_inbox(), cb=answered)
             await nc.publish(SUBJECT, json.dumps(payload, ensure_ascii=False).encode(),
-                             reply=inbox)
+                             reply=subscription.subject)
+            await asyncio.sleep(ANSWER_WAIT_S)
         except NatsError as error:
             log.warning("alert digest of %s to this replica's streams only: %s",
                         payload["agency"], error or type(error).__name__)
             return self.publish(payload)
-        try:
-            await asyncio.sleep(ANSWER_WAIT_S)
         finally:
-            with contextlib.suppress(NatsError):
-                await subscription.unsubscribe()
+            if subscription is not None:  # the answers' inbox goes, whatever happened
+                with contextlib.suppress(NatsError):
+                    await subscription.unsubscribe()
         return sum(answers)
 
     async def _received(self, msg: Msg) -> None:
