@@ -207,6 +207,52 @@ async def test_a_client_on_a_node_cut_off_from_the_others_moves_to_another(three
         await nc.close()
 
 
+async def test_a_node_reached_by_a_reconnect_gets_less_time_to_serve_jetstream(
+        three_nodes, tmp_path) -> None:
+    """The drill's longest pauses: the client, its node lost, reconnects to a node whose
+    JetStream does not answer (here one whose peers never come), and stays there for the whole
+    ``move_on_after_s``. A node just reached gets ``fresh_move_on_after_s`` instead."""
+    nodes, _ = three_nodes
+    folder = tmp_path / "alone"
+    folder.mkdir()  # a node of the same cluster whose routes lead nowhere: JetStream never forms
+    (folder / "node.conf").write_text(node_config("alone", free_port(), [free_port()]))
+    alone = NatsServer(store_dir=folder / "js", config_file=folder / "node.conf").start()
+    nc = await nats.connect([nodes[0].url, alone.url, nodes[1].url, nodes[2].url],
+                            dont_randomize=True, max_reconnect_attempts=-1,
+                            reconnect_time_wait=0.1)
+    watching = asyncio.create_task(watch(nc, every_s=0.2, give_up_after_s=60,
+                                         move_on_after_s=30.0, fresh_move_on_after_s=1.0))
+    try:
+        deadline = time.monotonic() + 30
+        while not await reaches_jetstream(nc):
+            assert time.monotonic() < deadline, "the cluster never formed"
+            await asyncio.sleep(0.2)
+        lone = await nats.connect(alone.url)
+        assert not await reaches_jetstream(lone)
+        await lone.close()
+        nodes[0].stop(kill=True)  # the client's node: it reconnects to the next, the lone one
+        deadline = time.monotonic() + 10
+        while nc.connected_url is None or nc.connected_url.port != alone.port:
+            assert time.monotonic() < deadline, "never reached the lone node"
+            await asyncio.sleep(0.05)
+        reached = time.monotonic()
+        others = (nodes[1].port, nodes[2].port)
+        while nc.connected_url is None or nc.connected_url.port not in others:
+            assert time.monotonic() - reached < 10, "stayed on the node without JetStream"
+            await asyncio.sleep(0.05)
+        deadline = time.monotonic() + 30
+        while not await reaches_jetstream(nc):  # the two left elect a leader
+            assert time.monotonic() < deadline, "moved on, but JetStream still out of reach"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2.0)
+        assert nc.connected_url.port in others  # a node that serves JetStream: it stays
+        assert not watching.done()
+    finally:
+        watching.cancel()
+        await nc.close()
+        alone.stop()
+
+
 async def test_a_reconnect_that_ended_while_still_lost_is_given_up_at_once(tmp_path, caplog) -> None:
     """nats-py's ``_attempt_reconnect`` ends its loop on a CancelledError and leaves the client
     RECONNECTING with no task to reconnect it (the drill's stall). Given up at the next look,

@@ -17,6 +17,12 @@ unavailable") or not at all. After each round trip the watchdog asks it; when Je
 answered for ``move_on_after_s`` (longer than a leader election), the client moves to another
 node (nats-py's ``force_reconnect``; through the one name ``nats`` that every node answers to,
 DNS or the Service picks again).
+A node reached by a reconnect gets less time: ``fresh_move_on_after_s`` (5 s), asked every
+second, until its JetStream has answered once. In the fault drill's longest pauses after the
+reconnect fix (30-37 s, 3 of 13 runs on 2026-12-07), the gateway had reconnected to the node
+that had just come back and whose JetStream did not answer yet, and stayed there the whole
+15 s (21 s at the 5 s looks); a node that served JetStream before gets the 15 s, which a leader
+election needs, and moving would not help there.
 
 And a connection lost and not back within ``reconnect_within_s`` counts as given up at once: a
 reconnect takes a second or two while a node is up, but in the drill of 2026-12-07 the gateway
@@ -43,6 +49,8 @@ log = logging.getLogger("cchc.nats_watchdog")
 EVERY_S = 5.0
 GIVE_UP_AFTER_S = 45.0
 MOVE_ON_AFTER_S = 15.0
+FRESH_MOVE_ON_AFTER_S = 5.0  # a node just reached whose JetStream has not answered yet
+FRESH_EVERY_S = 1.0  # how often such a node is asked
 RECONNECT_WITHIN_S = 15.0
 # nats-py's connection states, for the log (Client.DISCONNECTED ... Client.DRAINING_PUBS).
 _STATUS = {getattr(NATS, name): name for name in ("DISCONNECTED", "CONNECTED", "CLOSED",
@@ -53,15 +61,19 @@ JETSTREAM_ANSWER_S = 2.0  # JetStream's API answers in milliseconds; a probe wai
 
 async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIVE_UP_AFTER_S,
                 move_on_after_s: float = MOVE_ON_AFTER_S,
-                reconnect_within_s: float = RECONNECT_WITHIN_S) -> float:
+                reconnect_within_s: float = RECONNECT_WITHIN_S,
+                fresh_move_on_after_s: float = FRESH_MOVE_ON_AFTER_S) -> float:
     """Return (the seconds without a round trip) once the connection has made none for
     ``give_up_after_s``, or has been lost and not back for ``reconnect_within_s``; run for
     ever otherwise, moving to another node whenever the one it is on has not reached JetStream
-    for ``move_on_after_s``."""
+    for ``move_on_after_s``, or for ``fresh_move_on_after_s`` on a node just reached whose
+    JetStream has not answered yet."""
     last_round_trip = last_jetstream = time.monotonic()
     lost_since: float | None = None
     js = nc.jetstream(timeout=min(every_s, JETSTREAM_ANSWER_S))
+    node = _Node(nc)
     while True:
+        node.follow(nc)
         try:
             if not nc.is_connected:  # nats-py's flush returns at once while it reconnects
                 lost_since = lost_since or time.monotonic()
@@ -93,13 +105,37 @@ async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIV
         else:
             if await _reaches_jetstream(js):
                 last_jetstream = time.monotonic()
-            elif (cut_off := time.monotonic() - last_jetstream) >= move_on_after_s:
+                node.answered = True
+            elif (cut_off := time.monotonic() - node.since(last_jetstream)) >= (
+                    move_on_after_s if node.answered else fresh_move_on_after_s):
                 log.warning("the NATS node at %s answers, but not its JetStream for %.0f s "
-                            "(its routes to the other nodes are down?): moving to another node",
-                            _address(nc), cut_off)
+                            "(%s): moving to another node", _address(nc), cut_off,
+                            "its routes to the other nodes are down?" if node.answered
+                            else "reached by a reconnect, it has not served JetStream yet")
                 await nc.force_reconnect()
                 last_jetstream = time.monotonic()
-        await asyncio.sleep(every_s)
+        await asyncio.sleep(every_s if node.answered else min(every_s, FRESH_EVERY_S))
+
+
+class _Node:
+    """The node the connection is on, as far as the watchdog can tell: a new one after every
+    reconnect (nats-py counts them once the server has taken the CONNECT), and whether its
+    JetStream has answered since."""
+
+    def __init__(self, nc: NATS) -> None:
+        self.reconnects = nc.stats["reconnects"]
+        self.reached = time.monotonic()
+        self.answered = True  # the first connect: the process has just made its streams there
+
+    def follow(self, nc: NATS) -> None:
+        if nc.stats["reconnects"] != self.reconnects:
+            self.reconnects = nc.stats["reconnects"]
+            self.reached = time.monotonic()
+            self.answered = False
+
+    def since(self, last_jetstream: float) -> float:
+        """When JetStream was last reached, for this node: not before the node was."""
+        return last_jetstream if self.answered else max(last_jetstream, self.reached)
 
 
 async def _reaches_jetstream(js) -> bool:  # type: ignore[no-untyped-def]
