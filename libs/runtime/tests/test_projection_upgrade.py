@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, inspect, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cchc.contracts.dossier import CalendarDayDeclared, DayKind
@@ -23,12 +23,13 @@ from cchc.runtime import checkpoints, projection_versions
 from cchc.runtime.eventstore import AggregateHistory, EventStore, Metadata
 from cchc.runtime.ids import new_id
 from cchc.runtime.projection import ProjectionRunner
-from cchc.runtime.projection_upgrade import VersionedProjection
+from cchc.runtime.projection_upgrade import Superseded, VersionedProjection
 from cchc.runtime.read_pins import pinned_reads
 from cchc.runtime.read_side import ReadSide
 from cchc.runtime.reads import applied
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
+from cchc.runtime.version_stores import namespace_file, namespace_for
 
 CONTEXT = "dossier"
 READERS = 4
@@ -372,3 +373,67 @@ async def test_every_replica_of_the_new_release_switches_the_standby_too(nc, pos
     await old.shut()
     for replica in replicas:
         await replica.shut()
+
+
+async def namespace_exists(base, namespace: str) -> bool:  # type: ignore[no-untyped-def]
+    if base.dialect.name == "postgresql":
+        async with base.connect() as conn:
+            return (await conn.execute(text(
+                "SELECT 1 FROM information_schema.schemata WHERE schema_name = :ns"),
+                {"ns": namespace})).first() is not None
+    return namespace_file(base, namespace).exists()
+
+
+async def test_a_version_overtaken_mid_replay_is_abandoned_then_dropped(nc, db_url):
+    """Version 2 is still replaying when version 3 comes out (version 2's release rolled
+    back, or followed at once by the next): version 3 takes over from version 1, version 2
+    can never serve, and its half-built tables go with version 1's. A replica of version 2
+    started afterwards refuses: it has nothing complete to answer from."""
+    await ensure_event_stream(nc.jetstream(), CONTEXT)
+    store = EventStore(nc)
+    for day in range(30):
+        await append(store, day)
+    family, table = f"overtaken-{new_id()[-8:].lower()}", f"applied_{new_id()[-8:].lower()}"
+    keep = 120.0  # long enough to look at the register before anything is dropped
+    old = await Replica.start(nc, db_url, Counting(f"{family}-v1", table), retire_after_s=keep)
+    head = await store.last_position(CONTEXT)
+    assert await old.version.current.wait_for(head, 30)
+    slow = await Replica.start(nc, db_url, Counting(f"{family}-v2", table, delay=0.2), 5,
+                               retire_after_s=keep)
+    deadline = time.monotonic() + 30
+    while slow.version.current.position == 0:
+        assert time.monotonic() < deadline, "version 2 never began its replay"
+        await asyncio.sleep(0.05)
+    newest = await Replica.start(nc, db_url, Counting(f"{family}-v3", table),
+                                 retire_after_s=keep)
+    deadline = time.monotonic() + 30
+    while not newest.version.switched:
+        assert time.monotonic() < deadline, "version 3 never took over"
+        await asyncio.sleep(0.05)
+    assert not slow.version.switched and slow.version.current.position < head
+
+    base = newest.version.base
+    register = projection_versions.versions
+    async with base.connect() as conn:
+        states = dict((await conn.execute(select(register.c.name, register.c.state)
+                                          .where(register.c.family == family))).all())
+    assert states == {f"{family}-v1": "retired", f"{family}-v2": "abandoned",
+                      f"{family}-v3": "serving"}
+    await slow.shut()  # the rollout replaces it
+    await old.shut()
+    with pytest.raises(Superseded, match=f"{family}-v2 was overtaken by {family}-v3"):
+        await Replica.start(nc, db_url, Counting(f"{family}-v2", table))
+    await slow.engine.dispose()
+
+    newest.version.retire_after_s = 0.0  # the grace period is over
+    await newest.version.look()
+    async with base.connect() as conn:
+        left = (await conn.execute(select(register.c.name)
+                                   .where(register.c.family == family))).scalars().all()
+        checkpoints_left = [name for name in (f"{family}-v1", f"{family}-v2")
+                            if await checkpoints.exists(conn, name)]
+    assert left == [f"{family}-v3"] and checkpoints_left == []
+    assert not await namespace_exists(base, namespace_for(f"{family}-v2"))
+    count, _ = await rows_up_to(newest.side, family, table, head, None)
+    assert count == head  # version 3 answers, whole
+    await newest.shut()

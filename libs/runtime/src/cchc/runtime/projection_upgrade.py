@@ -32,6 +32,11 @@ version its database does not serve yet:
    replaces every old replica long before the replay ends; the grace period must only exceed
    the time a replica takes to notice a switch and finish its requests in flight, and the
    rollout's termination grace.
+4. **A version overtaken while it replays** (a release rolled back, or followed by the next,
+   before its replay ended) can never serve: versions only go forward. The version that
+   switches marks every older one still building ``abandoned``; its tables go after the same
+   grace period as a retired version's. A replica of it that starts afterwards refuses to
+   start (``Superseded``): it has no complete tables to answer from.
 
 Adopting a database kept before versions had namespaces: its projections' rows lie in the
 default namespace, with a checkpoint under their name. The newest version found there is
@@ -58,6 +63,7 @@ from cchc.runtime import checkpoints, projection_versions
 from cchc.runtime.leadership import lock_key
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.projection_versions import (
+    ABANDONED,
     BUILDING,
     LEGACY_NAMESPACE,
     RETIRED,
@@ -81,6 +87,10 @@ WATCH_S = 0.5  # how often a replica looks whether its new version may, or did, 
 RETIRE_AFTER_S = 600.0
 RETIRE_CHECK_S = 10.0  # how often the active runner looks for retired versions to drop
 SWITCH_WAIT_S = 5.0  # at most, for the new version to apply what the old one has at the switch
+
+
+class Superseded(RuntimeError):
+    """This release's projection version was overtaken by a newer one before it served."""
 
 
 @dataclass
@@ -175,6 +185,12 @@ class VersionedProjection:
             log.warning("projection %s: retired for %s; answering from its tables until they "
                         "are dropped", self.name, serving.name if serving else "another")
             return mine, mine
+        elif mine.state == ABANDONED:
+            raise Superseded(
+                f"projection {self.name} was overtaken by "
+                f"{serving.name if serving else 'a newer version'} before its replay ended, "
+                "and has no complete tables to answer from: this release is superseded "
+                "(versions only go forward; to roll back, release under a new version number)")
         return mine, (mine if mine.state == SERVING else serving)
 
     async def _adopt(self, conn: AsyncConnection) -> dict[str, Version]:
@@ -267,6 +283,9 @@ class VersionedProjection:
                 for version in await projection_versions.of_family(conn, self.family):
                     if version.state == SERVING:
                         await projection_versions.set_state(conn, version.name, RETIRED)
+                    elif (version.state == BUILDING
+                          and version_of(version.name) < version_of(self.name)):
+                        await projection_versions.set_state(conn, version.name, ABANDONED)
                 await projection_versions.set_state(conn, self.name, SERVING)
         replaced = self.serving.name
         # Reads never go back: what the old version showed last, the new one shows first.
@@ -282,7 +301,7 @@ class VersionedProjection:
             family = await projection_versions.of_family(conn, self.family)
         if not any(v.name == self.name and v.state == SERVING for v in family):
             return  # only the serving version drops what it replaced
-        due = [v for v in family if v.name != self.name and v.state == RETIRED
+        due = [v for v in family if v.name != self.name and v.state in (RETIRED, ABANDONED)
                and time.time() - v.since >= self.retire_after_s]
         for version in due:
             await self.read_side.release_superseded()
@@ -298,8 +317,8 @@ class VersionedProjection:
             async with self.base.begin() as conn:
                 await _lock_register(conn)
                 await projection_versions.forget(conn, version.name)
-            log.info("projection %s: dropped %s (retired %.0f s ago)",
-                     self.name, version.name, time.time() - version.since)
+            log.info("projection %s: dropped %s (%s %.0f s ago)",
+                     self.name, version.name, version.state, time.time() - version.since)
 
     async def _let_go_of_replaced(self) -> None:
         """Close this replica's connections to the version it replaced (no request can hold

@@ -9,7 +9,9 @@ suffix is its *family* (``dossier-read``). One row per version present in the da
   database ever runs still lives;
 - ``state``: ``building`` (replaying beside the one that answers), ``serving`` (answers reads;
   one per family), ``retired`` (replaced; its tables are dropped once it has been retired for
-  the grace period, see ``cchc.runtime.projection_upgrade``);
+  the grace period, see ``cchc.runtime.projection_upgrade``), ``abandoned`` (an older
+  version still replaying when a newer one took over: it never served, and goes as a retired
+  one does);
 - ``since``: when it entered that state (seconds since the epoch, the database's clock
   being of no help on SQLite).
 
@@ -25,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cchc.runtime import checkpoints
 
-BUILDING, SERVING, RETIRED = "building", "serving", "retired"
+BUILDING, SERVING, RETIRED, ABANDONED = "building", "serving", "retired", "abandoned"
 LEGACY_NAMESPACE = ""
 
 metadata = MetaData()
