@@ -8,10 +8,12 @@ The tests of this module run in order on one stack: the forgery comes last.
 
 import argparse
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import nats
 
 from api_steps import publish_procedure, receive, register_agency, unique
+from cchc.cli import backup
 from cchc.cli.verify import run as run_verify
 from cchc.contracts.anchors import short_fingerprint
 from cchc.contracts.dossier import DossierWithdrawn
@@ -34,9 +36,21 @@ async def received_dossier(stack_api) -> tuple[str, str]:  # type: ignore[no-unt
     return agency, answer.json()["id"]
 
 
-def verify_args(stack_api, *anchors: str) -> argparse.Namespace:  # type: ignore[no-untyped-def]
-    return argparse.Namespace(data_dir=stack_api.stack.installation.root, nats_url=None,
-                              keyring=None, anchor=list(anchors))
+def verify_args(stack_api, *anchors: str, **options) -> argparse.Namespace:  # type: ignore[no-untyped-def]
+    return argparse.Namespace(**{"data_dir": stack_api.stack.installation.root, "nats_url": None,
+                                 "keyring": None, "anchor": list(anchors), "backup": None,
+                                 "scratch_dir": None, **options})
+
+
+async def backed_up(stack_api, folder: Path) -> argparse.Namespace:  # type: ignore[no-untyped-def]
+    """``cchc backup create`` of the running stack, as ops; the arguments to verify it."""
+    ops = await nats.connect(stack_api.stack.nats_url_of("ops"))
+    try:
+        assert await backup.create(ops, folder) == 0
+    finally:
+        await ops.close()
+    return verify_args(stack_api, backup=folder,
+                       keyring=str(stack_api.stack.installation.keyring_file))
 
 
 async def test_events_are_signed_by_their_service_and_the_keys_published(stack_api):
@@ -78,7 +92,31 @@ async def test_the_report_footer_prints_the_covering_anchor(stack_api):
     assert await run_verify(verify_args(stack_api, short)) == 0
 
 
-async def test_a_forged_event_is_named_by_verify_and_flagged_by_the_audit(stack_api, capsys):
+async def test_a_backup_is_verified_in_a_scratch_server_of_its_own(stack_api, tmp_path, capsys):
+    await received_dossier(stack_api)
+    capsys.readouterr()
+    assert await run_verify(verify_args(stack_api)) == 0
+    live = capsys.readouterr().out
+    args = await backed_up(stack_api, tmp_path / "backup")
+    capsys.readouterr()
+
+    assert await run_verify(args) == 0
+    printed = capsys.readouterr().out
+    dossier_line = next(line for line in live.splitlines() if line.startswith("DOSSIER:"))
+    assert dossier_line in printed.splitlines()  # every event of the log, from the backup
+    assert "verified: no failure" in printed
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert await run_verify(verify_args(stack_api, backup=empty, keyring=args.keyring)) == 1
+    assert "holds no stream backup" in capsys.readouterr().err
+    assert await run_verify(verify_args(stack_api, backup=args.backup)) == 2  # no keyring
+    missing = verify_args(stack_api, backup=args.backup, keyring=str(tmp_path / "none.json"))
+    assert await run_verify(missing) == 2
+    assert "cannot read the keyring" in capsys.readouterr().err
+
+
+async def test_a_forged_event_is_named_by_verify_and_flagged_by_the_audit(stack_api, capsys,
+                                                                          tmp_path):
     agency, dossier = await received_dossier(stack_api)
     # Someone holding NATS credentials that may publish to the stream (here ops), not the
     # dossier service's key: a withdrawal chained correctly after the dossier's receipt.
@@ -110,3 +148,10 @@ async def test_a_forged_event_is_named_by_verify_and_flagged_by_the_audit(stack_
     assert verified == 1
     failed = [line for line in printed.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1 and forged.event_id in failed[0] and dossier in failed[0], printed
+    # And in a backup taken since: the backup carries the forgery, and its check names it.
+    args = await backed_up(stack_api, tmp_path / "backup")
+    capsys.readouterr()
+    assert await run_verify(args) == 1
+    from_backup = [line for line in capsys.readouterr().out.splitlines()
+                   if line.startswith("FAILED")]
+    assert from_backup == failed
