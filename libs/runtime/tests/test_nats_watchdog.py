@@ -253,6 +253,31 @@ async def test_a_node_reached_by_a_reconnect_gets_less_time_to_serve_jetstream(
         alone.stop()
 
 
+async def test_a_connected_client_whose_read_loop_ended_is_reconnected(tmp_path, caplog) -> None:
+    """nats-py's read loop ends on an error it does not reconnect on (nats-io/nats.py#914), the
+    client still CONNECTED and reading nothing; its pings would find out in minutes here."""
+    server = NatsServer(store_dir=tmp_path / "nats").start()
+    nc = await nats.connect(server.url, ping_interval=600, reconnect_time_wait=0.1)
+    nc._reading_task.cancel()  # its loop breaks on the cancel: as on any error it logs
+    await asyncio.sleep(0.1)
+    assert nc.is_connected and nc._reading_task.done()
+    watching = asyncio.create_task(watch(nc, every_s=0.2, give_up_after_s=60))
+    try:
+        deadline = time.monotonic() + 5
+        while nc.stats["reconnects"] == 0 or not nc.is_connected:
+            assert time.monotonic() < deadline, "still connected in name only"
+            await asyncio.sleep(0.05)
+        subscription = await nc.subscribe("reading.again")
+        await nc.publish("reading.again", b"yes")
+        assert (await subscription.next_msg(timeout=2)).data == b"yes"
+        assert not watching.done()
+        assert any("read loop has ended" in r.getMessage() for r in caplog.records)
+    finally:
+        watching.cancel()
+        await nc.close()
+        server.stop()
+
+
 async def test_a_reconnect_that_ended_while_still_lost_is_given_up_at_once(tmp_path, caplog) -> None:
     """nats-py's ``_attempt_reconnect`` ends its loop on a CancelledError and leaves the client
     RECONNECTING with no task to reconnect it (the drill's stall). Given up at the next look,

@@ -32,6 +32,7 @@ from cchc.contracts.messages import FieldError, ProblemKind, Reply, Request, Ser
 from cchc.contracts.subjects import service_subject
 from cchc.runtime.domain_errors import DomainError, Unavailable
 from cchc.runtime.nats_failures import PASSING_NATS_FAILURES
+from cchc.runtime.nats_pongs import skip_abandoned_pongs
 from cchc.runtime.nats_transport import bound_transport_close
 from cchc.runtime.observability import correlation_scope, tracer_provider, tracing_enabled
 from cchc.runtime.read_pins import pinned_reads
@@ -133,6 +134,7 @@ MAX_OUTSTANDING_PINGS = 3
 def _broker(url: str | Sequence[str], name: str, middlewares: list[Any], log_messages: bool,
             **connect: Any) -> NatsBroker:
     bound_transport_close()  # a reconnect never waits on a dead node's TLS close
+    skip_abandoned_pongs()  # a flush that timed out never ends the read loop
     connect.setdefault("ping_interval", PING_INTERVAL_S)
     connect.setdefault("max_outstanding_pings", MAX_OUTSTANDING_PINGS)
     return NatsBroker(

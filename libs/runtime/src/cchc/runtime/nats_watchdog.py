@@ -33,6 +33,11 @@ silent node dead (up to 15 s of unanswered PINGs) does not eat into it. Giving u
 where each of the process's tasks waits (``cchc.runtime.task_stacks``): the stuck reconnect's
 cause is not known yet, and the restart takes its state with it. The drill then showed it: no
 reconnect task left at all (``reconnect_abandoned``); such a connection is given up at once.
+
+The watchdog's round trips are flushes with a timeout. nats-py's read loop dies when the PONG of
+a flush that timed out comes late (``cchc.runtime.nats_pongs``, applied here), and on any error
+it does not expect, leaving a client that says CONNECTED and reads nothing (nats-io/nats.py#914):
+a connected client whose read loop has ended is sent to reconnect at the next look.
 """
 
 import asyncio
@@ -42,6 +47,7 @@ import time
 from nats.aio.client import Client as NATS
 from nats.js.errors import ServiceUnavailableError
 
+from cchc.runtime.nats_pongs import skip_abandoned_pongs
 from cchc.runtime.task_stacks import describe_tasks
 
 log = logging.getLogger("cchc.nats_watchdog")
@@ -72,8 +78,12 @@ async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIV
     lost_since: float | None = None
     js = nc.jetstream(timeout=min(every_s, JETSTREAM_ANSWER_S))
     node = _Node(nc)
+    skip_abandoned_pongs()  # the flushes below time out whenever the node is slow to answer
     while True:
         node.follow(nc)
+        if read_loop_ended(nc):  # why: nats-py's own "encountered error" line, just before
+            log.warning("nats-py's read loop has ended on a connected client: reconnecting")
+            await nc.force_reconnect()
         try:
             if not nc.is_connected:  # nats-py's flush returns at once while it reconnects
                 lost_since = lost_since or time.monotonic()
@@ -167,6 +177,14 @@ def reconnect_abandoned(nc: NATS) -> bool:
     ``_reconnection_task``; ``libs/runtime/tests/test_nats_watchdog.py`` fails if it goes."""
     task = getattr(nc, "_reconnection_task", None)
     return not nc.is_connected and not nc.is_closed and (task is None or task.done())
+
+
+def read_loop_ended(nc: NATS) -> bool:
+    """nats-py says CONNECTED but no longer reads: its read loop ended on an error it does not
+    reconnect on (nats-io/nats.py#914). Relies on nats-py's private ``_reading_task``;
+    ``libs/runtime/tests/test_nats_watchdog.py`` fails if it goes."""
+    task = getattr(nc, "_reading_task", None)
+    return nc.is_connected and task is not None and task.done()
 
 
 def how_it_ended(task: "asyncio.Task[None] | None") -> str:
