@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from cchc.contracts.messages import Principal, Role
 from cchc.gateway.auth import LEEWAY_S, InvalidToken, VerifiedToken
 from cchc.gateway.config import GatewaySettings
+from cchc.gateway.outbound_http import outbound_client
 
 log = logging.getLogger("cchc.gateway.oidc")
 
@@ -75,7 +76,7 @@ class OidcVerifier:
         if not self.audience:
             raise ValueError("set oidc_audience (or oidc_client_id): the audience is always checked")
         self.algorithms = [a for a in settings.oidc_algorithms if a in ASYMMETRIC]
-        self._http = http or httpx.AsyncClient(timeout=settings.oidc_http_timeout_s)
+        self._http = http or outbound_client(settings.oidc_http_timeout_s)
         self._discovery: Discovery | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
         self._keys_fetched_at = float("-inf")

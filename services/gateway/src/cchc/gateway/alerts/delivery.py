@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import httpx
-
 from cchc.contracts.dossier_commands import SERVICE
 from cchc.gateway.agency_names import agency_names
 from cchc.gateway.alerts.channels import post_webhook, send_email, worth_retrying
@@ -21,6 +19,7 @@ from cchc.gateway.alerts.digest import digest_payload
 from cchc.gateway.alerts.live import LiveAlerts
 from cchc.gateway.deps import Gateway, QueryCall
 from cchc.gateway.forwarding import ask_result
+from cchc.gateway.outbound_http import outbound_client
 
 log = logging.getLogger("cchc.gateway.alerts")
 
@@ -69,7 +68,7 @@ async def send_digests(gw: Gateway, live: LiveAlerts, call: QueryCall, day: date
         # Every replica's streams at once: each send waits a moment for the replicas' answers.
         streams = asyncio.create_task(live.send(payload)) if again is None else None
         due.append((code, entry["count"], payload, channels, streams))
-    async with httpx.AsyncClient() as client:
+    async with outbound_client() as client:
         for code, count, payload, channels, streams in due:
             outcome: dict[str, Any] = {"agency": code, "count": count, "streams": 0}
             for channel in channels:

@@ -1,0 +1,84 @@
+"""The gateway's calls out of the installation (OIDC provider, alert webhook) under the deployed
+TLS settings: ``SSL_CERT_FILE`` names the installation's private CA, for NATS.
+
+httpx, when that variable is set, trusts that file alone; the gateway's client also trusts
+certifi's public roots and the system's. A public CA is played here by a second private CA put
+in certifi's place (no public CA's key is at hand, and no network either)."""
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import certifi
+import httpx
+import pytest
+
+from cchc.gateway import outbound_http
+from cchc.gateway.config import GatewaySettings
+from cchc.gateway.oidc import OidcVerifier
+
+DISCOVERY = b'{"issuer": "https://127.0.0.1", "jwks_uri": "https://127.0.0.1/keys"}'
+
+
+@asynccontextmanager
+async def https_server(certs: Path) -> AsyncIterator[str]:
+    """Answers any request with a discovery document, over TLS with ``certs``' server
+    certificate (names localhost, 127.0.0.1)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certs / "server" / "tls.crt", certs / "server" / "tls.key")
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                         % (len(DISCOVERY), DISCOVERY))
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass  # a client that refused our certificate
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def deployed_trust(tmp_path, monkeypatch, deploy_tls):  # type: ignore[no-untyped-def]
+    """The installation's CA as SSL_CERT_FILE (as deployed); a "public" CA as certifi's."""
+    installation = deploy_tls.make_certs(tmp_path / "installation")
+    public = deploy_tls.make_certs(tmp_path / "public")
+    monkeypatch.setenv("SSL_CERT_FILE", str(installation / "ca.crt"))
+    monkeypatch.setattr(certifi, "where", lambda: str(public / "ca.crt"))
+    outbound_http.trusted_roots.cache_clear()
+    yield installation, public
+    outbound_http.trusted_roots.cache_clear()
+
+
+async def test_outbound_calls_trust_public_and_installation_cas(deployed_trust) -> None:
+    installation, public = deployed_trust
+    async with https_server(public) as provider, https_server(installation) as on_premises:
+        async with httpx.AsyncClient() as plain:  # why: httpx alone trusts SSL_CERT_FILE only
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await plain.get(provider)
+        async with outbound_http.outbound_client(5.0) as client:
+            for url in (provider, on_premises):
+                assert (await client.get(url)).json()["issuer"] == "https://127.0.0.1"
+
+
+async def test_the_oidc_provider_with_a_public_certificate_is_reached(deployed_trust) -> None:
+    _, public = deployed_trust
+    async with https_server(public) as provider:
+        verifier = OidcVerifier(GatewaySettings(jwt_secret="s" * 32, oidc_issuer=provider,
+                                                   oidc_audience="cchc"))
+        try:
+            assert (await verifier._get_json(provider + "/.well-known/openid-configuration")
+                    )["jwks_uri"] == "https://127.0.0.1/keys"
+        finally:
+            await verifier.close()
