@@ -14,6 +14,7 @@ Run alone: ``python -m cchc.runtime.anchor_signer`` with ``CCHC_ANCHOR_NATS_URL`
 import asyncio
 import logging
 import signal
+import sys
 from datetime import UTC, datetime
 
 import nats
@@ -26,7 +27,8 @@ from cchc.contracts.anchors import ANCHOR_SUBJECT, DIGEST_START, Anchor, StreamH
 from cchc.contracts.envelope import GENESIS_HASH
 from cchc.contracts.subjects import stream_name
 from cchc.runtime.anchor_log import AnchorLog, anchor_stream_config
-from cchc.runtime.endpoints import inbox_prefix
+from cchc.runtime import nats_watchdog
+from cchc.runtime.endpoints import close_connection, inbox_prefix, resilient_options
 from cchc.runtime.full_log import log_events
 from cchc.runtime.signing_keys import SigningKey, load_signing_key
 from cchc.runtime.waiting import wait_at_most
@@ -118,13 +120,16 @@ class AnchorSigner:
             await wait_at_most(stop.wait(), interval_s)
 
 
-async def run_until_signalled(settings: AnchorSettings) -> None:
+async def run_until_signalled(settings: AnchorSettings) -> int:
+    """Sign anchors until SIGINT or SIGTERM (exit code 0), or until the NATS watchdog gives the
+    connection up (1: the supervisor starts a fresh process), as the services do
+    (``cchc.runtime.service``)."""
     key = load_signing_key(USER, settings.signing_key, settings.signing_key_file)
     if key is None:
         raise SystemExit("the anchor signer needs CCHC_ANCHOR_SIGNING_KEY or "
                          "CCHC_ANCHOR_SIGNING_KEY_FILE")
     nc = await nats.connect(settings.nats_url, name="cchc-anchor",
-                            inbox_prefix=inbox_prefix(USER), max_reconnect_attempts=-1)
+                            inbox_prefix=inbox_prefix(USER), **resilient_options())
     signer = AnchorSigner(nc, key, replicas=settings.stream_replicas)
     await signer.setup()
     stop = asyncio.Event()
@@ -132,17 +137,25 @@ async def run_until_signalled(settings: AnchorSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("anchor signer %s every %.0f s", key.key_id, settings.interval_s)
-    try:
-        await signer.run(settings.interval_s, stop)
-    finally:
-        await nc.drain()
+    signing = asyncio.create_task(signer.run(settings.interval_s, stop))
+    watchdog = asyncio.create_task(nats_watchdog.watch(nc))
+    await asyncio.wait({signing, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+    lost = watchdog.done() and not watchdog.cancelled()
+    if lost:
+        log.critical("anchor signer: its NATS connection made no round trip for %.0f s; "
+                     "stopping, to be started afresh", watchdog.result())
+    stop.set()
+    watchdog.cancel()
+    await asyncio.gather(signing, watchdog, return_exceptions=True)
+    await close_connection(nc)
+    return 1 if lost else 0
 
 
 def main() -> None:
     from cchc.runtime.observability import configure_logging
 
     configure_logging()
-    asyncio.run(run_until_signalled(AnchorSettings()))
+    sys.exit(asyncio.run(run_until_signalled(AnchorSettings())))
 
 
 if __name__ == "__main__":

@@ -131,16 +131,21 @@ PING_INTERVAL_S = 5
 MAX_OUTSTANDING_PINGS = 3
 
 
+def resilient_options() -> dict[str, Any]:
+    """nats-py's options for a process's long-lived connection, with its fixes applied: a
+    reconnect never waits on a dead node's TLS close (``nats_transport``), a flush that timed
+    out never ends the read loop (``nats_pongs``), and a silent node is found in seconds."""
+    bound_transport_close()
+    skip_abandoned_pongs()
+    return {"ping_interval": PING_INTERVAL_S, "max_outstanding_pings": MAX_OUTSTANDING_PINGS,
+            "max_reconnect_attempts": -1, "reconnect_time_wait": 1}
+
+
 def _broker(url: str | Sequence[str], name: str, middlewares: list[Any], log_messages: bool,
             **connect: Any) -> NatsBroker:
-    bound_transport_close()  # a reconnect never waits on a dead node's TLS close
-    skip_abandoned_pongs()  # a flush that timed out never ends the read loop
-    connect.setdefault("ping_interval", PING_INTERVAL_S)
-    connect.setdefault("max_outstanding_pings", MAX_OUTSTANDING_PINGS)
     return NatsBroker(
-        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=1,
-        middlewares=middlewares, logger=log if log_messages else None, graceful_timeout=5.0,
-        **connect,
+        url, name=name, middlewares=middlewares, logger=log if log_messages else None,
+        graceful_timeout=5.0, **{**resilient_options(), **connect},
     )
 
 
@@ -176,14 +181,25 @@ async def stop_broker(broker: NatsBroker, nc: NATS | None) -> None:
     except (ConnectionReconnectingError, ConnectionClosedError) as error:
         if nc is None:
             raise
-        name = nc.options.get("name") or "process"
-        log.warning("%s: NATS connection %s; closed without draining", name,
-                    type(error).__name__)
-        try:
-            await nc.close()
-        except OSError as lost:  # what nats-py flushes on closing meets the lost transport
-            log.warning("%s: NATS connection closed; what it still held is lost (%s: %s)",
-                        name, type(lost).__name__, lost)
+        await _close_lost(nc, error)
+
+
+async def close_connection(nc: NATS) -> None:
+    """``stop_broker`` for a connection of nats-py's own: drained, or closed as it is if lost."""
+    try:
+        await nc.drain()
+    except (ConnectionReconnectingError, ConnectionClosedError) as error:
+        await _close_lost(nc, error)
+
+
+async def _close_lost(nc: NATS, error: Exception) -> None:
+    name = nc.options.get("name") or "process"
+    log.warning("%s: NATS connection %s; closed without draining", name, type(error).__name__)
+    try:
+        await nc.close()
+    except OSError as lost:  # what nats-py flushes on closing meets the lost transport
+        log.warning("%s: NATS connection closed; what it still held is lost (%s: %s)",
+                    name, type(lost).__name__, lost)
 
 
 def service_broker(
