@@ -202,15 +202,16 @@ async def test_faults_under_load_lose_nothing_acknowledged_and_count_nothing_twi
     # Not asserted, reported: in some runs (1 of the last 4 here) every command stalls from the
     # leader's kill until the gateway restarts, each attempt a 503 after the gateway's 10 s
     # request timeout (deploy/README.md, "Open points"). The gateway's log goes with the warning.
+    if folder := os.environ.get("CCHC_STALL_LOG_DIR"):  # every container's, to look closer
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        Path(folder, "stall.log" if max(pauses.values()) >= 30 else "faults.log").write_text(
+            cluster.docker_compose("logs", "--no-color", "--timestamps", "--since",
+                                   faults_began).stdout)
     if max(pauses.values()) >= 30:
         # What the gateway said besides answering, from the faults' start (its access lines
         # left out: they only repeat the statuses the figures count).
         logs = cluster.docker_compose("logs", "--no-color", "--since", faults_began,
                                       "gateway").stdout
         said = [line for line in logs.splitlines() if '" 20' not in line and '" 50' not in line]
-        if folder := os.environ.get("CCHC_STALL_LOG_DIR"):  # every container's, to look closer
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            Path(folder, "stall.log").write_text(cluster.docker_compose(
-                "logs", "--no-color", "--timestamps", "--since", faults_began).stdout)
         warnings.warn(f"commands stalled {max(pauses.values()):.0f} s: {pauses}\n"
                       + "\n".join(said[:50] + ["..."] + said[-20:]))
