@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from cchc.gateway import outbound_http
+from cchc.gateway.alerts.channels import worth_retrying
 from cchc.gateway.config import GatewaySettings
 from cchc.gateway.oidc import OidcVerifier
 
@@ -65,8 +66,9 @@ async def test_outbound_calls_trust_public_and_installation_cas(deployed_trust) 
     installation, public = deployed_trust
     async with https_server(public) as provider, https_server(installation) as on_premises:
         async with httpx.AsyncClient() as plain:  # why: httpx alone trusts SSL_CERT_FILE only
-            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED") as failed:
                 await plain.get(provider)
+        assert not worth_retrying(failed.value)  # a certificate refused now is refused later
         async with outbound_http.outbound_client(5.0) as client:
             for url in (provider, on_premises):
                 assert (await client.get(url)).json()["issuer"] == "https://127.0.0.1"
@@ -82,3 +84,73 @@ async def test_the_oidc_provider_with_a_public_certificate_is_reached(deployed_t
                     )["jwks_uri"] == "https://127.0.0.1/keys"
         finally:
             await verifier.close()
+
+
+class Inbox:
+    """aiosmtpd's handler: keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(envelope.original_content or envelope.content)
+        return "250 Message accepted for delivery"
+
+
+@asynccontextmanager
+async def smtp_server(certs: Path) -> AsyncIterator[tuple[int, Inbox]]:
+    """An SMTP server on 127.0.0.1 that offers STARTTLS with ``certs``' server certificate."""
+    from aiosmtpd.controller import Controller
+
+    from cchc.runtime.natsserver import free_port
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certs / "server" / "tls.crt", certs / "server" / "tls.key")
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context,
+                            require_starttls=True)
+    controller.start()
+    try:
+        yield port, inbox
+    finally:
+        controller.stop()
+
+
+def digest() -> dict:
+    return {"type": "DossierAlerts", "day": "2026-12-07", "next_working_day": "2026-12-08",
+            "agency": "STTTT", "agency_name": "Sở Thông tin và Truyền thông", "count": 0,
+            "overdue": [], "due_today": [], "due_tomorrow": []}
+
+
+def mail_settings(port: int) -> GatewaySettings:
+    return GatewaySettings(jwt_secret="s" * 32, alerts_smtp_host="127.0.0.1",
+                           alerts_smtp_port=port, alerts_smtp_starttls=True,
+                           alerts_email_recipients={"*": ["vanphong@stttt.tinh.gov.vn"]})
+
+
+async def test_starttls_is_verified_before_the_mail_goes(deployed_trust, tmp_path,
+                                                         deploy_tls) -> None:
+    """smtplib's STARTTLS checks no certificate by default: any server on the way would have
+    had the digest, and the login's password with it."""
+    from cchc.gateway.alerts.channels import send_email
+
+    _, public = deployed_trust
+    stranger = deploy_tls.make_certs(tmp_path / "stranger")  # a CA nobody here trusts
+    async with smtp_server(public) as (port, inbox):
+        assert await send_email(mail_settings(port), digest())
+        assert len(inbox.messages) == 1
+    async with smtp_server(stranger) as (port, inbox):
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await send_email(mail_settings(port), digest())
+        assert inbox.messages == []
+
+
+def test_a_login_without_starttls_is_refused_beyond_this_host() -> None:
+    with pytest.raises(ValueError, match="alerts_smtp_user: the SMTP password would cross"):
+        GatewaySettings(jwt_secret="s" * 32, alerts_smtp_host="mail.tinh.gov.vn",
+                        alerts_smtp_user="cchc")
+    for host in ("127.0.0.1", "localhost", "::1"):  # a relay on this host
+        assert GatewaySettings(jwt_secret="s" * 32, alerts_smtp_host=host,
+                               alerts_smtp_user="cchc").alerts_smtp_user == "cchc"
+    assert GatewaySettings(jwt_secret="s" * 32, alerts_smtp_host="mail.tinh.gov.vn",
+                           alerts_smtp_user="cchc", alerts_smtp_starttls=True).alerts_smtp_starttls

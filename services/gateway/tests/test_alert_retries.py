@@ -1,6 +1,7 @@
 """Which failed deliveries of an alert digest are worth sending again later."""
 
 import smtplib
+import ssl
 
 import httpx
 import pytest
@@ -12,6 +13,11 @@ def _http(status: int) -> httpx.HTTPStatusError:
     request = httpx.Request("POST", "https://nhan.example.vn/cchc")
     return httpx.HTTPStatusError("x", request=request, response=httpx.Response(status,
                                                                                request=request))
+
+
+def _wrapped(error: BaseException, cause: BaseException) -> BaseException:
+    error.__cause__ = cause  # as httpx raises its ConnectError from ssl's
+    return error
 
 
 @pytest.mark.parametrize(("error", "again"), [
@@ -26,6 +32,9 @@ def _http(status: int) -> httpx.HTTPStatusError:
     (smtplib.SMTPRecipientsRefused({"a@x.vn": (450, b"busy")}), True),
     (smtplib.SMTPRecipientsRefused({"a@x.vn": (450, b"busy"), "b@x.vn": (550, b"no")}), False),
     (ValueError("a bug"), False),
+    (ssl.SSLCertVerificationError(1, "certificate verify failed"), False),
+    (_wrapped(httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED]"),
+              ssl.SSLCertVerificationError(1, "certificate verify failed")), False),
 ])
 def test_passing_failures_are_retried_refusals_are_not(error: BaseException, again: bool) -> None:
     assert worth_retrying(error) is again

@@ -1,8 +1,9 @@
 """Settings of the gateway (env prefix CCHC_GATEWAY_). Nothing is created at import time."""
 
+import ipaddress
 from datetime import time
 
-from pydantic import Field, NonNegativeFloat
+from pydantic import Field, NonNegativeFloat, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -93,3 +94,21 @@ class GatewaySettings(BaseSettings):
     # reason (the server unreachable, a timeout, HTTP 5xx/408/429, SMTP 4xx): after each of
     # these delays in turn, seconds, until it is sent or the delays run out.
     alerts_retry_delays_s: list[NonNegativeFloat] = [60.0, 300.0, 900.0]
+
+    @model_validator(mode="after")
+    def _smtp_login_over_tls(self) -> "GatewaySettings":
+        """A login without STARTTLS would send the SMTP password in clear, beyond this host."""
+        if (self.alerts_smtp_user and not self.alerts_smtp_starttls
+                and not _loopback(self.alerts_smtp_host)):
+            raise ValueError("alerts_smtp_user: the SMTP password would cross the network in "
+                             "clear; set CCHC_GATEWAY_ALERTS_SMTP_STARTTLS=true")
+        return self
+
+
+def _loopback(host: str | None) -> bool:
+    if host is None or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name
+        return False

@@ -6,12 +6,14 @@ import hmac
 import json
 import logging
 import smtplib
+import ssl
 from typing import Any
 
 import httpx
 
 from cchc.gateway.alerts.digest import digest_email
 from cchc.gateway.config import GatewaySettings
+from cchc.gateway.outbound_http import trusted_roots
 
 log = logging.getLogger("cchc.gateway.alerts")
 
@@ -23,7 +25,10 @@ _HTTP_LATER = frozenset({408, 429})
 def worth_retrying(error: BaseException) -> bool:
     """Whether sending again later may succeed: the server unreachable or silent, HTTP 5xx,
     408 or 429, an SMTP 4xx (temporary) answer. Not a refusal that would come again: another
-    HTTP 4xx (the URL, the signature), an SMTP 5xx (the address, the login)."""
+    HTTP 4xx (the URL, the signature), an SMTP 5xx (the address, the login), a certificate
+    that does not verify."""
+    if _certificate_refused(error):
+        return False
     if isinstance(error, httpx.HTTPStatusError):
         status = error.response.status_code
         return status >= 500 or status in _HTTP_LATER
@@ -33,6 +38,16 @@ def worth_retrying(error: BaseException) -> bool:
         return 400 <= error.smtp_code < 500
     return isinstance(error, (httpx.TransportError, smtplib.SMTPServerDisconnected, OSError,
                               TimeoutError))
+
+
+def _certificate_refused(error: BaseException | None) -> bool:
+    """The error, or one it was raised from (httpx wraps ssl's), is a failed verification."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 def recipients_of(settings: GatewaySettings, agency: str) -> list[str]:
@@ -47,7 +62,9 @@ def _send_mail(settings: GatewaySettings, payload: dict[str, Any], recipients: l
     with smtplib.SMTP(settings.alerts_smtp_host, settings.alerts_smtp_port,
                       timeout=settings.alerts_delivery_timeout_s) as smtp:
         if settings.alerts_smtp_starttls:
-            smtp.starttls()
+            # Verified: smtplib's own default context checks neither the certificate nor the
+            # name, and the login below would go to whoever answered.
+            smtp.starttls(context=trusted_roots())
         if settings.alerts_smtp_user:
             smtp.login(settings.alerts_smtp_user, settings.alerts_smtp_password or "")
         smtp.send_message(message)
