@@ -147,6 +147,8 @@ async def run_until_signalled(settings: AnchorSettings) -> int:
     stop.set()
     watchdog.cancel()
     await asyncio.gather(signing, watchdog, return_exceptions=True)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
     await close_connection(nc)
     return 1 if lost else 0
 
