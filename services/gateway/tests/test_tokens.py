@@ -191,3 +191,28 @@ async def test_a_second_gateway_refuses_a_token_revoked_through_the_first(client
         transport = httpx.ASGITransport(app=third)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw3") as late:
             assert (await late.get("/api/v1/me", headers=header(token))).status_code == 401
+
+
+async def test_the_startup_log_names_the_nats_node_never_its_password(tmp_path, caplog):
+    """The URL carries the gateway's NATS password: deployed, it went into the log (and from
+    there to whoever reads the logs) on every start."""
+    import logging
+
+    from cchc.gateway.config import GatewaySettings
+    from cchc.runtime.natsserver import NatsServer
+
+    password = "s3cret-not-for-logs"
+    config = tmp_path / "auth.conf"
+    config.write_text(f"authorization {{ user: gateway, password: {password} }}\n")
+    server = NatsServer(store_dir=tmp_path / "nats", config_file=config).start()
+    try:
+        url = f"nats://gateway:{password}@{server.host}:{server.port}"
+        app = create_app(GatewaySettings(nats_url=url, jwt_secret=SECRET))
+        with caplog.at_level(logging.INFO):
+            async with app.router.lifespan_context(app):
+                pass
+    finally:
+        server.stop()
+    said = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"gateway connected to NATS at {server.host}:{server.port}" in said
+    assert password not in said

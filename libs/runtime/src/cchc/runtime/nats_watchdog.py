@@ -119,7 +119,7 @@ async def watch(nc: NATS, every_s: float = EVERY_S, give_up_after_s: float = GIV
             elif (cut_off := time.monotonic() - node.since(last_jetstream)) >= (
                     move_on_after_s if node.answered else fresh_move_on_after_s):
                 log.warning("the NATS node at %s answers, but not its JetStream for %.0f s "
-                            "(%s): moving to another node", _address(nc), cut_off,
+                            "(%s): moving to another node", node_address(nc), cut_off,
                             "its routes to the other nodes are down?" if node.answered
                             else "reached by a reconnect, it has not served JetStream yet")
                 await nc.force_reconnect()
@@ -212,6 +212,7 @@ def _log_tasks() -> None:
     log.warning("giving up on NATS; where each task waits:\n%s", describe_tasks())
 
 
-def _address(nc: NATS) -> str:
+def node_address(nc: NATS) -> str:
+    """The node the connection is on, as host:port: never the URL, which carries the password."""
     url = nc.connected_url
     return f"{url.hostname}:{url.port}" if url is not None else "?"

@@ -100,7 +100,8 @@ def create_app(settings: GatewaySettings, watch_nats: bool = False) -> FastAPI:
                 authenticator=authenticator,  # issue 13
                 public_rate=PublicRateLimit(settings.public_rate_limit),
             )
-            log.info("gateway connected to %s; services %s", settings.nats_url, settings.services)
+            log.info("gateway connected to NATS at %s; services %s",
+                     nats_watchdog.node_address(nc), settings.services)
             await app.state.live_alerts.follow(nc)  # every replica's streams get each digest
             settle_heap()  # full collections skip what starting built (cchc.runtime.heap)
             morning = (asyncio.create_task(run_every_working_morning(
