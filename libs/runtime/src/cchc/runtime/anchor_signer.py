@@ -40,7 +40,7 @@ USER = "anchor"
 
 
 class AnchorSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CCHC_ANCHOR_")
+    model_config = SettingsConfigDict(env_prefix="CCHC_ANCHOR_", hide_input_in_errors=True)
 
     nats_url: str = "nats://127.0.0.1:4222"
     signing_key: str | None = None

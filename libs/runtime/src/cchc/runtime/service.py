@@ -19,7 +19,7 @@ import logging
 import signal
 import sys
 from abc import ABC, abstractmethod
-from typing import Any, Protocol
+from typing import Any
 
 import uvloop
 from faststream.nats import NatsBroker, NatsRouter
@@ -40,8 +40,9 @@ from cchc.runtime.endpoints import (
 )
 from cchc.runtime.observability import configure_logging, configure_tracing, start_metrics_server
 from cchc.runtime.projection import ProjectionRunner
-from cchc.runtime.projection_upgrade import RETIRE_AFTER_S, VersionedProjection
+from cchc.runtime.projection_upgrade import VersionedProjection
 from cchc.runtime.read_side import ReadSide, ServingRunner
+from cchc.runtime.service_settings import ServiceSettingsBase
 from cchc.runtime.signing_keys import SigningKey, load_signing_key
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
@@ -50,15 +51,6 @@ from cchc.runtime.waiting import wait_at_most
 log = logging.getLogger("cchc.service")
 
 STOP_GRACE_S = 5.0
-
-
-class ServiceSettings(Protocol):
-    nats_url: str
-    database_url: str
-    stream_replicas: int
-    projection_batch_size: int
-    max_workers: int
-    log_messages: bool
 
 
 class HealthAnswer(BaseModel):
@@ -76,7 +68,7 @@ class ServiceProcess(ABC):
     name: str  # the service's endpoint prefix and connection name
     contexts: tuple[str, ...]  # the streams it reads or writes (created when missing)
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettingsBase) -> None:
         self.settings = settings
         self.nc: NATS | None = None
         self.broker: NatsBroker | None = None
@@ -87,8 +79,7 @@ class ServiceProcess(ABC):
         self.runners: list[ServingRunner] = []
         # The key this service signs its events with (settings signing_key / signing_key_file).
         self.signer: SigningKey | None = load_signing_key(
-            self.name, getattr(settings, "signing_key", None),
-            getattr(settings, "signing_key_file", None))
+            self.name, settings.signing_key, settings.signing_key_file)
         self.ready = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -121,7 +112,7 @@ class ServiceProcess(ABC):
             await ensure_event_stream(js, context, self.settings.stream_replicas)
         self.engine = create_engine(self.settings.database_url)
         self.read_side = ReadSide(self.engine)
-        retire_after = getattr(self.settings, "projection_retire_after_s", RETIRE_AFTER_S)
+        retire_after = self.settings.projection_retire_after_s
         self.versions = [VersionedProjection(runner, self.read_side, retire_after)
                          for runner in self.projection_runners(self.nc, self.engine)]
         for version in self.versions:
@@ -239,7 +230,7 @@ async def run_until_signalled(service: ServiceProcess) -> int:
 def main(service: ServiceProcess) -> None:
     configure_logging()
     configure_tracing(f"cchc-{service.name}")
-    start_metrics_server(getattr(service.settings, "metrics_port", 0))
+    start_metrics_server(service.settings.metrics_port)
     # uvloop: in bench/run.py's deployed topology the dossier service spent ~10 % less CPU per
     # receipt on it than on asyncio's loop (README, "Benchmarks"). The embedded `cchc up` keeps
     # asyncio's loop: there the gateway, the services and the projections share one loop.

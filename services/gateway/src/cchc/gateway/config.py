@@ -8,7 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CCHC_GATEWAY_")
+    model_config = SettingsConfigDict(env_prefix="CCHC_GATEWAY_", hide_input_in_errors=True)
 
     nats_url: str = "nats://127.0.0.1:4222"
     jwt_secret: str = Field(min_length=1)

@@ -1,36 +1,9 @@
-"""Settings of the planning service (env prefix CCHC_PLANNING_)."""
+"""Settings of the planning service (env prefix CCHC_PLANNING_): cchc.runtime.service_settings."""
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from cchc.runtime.service_settings import ServiceSettingsBase, settings_config
 
 
-class PlanningSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CCHC_PLANNING_")
+class PlanningSettings(ServiceSettingsBase):
+    model_config = settings_config("planning")
 
-    nats_url: str = "nats://127.0.0.1:4222"
     database_url: str = "sqlite:///planning.db"
-    stream_replicas: int = 1
-    projection_batch_size: int = 500
-    # How long a replaced projection version keeps its tables after the new one took over
-    # (cchc.runtime.projection_upgrade): longer than a rolling update takes to retire the
-    # replicas of the previous release.
-    projection_retire_after_s: float = Field(600.0, ge=0)
-    # Requests each endpoint handles at once in one process: 2, measured (bench/run.py,
-    # 100,000 dossiers). At 1 the 16-client receipts queue behind one another (225/s against
-    # 258/s for the hand-written layer before FastStream); at 2, 289/s with command-to-
-    # projection p99 93 ms; at 4, 316-363/s but p99 134-210 ms, and at 8 or 16 the handlers
-    # crowd the projection off the event loop (p99 270-470 ms). Scale further with replicas.
-    max_workers: int = 2
-    # How long before the moment a command is recorded an officer's business time may lie;
-    # admin and home_affairs may enter older times, marked as late entries (DOMAIN.md).
-    late_entry_window_hours: float = Field(24.0, gt=0)
-    # The per-message log lines of FastStream (off: one line per request is noise at load).
-    log_messages: bool = False
-    # Serve this process's Prometheus metrics at :<port>/metrics (deploy: one process per
-    # service); 0 = off, as in the embedded `cchc up`, whose gateway serves them all.
-    metrics_port: int = 0
-    # The Ed25519 key this service signs its events with (cchc.runtime.signing_keys): base64
-    # text (CCHC_PLANNING_SIGNING_KEY) or a file holding it, a mounted secret
-    # (CCHC_PLANNING_SIGNING_KEY_FILE). Neither: events are appended unsigned (a warning at start).
-    signing_key: str | None = None
-    signing_key_file: str | None = None
