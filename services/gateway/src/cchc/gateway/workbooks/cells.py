@@ -24,6 +24,10 @@ def write(sheet: Worksheet, row: int, column: int, value: Any, *, bold: bool = F
           italic: bool = False, size: int = 12, align: Alignment | None = None,
           number_format: str | None = None, boxed: bool = False) -> None:
     cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        # Text stays text: openpyxl makes a formula of any string that begins with "=", and
+        # names are typed by people (an agency named "=HYPERLINK(...)" would run in Excel).
+        cell.data_type = "s"
     cell.font = font(bold, italic, size)
     if align is not None:
         cell.alignment = align
