@@ -80,6 +80,16 @@ def test_the_digest_email_lists_each_dossier_in_vietnamese():
            "17:00 15/07/2022" in text
 
 
+def test_a_name_typed_over_two_lines_still_makes_a_mail():
+    """A header may not hold a line break: the mail was refused, the digest never sent."""
+    day = {"day": "2022-07-15", "next_working_day": "2022-07-18"}
+    agency = {"agency": "STTTT", "due_today": [], "due_tomorrow": [], "overdue": [], "count": 0}
+    payload = digest_payload(day, agency, "Sở Thông tin\r\nvà Truyền thông")
+    mail = digest_email(payload, "cchc@tinh.vn", ["a@so.vn"])
+    assert mail["Subject"] == "[CCHC] Sở Thông tin và Truyền thông: 0 hồ sơ cần chú ý ngày 15/07/2022"
+    assert mail.as_bytes()  # serialisable, as smtplib will
+
+
 def test_the_morning_run_is_today_before_its_time_else_tomorrow():
     at = time(7, 30)
     before = datetime(2022, 7, 15, 6, 0, tzinfo=LOCAL_TZ)

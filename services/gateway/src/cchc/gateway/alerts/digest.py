@@ -36,7 +36,9 @@ def digest_payload(day: dict[str, Any], agency: dict[str, Any], name: str) -> di
 def digest_email(payload: dict[str, Any], sender: str, recipients: list[str]) -> EmailMessage:
     """The digest as a plain-text Vietnamese email."""
     message = EmailMessage()
-    message["Subject"] = (f"[CCHC] {payload['agency_name']}: {payload['count']} hồ sơ cần chú ý "
+    # One line: a name typed with a line break would make the header refused, the mail unsent.
+    name = " ".join(str(payload["agency_name"]).split())
+    message["Subject"] = (f"[CCHC] {name}: {payload['count']} hồ sơ cần chú ý "
                           f"ngày {vi_day(payload['day'])}")
     message["From"] = sender
     message["To"] = ", ".join(recipients)
