@@ -28,3 +28,11 @@ def test_a_wrong_setting_is_named_and_the_secrets_are_not_shown(settings, given,
         settings(**given)
     assert wrong in str(refused.value)
     assert SECRET not in str(refused.value)
+
+
+@pytest.mark.parametrize("secret", ["short-secret", "change-me-gateway-jwt-secret-0123456789"])
+def test_a_weak_or_example_token_secret_is_refused(secret: str) -> None:
+    """HS256 with a short or published secret lets anyone sign an admin's token."""
+    with pytest.raises(ValidationError) as refused:
+        GatewaySettings(jwt_secret=secret)
+    assert "jwt_secret" in str(refused.value) and secret not in str(refused.value)

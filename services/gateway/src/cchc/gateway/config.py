@@ -11,7 +11,10 @@ class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CCHC_GATEWAY_", hide_input_in_errors=True)
 
     nats_url: str = "nats://127.0.0.1:4222"
-    jwt_secret: str = Field(min_length=1)
+    # HS256 wants a key of 256 bits at least (RFC 7518, 3.2): a short or a copied example secret
+    # lets anyone sign tokens, an admin's included. deploy/make_secrets.py and `cchc up` make
+    # 64 characters (secrets.token_urlsafe(48)).
+    jwt_secret: str = Field(min_length=32)
     services: list[str] = ["dossier", "planning", "scoring"]
     request_timeout: float = Field(default=10.0, gt=0, description="seconds a service may take")
     # A health probe must answer well before a load balancer's own timeout.
@@ -94,6 +97,14 @@ class GatewaySettings(BaseSettings):
     # reason (the server unreachable, a timeout, HTTP 5xx/408/429, SMTP 4xx): after each of
     # these delays in turn, seconds, until it is sent or the delays run out.
     alerts_retry_delays_s: list[NonNegativeFloat] = [60.0, 300.0, 900.0]
+
+    @model_validator(mode="after")
+    def _jwt_secret_not_an_example(self) -> "GatewaySettings":
+        if "change-me" in self.jwt_secret.lower():
+            raise ValueError("jwt_secret: still the example's placeholder; make one with "
+                             "deploy/make_secrets.py or `python3 -c \"import secrets; "
+                             "print(secrets.token_urlsafe(48))\"`")
+        return self
 
     @model_validator(mode="after")
     def _smtp_login_over_tls(self) -> "GatewaySettings":
