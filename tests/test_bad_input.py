@@ -56,6 +56,31 @@ async def test_bad_inputs_are_4xx_with_the_field_and_write_nothing(stack_api):
     assert await log_head(stack_api) == head
 
 
+async def test_text_with_control_characters_is_refused_and_writes_nothing(stack_api):
+    """A NUL cannot be stored in PostgreSQL's text: an agency registered with one was answered
+    201, appended to the log, and never appeared in the read model there."""
+    admin = stack_api.admin
+    agency, procedure = await agency_with_procedure(admin)
+    head = await log_head(stack_api)
+
+    nul = await admin.post("/api/v1/agencies", json={
+        "code": unique("N"), "name": "Sở\u0000 Nội vụ", "group": "department"})
+    assert nul.status_code == 422 and problem_fields(nul) == {"name"}, nul.text
+    bell = await admin.post("/api/v1/procedures", json={
+        "code": unique("P"), "name": "Cấp phép", "agency": agency, "field": "Bưu chính\u0007",
+        "processing_days": 3, "online_level": "full"})
+    assert bell.status_code == 422 and problem_fields(bell) == {"field"}, bell.text
+    extra = await admin.post("/api/v1/dossiers", json={
+        "procedure": procedure, "channel": "online", "received_at": "2022-07-11T09:30:00+07:00",
+        "applicant": {"name": "Nguyễn Văn An", "phone": "0912\u0000345"}})
+    assert extra.status_code == 422 and problem_fields(extra) == {"applicant"}, extra.text
+    assert await log_head(stack_api) == head
+
+    lines = await admin.post("/api/v1/agencies", json={  # tab and line breaks stay allowed
+        "code": unique("T"), "name": "Sở\tNội vụ\r\n(cũ)", "group": "department"})
+    assert lines.status_code == 201, lines.text
+
+
 async def test_a_duplicate_code_is_a_conflict(stack_api):
     admin = stack_api.admin
     agency, procedure = await agency_with_procedure(admin)

@@ -9,16 +9,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cchc.contracts.commands import Command
 from cchc.contracts.dossier import AgencyGroup, Channel, DayKind, OnlineLevel, Outcome
 from cchc.contracts.late_entry import MayBeEnteredLate, MayBeImported
 from cchc.contracts.localtime import BusinessTime
 from cchc.contracts.subjects import TOKEN_PATTERN
 
 SERVICE = "dossier"
-
-
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RegisterAgency(Command):

@@ -5,18 +5,15 @@ Endpoint names are the last token of ``svc.planning.<name>``.
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from cchc.contracts.planning import Area, FindingKind, Remediation
+from cchc.contracts.commands import Command
 from cchc.contracts.late_entry import MayBeEnteredLate
 from cchc.contracts.localtime import BusinessTime
+from cchc.contracts.planning import Area, FindingKind, Remediation
 from cchc.contracts.subjects import TOKEN_PATTERN
 
 SERVICE = "planning"
-
-
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class IssuePlan(Command, MayBeEnteredLate):

@@ -5,19 +5,16 @@ Endpoint names are the last token of ``svc.scoring.<name>``.
 
 from datetime import date
 
+from cchc.contracts.commands import Command
 from cchc.contracts.late_entry import MayBeEnteredLate
 from cchc.contracts.localtime import BusinessTime
 from cchc.contracts.scoring import Criterion, IndexKind, SurveyCount
 from cchc.contracts.subjects import TOKEN_PATTERN
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 SERVICE = "scoring"
 
 Points = float
-
-
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DefineFramework(Command):
