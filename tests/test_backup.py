@@ -47,3 +47,34 @@ async def test_a_backup_restores_every_stream_and_bucket_into_a_fresh_server(tmp
     finally:
         source.stop()
         target.stop()
+
+
+async def test_a_damaged_backup_is_named_by_verify_not_restored(tmp_path, capsys):
+    """`cchc verify --backup` restores into a scratch server first: a snapshot damaged in
+    storage fails there, with the server's reason, at once."""
+    import argparse
+    import asyncio
+
+    from cchc.cli import backup
+    from cchc.cli.verify import run as run_verify
+
+    source = NatsServer(store_dir=tmp_path / "source").start()
+    try:
+        nc = await nats.connect(source.url)
+        await nc.jetstream().add_stream(StreamConfig(name="DOSSIER", subjects=["cchc.dossier.>"]))
+        for n in range(500):
+            await nc.jetstream().publish(f"cchc.dossier.SNV.d{n % 40}", b"event" * 40)
+        assert await backup.create(nc, tmp_path / "backup") == 0
+        await nc.close()
+    finally:
+        source.stop()
+    snapshot = tmp_path / "backup" / "DOSSIER" / "stream.snapshot"
+    snapshot.write_bytes(snapshot.read_bytes()[: snapshot.stat().st_size // 2])
+    keyring = tmp_path / "keyring.json"
+    keyring.write_text('{"keys": []}')
+    capsys.readouterr()
+    args = argparse.Namespace(backup=tmp_path / "backup", keyring=str(keyring), nats_url=None,
+                              anchor=[], scratch_dir=tmp_path, data_dir=None)
+    assert await asyncio.wait_for(run_verify(args), 60) == 1
+    assert "the backup does not restore: restore DOSSIER" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("cchc-verify-")] == []

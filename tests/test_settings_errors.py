@@ -22,6 +22,7 @@ SECRET = "zq-secret-3f1c9a77e2"
                        "stream_replicas": 0}, "stream_replicas"),
     (AnchorSettings, {"nats_url": f"tls://anchor:{SECRET}@nats:4222", "interval_s": -1},
      "interval_s"),
+    (AnchorSettings, {"signing_key": SECRET, "stream_replicas": 0}, "stream_replicas"),
 ])
 def test_a_wrong_setting_is_named_and_the_secrets_are_not_shown(settings, given, wrong) -> None:
     with pytest.raises(ValidationError) as refused:

@@ -46,7 +46,7 @@ class AnchorSettings(BaseSettings):
     signing_key: str | None = None
     signing_key_file: str | None = None
     interval_s: float = Field(default=300.0, gt=0, description="seconds between anchors")
-    stream_replicas: int = 1
+    stream_replicas: int = Field(default=1, ge=1, le=5)  # as the services' streams
 
 
 class AnchorSigner:
