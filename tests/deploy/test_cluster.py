@@ -18,7 +18,7 @@ import pytest
 from cchc.contracts.messages import CommandMeta, Principal, Request, Role
 from cchc.dossier.config import DossierSettings
 from cchc.dossier.main import DossierService
-from cchc.runtime.natsserver import NatsServer, free_port
+from cchc.runtime.natsserver import LocalCluster, NatsServer, wait_for_jetstream
 from cchc.runtime.endpoints import ServiceClient, ServiceUnavailable
 from faststream.nats import NatsBroker
 
@@ -31,49 +31,20 @@ KILL_AFTER = 12
 TEST_BUDGET_S = 180.0  # bounds a hang; not a speed claim (a slow CI run took more than 75 s once)
 
 
-def cluster_config(name: str, cluster_port: int, routes: list[int]) -> str:
-    # The client port and the store folder are given on NatsServer's command line (-p, -sd).
-    route_urls = ", ".join(f'"nats-route://127.0.0.1:{port}"' for port in routes)
-    return (
-        f"server_name: {name}\n"
-        "jetstream { sync_interval: always }\n"
-        f"cluster {{\n  name: cchc-test\n  listen: 127.0.0.1:{cluster_port}\n"
-        f"  routes: [{route_urls}]\n}}\n"
-    )
-
-
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
-    cluster_ports = [free_port() for _ in range(NODES)]
-    servers = []
-    for index in range(NODES):
-        folder = tmp_path / f"n{index + 1}"
-        folder.mkdir()
-        config = folder / "server.conf"
-        config.write_text(cluster_config(f"n{index + 1}", cluster_ports[index], cluster_ports))
-        servers.append(NatsServer(store_dir=folder / "js", config_file=config))
+    nodes = LocalCluster.start(tmp_path, NODES, sync_always=True)
     try:
-        for server in servers:
-            server.start()
-        yield servers
+        yield nodes.nodes
     finally:
-        for server in servers:
-            server.stop()
+        nodes.stop()
 
 
 async def wait_for_meta_leader(url: str, timeout: float = 30.0) -> None:
     """JetStream answers account info only once the cluster has elected its meta leader."""
     nc = await nats.connect(url)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                await nc.jetstream(timeout=1).account_info()
-                return
-            except Exception:  # noqa: BLE001 - 503 no leader yet, or a timeout
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
+        await wait_for_jetstream(nc, timeout)
     finally:
         await nc.close()
 

@@ -9,7 +9,13 @@ import nats
 import pytest
 
 from cchc.runtime.nats_watchdog import watch
-from cchc.runtime.natsserver import NatsServer, free_port
+from cchc.runtime.natsserver import (
+    LocalCluster,
+    NatsServer,
+    cluster_node_config,
+    free_port,
+    reaches_jetstream,
+)
 
 
 async def test_quiet_while_round_trips_complete_then_gives_up_when_they_stop(tmp_path) -> None:
@@ -134,40 +140,13 @@ async def test_a_broker_whose_reconnect_died_on_a_lost_transport_stops_cleanly(t
 
 # --- a node cut off from the others ------------------------------------------------------------
 
-def node_config(name: str, cluster_port: int, routes: list[int], password: str = "") -> str:
-    """A cluster node; with ``password``, routes need it (a node without it is cut off)."""
-    credentials = f"u:{password}@" if password else ""
-    urls = ", ".join(f'"nats-route://{credentials}127.0.0.1:{port}"' for port in routes)
-    auth = f"  authorization {{ user: u, password: {password} }}\n" if password else ""
-    return (f"server_name: {name}\njetstream {{}}\ncluster {{\n  name: watchdog-test\n"
-            f"  listen: 127.0.0.1:{cluster_port}\n{auth}  routes: [{urls}]\n}}\n")
-
-
 @pytest.fixture
 def three_nodes(tmp_path):  # type: ignore[no-untyped-def]
-    cluster_ports = [free_port() for _ in range(3)]
-    nodes = []
-    for index in range(3):
-        folder = tmp_path / f"n{index}"
-        folder.mkdir()
-        (folder / "node.conf").write_text(node_config(f"n{index}", cluster_ports[index],
-                                                      cluster_ports))
-        nodes.append(NatsServer(store_dir=folder / "js", config_file=folder / "node.conf"))
+    cluster = LocalCluster.start(tmp_path)
     try:
-        for node in nodes:
-            node.start()
-        yield nodes, cluster_ports
+        yield cluster.nodes, cluster.cluster_ports
     finally:
-        for node in nodes:
-            node.stop()
-
-
-async def reaches_jetstream(nc) -> bool:  # type: ignore[no-untyped-def]
-    try:
-        await nc.jetstream(timeout=1.0).account_info()
-    except Exception:  # noqa: BLE001 - 503 or no answer
-        return False
-    return True
+        cluster.stop()
 
 
 async def test_a_client_on_a_node_cut_off_from_the_others_moves_to_another(three_nodes) -> None:
@@ -188,7 +167,7 @@ async def test_a_client_on_a_node_cut_off_from_the_others_moves_to_another(three
         assert nc.connected_url.port == nodes[0].port  # a working node: it stays
         for index in (1, 2):  # the others restart wanting a route password n0 does not have
             nodes[index].stop()
-            nodes[index].config_file.write_text(node_config(
+            nodes[index].config_file.write_text(cluster_node_config(
                 f"n{index}", cluster_ports[index], cluster_ports[1:], password="s3cret"))
             nodes[index].start()
         others = (nodes[1].port, nodes[2].port)
@@ -215,7 +194,7 @@ async def test_a_node_reached_by_a_reconnect_gets_less_time_to_serve_jetstream(
     nodes, _ = three_nodes
     folder = tmp_path / "alone"
     folder.mkdir()  # a node of the same cluster whose routes lead nowhere: JetStream never forms
-    (folder / "node.conf").write_text(node_config("alone", free_port(), [free_port()]))
+    (folder / "node.conf").write_text(cluster_node_config("alone", free_port(), [free_port()]))
     alone = NatsServer(store_dir=folder / "js", config_file=folder / "node.conf").start()
     nc = await nats.connect([nodes[0].url, alone.url, nodes[1].url, nodes[2].url],
                             dont_randomize=True, max_reconnect_attempts=-1,

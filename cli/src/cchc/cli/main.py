@@ -1,4 +1,5 @@
-"""``cchc up | token | rebuild | migrate-subjects | archive | backup | verify | import | demo``."""
+"""``cchc up | token | rebuild | migrate-subjects | archive | backup | verify | replicas | import |
+demo``."""
 
 import argparse
 import asyncio
@@ -90,6 +91,12 @@ def _archive(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from cchc.cli.verify import run
+
+    return asyncio.run(run(args))
+
+
+def _replicas(args: argparse.Namespace) -> int:
+    from cchc.cli.replicas import run
 
     return asyncio.run(run(args))
 
@@ -186,6 +193,11 @@ def parser() -> argparse.ArgumentParser:
 
     add_verify(commands, DEFAULT_DATA_DIR)
     commands.choices["verify"].set_defaults(run=_verify)
+
+    from cchc.cli.replicas import add_parser as add_replicas
+
+    add_replicas(commands)
+    commands.choices["replicas"].set_defaults(run=_replicas)
 
     importing = commands.add_parser(
         "import", help="import a procedure catalogue or dossiers from CSV or XLSX through the "

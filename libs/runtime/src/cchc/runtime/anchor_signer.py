@@ -30,6 +30,7 @@ from cchc.runtime.anchor_log import AnchorLog, anchor_stream_config
 from cchc.runtime import nats_watchdog
 from cchc.runtime.endpoints import close_connection, inbox_prefix, resilient_options
 from cchc.runtime.full_log import log_events
+from cchc.runtime.replicas import under_replicated
 from cchc.runtime.signing_keys import SigningKey, load_signing_key
 from cchc.runtime.waiting import wait_at_most
 
@@ -64,6 +65,8 @@ class AnchorSigner:
             await js.stream_info(anchor_stream_config().name)
         except NotFoundError:
             await js.add_stream(anchor_stream_config(self._replicas))
+            return
+        await under_replicated(js, anchor_stream_config().name, self._replicas)
 
     async def anchor_once(self) -> Anchor | None:
         """Sign the heads now; None when no stream moved since the newest anchor."""

@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 MIN_VERSION = (2, 11, 0)
 _LISTEN = re.compile(r"Listening for client connections on ([\d.]+):(\d+)")
@@ -143,3 +144,67 @@ async def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
         except OSError:
             await asyncio.sleep(0.05)
     raise NatsServerError(f"{host}:{port} not reachable")
+
+
+def cluster_node_config(name: str, cluster_port: int, routes: list[int],
+                        password: str = "", sync_always: bool = False) -> str:
+    """A node of a local cluster; with ``password``, its routes need it (a node whose peers do
+    not have it is cut off from them); ``sync_always`` as deployed (every write on disk before
+    it is acknowledged). The client port and the store folder go on NatsServer's command line."""
+    credentials = f"u:{password}@" if password else ""
+    urls = ", ".join(f'"nats-route://{credentials}127.0.0.1:{port}"' for port in routes)
+    auth = f"  authorization {{ user: u, password: {password} }}\n" if password else ""
+    jetstream = "{ sync_interval: always }" if sync_always else "{}"
+    return (f"server_name: {name}\njetstream {jetstream}\ncluster {{\n  name: local-cluster\n"
+            f"  listen: 127.0.0.1:{cluster_port}\n{auth}  routes: [{urls}]\n}}\n")
+
+
+@dataclass
+class LocalCluster:
+    """Nodes of one cluster on this machine, node ``i`` under ``folder/n<i>``."""
+
+    nodes: list[NatsServer]
+    cluster_ports: list[int]
+
+    @classmethod
+    def start(cls, folder: Path, size: int = 3, sync_always: bool = False) -> "LocalCluster":
+        cluster = cls([], [free_port() for _ in range(size)])
+        for index in range(size):
+            node_folder = folder / f"n{index}"
+            node_folder.mkdir(parents=True)
+            config = node_folder / "node.conf"
+            config.write_text(cluster_node_config(f"n{index}", cluster.cluster_ports[index],
+                                                  cluster.cluster_ports, sync_always=sync_always))
+            cluster.nodes.append(NatsServer(store_dir=node_folder / "js", config_file=config))
+        try:
+            for node in cluster.nodes:
+                node.start()
+        except BaseException:
+            cluster.stop()
+            raise
+        return cluster
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+async def reaches_jetstream(nc: Any) -> bool:
+    """Whether JetStream answers through ``nc`` now (a cluster has formed, its leader chosen)."""
+    try:
+        await nc.jetstream(timeout=1.0).account_info()
+    except Exception:  # noqa: BLE001 - 503 or no answer
+        return False
+    return True
+
+
+async def wait_for_jetstream(nc: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await reaches_jetstream(nc):
+        if time.monotonic() > deadline:
+            raise NatsServerError(f"JetStream did not answer within {timeout} s")
+        await asyncio.sleep(0.2)

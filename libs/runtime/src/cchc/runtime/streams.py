@@ -7,6 +7,7 @@ from nats.js.errors import BadRequestError
 
 from cchc.contracts.subjects import SUBJECT_SCHEME, stream_name, stream_subjects
 from cchc.runtime.natsserver import MIN_VERSION
+from cchc.runtime.replicas import under_replicated
 
 
 # The stream's metadata names the subject scheme its events are written with.
@@ -85,7 +86,8 @@ def event_stream_config(
 
 
 async def ensure_event_stream(js: JetStreamContext, context: str, replicas: int = 1) -> None:
-    """Create the context's stream, or leave an existing one as it is (never rewrite its config).
+    """Create the context's stream, or leave an existing one as it is (never rewrite its config;
+    fewer replicas than ``replicas`` are named in the log).
 
     Every service calls this on start, so it is also where an unsupported server is refused, and
     a stream of an earlier subject scheme (``OldSubjectScheme``: migrate it first).
@@ -106,3 +108,4 @@ async def ensure_event_stream(js: JetStreamContext, context: str, replicas: int 
         raise OldSubjectScheme(
             f"stream {config.name} holds events of subject scheme {scheme}; stop the services "
             f"and run `cchc migrate-subjects` (scheme {SUBJECT_SCHEME})")
+    await under_replicated(js, config.name, replicas)

@@ -23,6 +23,7 @@ from nats.js.kv import KeyValue
 from cchc.dossier.domain.receipt_codes import receipt_code
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.nats_failures import unavailable_on_nats_failure
+from cchc.runtime.replicas import under_replicated
 
 BUCKET = "RECEIPT_NUMBERS"
 MAX_ATTEMPTS = 50  # each lost race means another replica took a number meanwhile
@@ -120,6 +121,7 @@ class ReceiptBook:
         if self._bucket is None:
             try:
                 self._bucket = await self._store.jetstream.key_value(BUCKET)
+                await under_replicated(self._store.jetstream, f"KV_{BUCKET}", self._replicas)
             except BucketNotFoundError:
                 # Creating an existing bucket with the same config succeeds: replicas may race.
                 self._bucket = await self._store.jetstream.create_key_value(KeyValueConfig(

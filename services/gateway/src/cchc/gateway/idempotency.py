@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from cchc.contracts.envelope import canonical_json
 from cchc.contracts.messages import Principal
+from cchc.runtime.replicas import under_replicated
 
 BUCKET = "IDEMPOTENCY"
 
@@ -65,12 +66,9 @@ async def open_bucket(js: JetStreamContext, ttl_s: int, replicas: int = 1) -> Ke
         # Creating an existing bucket with the same config succeeds, so replicas may race here.
         return await js.create_key_value(KeyValueConfig(
             bucket=BUCKET, ttl=ttl_s, history=1, storage=StorageType.FILE, replicas=replicas))
-    stored = (await js.stream_info(f"KV_{BUCKET}")).config.num_replicas or 1
-    if stored < replicas:
-        # Created by a release before this setting: raising it is the operator's (the gateway's
-        # NATS user may create this bucket, not edit it).
-        log.warning("the idempotency bucket has %d replica(s), %d wanted: raise it with "
-                    "`nats stream edit KV_%s --replicas %d`", stored, replicas, BUCKET, replicas)
+    # Created by a release before this setting: raising it is the operator's (the gateway's
+    # NATS user may create this bucket, not edit it).
+    await under_replicated(js, f"KV_{BUCKET}", replicas)
     return bucket
 
 

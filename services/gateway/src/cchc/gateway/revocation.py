@@ -24,6 +24,7 @@ from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 from pydantic import BaseModel, Field, ValidationError
 
+from cchc.runtime.replicas import under_replicated
 from cchc.runtime.waiting import wait_at_most
 
 log = logging.getLogger("cchc.gateway.revocation")
@@ -52,12 +53,14 @@ def key_of(kind: str, value: str) -> str:
 async def open_bucket(nc: NATS, replicas: int = 1) -> KeyValue:
     js = nc.jetstream()
     try:
-        return await js.key_value(BUCKET)
+        bucket = await js.key_value(BUCKET)
     except BucketNotFoundError:
         # Creating an existing bucket with the same config succeeds: replicas may race here.
         return await js.create_key_value(
             KeyValueConfig(bucket=BUCKET, history=1, storage=StorageType.FILE, replicas=replicas)
         )
+    await under_replicated(js, f"KV_{BUCKET}", replicas)
+    return bucket
 
 
 class RevocationList:
