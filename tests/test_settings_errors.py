@@ -37,3 +37,36 @@ def test_a_weak_or_example_token_secret_is_refused(secret: str) -> None:
     with pytest.raises(ValidationError) as refused:
         GatewaySettings(jwt_secret=secret)
     assert "jwt_secret" in str(refused.value) and secret not in str(refused.value)
+
+
+EXAMPLE_URLS = {  # as deploy/compose.env.example and the k8s secrets/*.env.example give them
+    "nats": "tls://dossier:change-me-nats-dossier@nats:4222",
+    "database": "postgresql://cchc_dossier:change-me-postgres-dossier@postgres:5432/cchc_dossier",
+    "empty password": "tls://gateway:@nats:4222",
+}
+REAL_DATABASE = "postgresql://cchc_dossier:3f9a0c51e7d24b68@postgres:5432/cchc_dossier"
+
+
+@pytest.mark.parametrize(("settings", "field", "others"), [
+    (DossierSettings, "nats_url", {"database_url": REAL_DATABASE}),
+    (DossierSettings, "database_url", {}),
+    (GatewaySettings, "nats_url", {"jwt_secret": SECRET * 2}),
+    (AnchorSettings, "nats_url", {}),
+])
+@pytest.mark.parametrize("example", EXAMPLE_URLS)
+def test_a_url_with_the_examples_password_or_none_is_refused(settings, field, others,
+                                                              example) -> None:
+    """Copied as it is, an example would run every deployment on passwords published here."""
+    url = EXAMPLE_URLS[example]
+    with pytest.raises(ValidationError) as refused:
+        settings(**{field: url, **others})
+    error = str(refused.value)
+    assert field in error and ("placeholder" in error or "password is empty" in error)
+    assert url not in error and "change-me-" not in error
+
+
+def test_urls_without_a_password_or_with_a_real_one_are_taken() -> None:
+    DossierSettings(nats_url="nats://127.0.0.1:4222", database_url="sqlite:///dossier.db")
+    DossierSettings(database_url="postgresql://cchc_dossier@/cchc_dossier?host=/run/postgresql")
+    DossierSettings(nats_url="tls://dossier:4b1e9f02a7c3d865@nats:4222",
+                    database_url=REAL_DATABASE)

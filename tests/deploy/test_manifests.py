@@ -91,6 +91,21 @@ def test_compose_files_and_variables_exist():
         assert f"{variable}=" in example, f"{variable} missing from compose.env.example"
 
 
+def test_the_env_example_holds_no_usable_secret():
+    """Copied as it is, an example with values would run every deployment on passwords published
+    here. Its secrets are blank, and compose refuses a blank one: each is required (``:?``) where
+    it is used, or is the PostgreSQL superuser's, whose image refuses to initialize without it."""
+    compose_text = "".join((DEPLOY / name).read_text()
+                           for name in ("compose.yaml", "compose.cluster.yaml"))
+    secrets = dict(line.split("=", 1) for line in
+                   (DEPLOY / "compose.env.example").read_text().splitlines()
+                   if re.match(r"CCHC_\w+_(PASSWORD|SECRET|SIGNING_KEY)=", line))
+    assert len(secrets) >= 15 and set(secrets.values()) == {""}, secrets
+    for variable in set(secrets) - {"CCHC_POSTGRES_PASSWORD"}:
+        assert f"${{{variable}:?" in compose_text, f"{variable} is not required by compose"
+    assert "POSTGRES_PASSWORD_FILE" in compose_text
+
+
 # --- images ----------------------------------------------------------------------------------
 
 def test_the_image_is_small_non_root_and_checks_its_health():

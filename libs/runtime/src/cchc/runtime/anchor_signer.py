@@ -31,6 +31,7 @@ from cchc.runtime import nats_watchdog
 from cchc.runtime.endpoints import close_connection, inbox_prefix, resilient_options
 from cchc.runtime.full_log import log_events
 from cchc.runtime.replicas import under_replicated
+from cchc.runtime.setting_secrets import ConnectionUrl
 from cchc.runtime.signing_keys import SigningKey, load_signing_key
 from cchc.runtime.waiting import wait_at_most
 
@@ -43,7 +44,7 @@ USER = "anchor"
 class AnchorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CCHC_ANCHOR_", hide_input_in_errors=True)
 
-    nats_url: str = "nats://127.0.0.1:4222"
+    nats_url: ConnectionUrl = "nats://127.0.0.1:4222"
     signing_key: str | None = None
     signing_key_file: str | None = None
     interval_s: float = Field(default=300.0, gt=0, description="seconds between anchors")

@@ -5,6 +5,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cchc.runtime.projection_upgrade import RETIRE_AFTER_S
+from cchc.runtime.setting_secrets import ConnectionUrl
 
 
 class ServiceSettingsBase(BaseSettings):
@@ -12,8 +13,8 @@ class ServiceSettingsBase(BaseSettings):
     # passwords in the URLs, the signing key), and the error goes to the log.
     model_config = SettingsConfigDict(hide_input_in_errors=True)
 
-    nats_url: str = "nats://127.0.0.1:4222"
-    database_url: str
+    nats_url: ConnectionUrl = "nats://127.0.0.1:4222"
+    database_url: ConnectionUrl
     stream_replicas: int = Field(default=1, ge=1, le=5)  # NATS clusters have 3 or 5 nodes
     projection_batch_size: int = Field(default=500, gt=0)
     # How long a replaced projection version keeps its tables after the new one took over

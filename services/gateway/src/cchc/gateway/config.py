@@ -6,11 +6,13 @@ from datetime import time
 from pydantic import Field, NonNegativeFloat, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cchc.runtime.setting_secrets import ConnectionUrl, is_placeholder
+
 
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CCHC_GATEWAY_", hide_input_in_errors=True)
 
-    nats_url: str = "nats://127.0.0.1:4222"
+    nats_url: ConnectionUrl = "nats://127.0.0.1:4222"
     # HS256 wants a key of 256 bits at least (RFC 7518, 3.2): a short or a copied example secret
     # lets anyone sign tokens, an admin's included. deploy/make_secrets.py and `cchc up` make
     # 64 characters (secrets.token_urlsafe(48)).
@@ -100,7 +102,7 @@ class GatewaySettings(BaseSettings):
 
     @model_validator(mode="after")
     def _jwt_secret_not_an_example(self) -> "GatewaySettings":
-        if "change-me" in self.jwt_secret.lower():
+        if is_placeholder(self.jwt_secret):
             raise ValueError("jwt_secret: still the example's placeholder; make one with "
                              "deploy/make_secrets.py or `python3 -c \"import secrets; "
                              "print(secrets.token_urlsafe(48))\"`")
