@@ -2,6 +2,7 @@
 through the server's API and restored into another server, message for message."""
 
 import nats
+import pytest
 from nats.js.api import KeyValueConfig, StreamConfig
 
 from cchc.cli.main import main
@@ -28,7 +29,8 @@ async def test_a_backup_restores_every_stream_and_bucket_into_a_fresh_server(tmp
 
         assert await asyncio.to_thread(
             main, ["backup", "create", str(backup), "--nats-url", source.url]) == 0
-        assert {p.name for p in backup.iterdir()} == {"DOSSIER", "KV_IDEMPOTENCY"}
+        assert {p.name for p in backup.iterdir()} == {"DOSSIER", "KV_IDEMPOTENCY",
+                                                      "manifest.json"}
         assert await asyncio.to_thread(
             main, ["backup", "restore", str(backup), "--nats-url", target.url]) == 0
         # A second restore finds the streams there and refuses.
@@ -50,8 +52,8 @@ async def test_a_backup_restores_every_stream_and_bucket_into_a_fresh_server(tmp
 
 
 async def test_a_damaged_backup_is_named_by_verify_not_restored(tmp_path, capsys):
-    """`cchc verify --backup` restores into a scratch server first: a snapshot damaged in
-    storage fails there, with the server's reason, at once."""
+    """`cchc verify --backup` checks the manifest first: a snapshot damaged in storage fails
+    there, before any restore; without a manifest, the scratch server's restore names it."""
     import argparse
     import asyncio
 
@@ -74,7 +76,132 @@ async def test_a_damaged_backup_is_named_by_verify_not_restored(tmp_path, capsys
     keyring.write_text('{"keys": []}')
     capsys.readouterr()
     args = argparse.Namespace(backup=tmp_path / "backup", keyring=str(keyring), nats_url=None,
-                              anchor=[], scratch_dir=tmp_path, data_dir=None)
+                              anchor=[], scratch_dir=tmp_path, data_dir=None,
+                              no_manifest=False)
+    assert await asyncio.wait_for(run_verify(args), 60) == 1
+    assert ("the backup is not whole: DOSSIER: stream.snapshot does not match its SHA-256"
+            in capsys.readouterr().err)
+    # A folder without a manifest (`nats stream backup`) is restored unchecked: the server
+    # names the damage.
+    (tmp_path / "backup" / "manifest.json").unlink()
+    args.no_manifest = True
     assert await asyncio.wait_for(run_verify(args), 60) == 1
     assert "the backup does not restore: restore DOSSIER" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("cchc-verify-")] == []
+
+
+async def filled_server(folder, events: int = 300) -> NatsServer:  # type: ignore[no-untyped-def]
+    server = NatsServer(store_dir=folder).start()
+    nc = await nats.connect(server.url)
+    js = nc.jetstream()
+    for name in ("DOSSIER", "PLANNING"):
+        await js.add_stream(StreamConfig(name=name, subjects=[f"cchc.{name.lower()}.>"]))
+        for n in range(events):
+            await js.publish(f"cchc.{name.lower()}.SNV.a{n % 30}", f"{name} {n}".encode() * 20)
+    await nc.close()
+    return server
+
+
+async def stream_names_of(url: str) -> list[str]:
+    from cchc.cli.backup import stream_names
+
+    nc = await nats.connect(url)
+    try:
+        return await stream_names(nc)
+    finally:
+        await nc.close()
+
+
+async def test_a_backup_that_did_not_finish_is_refused_and_nothing_is_restored(
+    tmp_path, monkeypatch, capsys,
+):
+    """The second stream's snapshot fails: the folder holds the first stream, whole, and no
+    manifest. Restoring it would bring back DOSSIER without PLANNING, silently, as before."""
+    import asyncio
+
+    from cchc.cli import backup
+
+    source = await filled_server(tmp_path / "source")
+    target = NatsServer(store_dir=tmp_path / "target").start()
+    try:
+        taken = backup.snapshot
+
+        async def fails_on_planning(nc, stream, folder):  # type: ignore[no-untyped-def]
+            if stream == "PLANNING":
+                raise backup.BackupError("$JS.API.STREAM.SNAPSHOT.PLANNING: the server went away")
+            return await taken(nc, stream, folder)
+
+        monkeypatch.setattr(backup, "snapshot", fails_on_planning)
+        folder = tmp_path / "backup"
+        assert await asyncio.to_thread(
+            main, ["backup", "create", str(folder), "--nats-url", source.url]) == 1
+        assert (folder / "DOSSIER" / "backup.json").exists()
+        assert not (folder / "manifest.json").exists()
+        capsys.readouterr()
+
+        assert await asyncio.to_thread(
+            main, ["backup", "restore", str(folder), "--nats-url", target.url]) == 1
+        assert "has no manifest.json: a backup that did not finish" in capsys.readouterr().err
+        assert await stream_names_of(target.url) == []
+        # Told so, the streams it holds are restored (a folder of `nats stream backup`).
+        assert await asyncio.to_thread(
+            main, ["backup", "restore", str(folder), "--nats-url", target.url,
+                   "--no-manifest"]) == 0
+        assert await stream_names_of(target.url) == ["DOSSIER"]
+    finally:
+        source.stop()
+        target.stop()
+
+
+@pytest.mark.parametrize("damage", ["bytes flipped", "stream folder removed", "stream added"])
+async def test_a_backup_whose_files_no_longer_match_its_manifest_restores_nothing(
+    tmp_path, capsys, damage,
+):
+    import asyncio
+    import shutil
+
+    source = await filled_server(tmp_path / "source")
+    target = NatsServer(store_dir=tmp_path / "target").start()
+    try:
+        folder = tmp_path / "backup"
+        assert await asyncio.to_thread(
+            main, ["backup", "create", str(folder), "--nats-url", source.url]) == 0
+        assert "backup complete: 2 streams" in capsys.readouterr().out
+        snapshot = folder / "PLANNING" / "stream.snapshot"
+        if damage == "bytes flipped":  # same size, 64 bytes changed in the middle
+            data = bytearray(snapshot.read_bytes())
+            middle = len(data) // 2
+            data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])
+            snapshot.write_bytes(bytes(data))
+            expected = "PLANNING: stream.snapshot does not match its SHA-256 in manifest.json"
+        elif damage == "stream folder removed":
+            shutil.rmtree(folder / "PLANNING")
+            expected = "PLANNING: listed in manifest.json, missing from the folder"
+        else:
+            shutil.copytree(folder / "PLANNING", folder / "SCORING")
+            expected = "SCORING: in the folder, not in its manifest.json"
+        assert await asyncio.to_thread(
+            main, ["backup", "restore", str(folder), "--nats-url", target.url]) == 1
+        assert expected in capsys.readouterr().err
+        assert await stream_names_of(target.url) == []  # DOSSIER neither
+    finally:
+        source.stop()
+        target.stop()
+
+
+async def test_a_folder_holding_a_backup_is_not_written_over(tmp_path, capsys):
+    import asyncio
+
+    source = await filled_server(tmp_path / "source", events=20)
+    try:
+        folder = tmp_path / "backup"
+        assert await asyncio.to_thread(
+            main, ["backup", "create", str(folder), "--nats-url", source.url]) == 0
+        manifest = (folder / "manifest.json").read_bytes()
+        capsys.readouterr()
+        assert await asyncio.to_thread(
+            main, ["backup", "create", str(folder), "--nats-url", source.url]) == 1
+        assert "holds a backup already" in capsys.readouterr().err
+        assert (folder / "manifest.json").read_bytes() == manifest
+    finally:
+        source.stop()

@@ -9,22 +9,36 @@ is consistent per stream. Consumers are left out: each projection recreates its 
 own checkpoint, and a fresh database replays the whole log.
 
 A backup folder holds, per stream, ``<STREAM>/backup.json`` (configuration and state at the
-snapshot) and ``<STREAM>/stream.snapshot``. Restore into an installation where those streams do
-not exist yet (NATS up, the services not started); ``--replicas`` sets the replicas of the
-restored streams when the cluster differs in size.
+snapshot) and ``<STREAM>/stream.snapshot``, and ``manifest.json``, written last, once every stream
+is on disk: the streams, each snapshot's size and SHA-256. A folder without it is a backup that did
+not finish (the process stopped, a snapshot failed) and is refused, as is one whose files do not
+match it: before anything is restored, so a restore never brings back part of an installation
+unknowingly. Folders of ``nats stream backup`` (or of a release before 2026-12-07) have no
+manifest: ``--no-manifest`` restores the streams they hold, unchecked.
+
+Restore into an installation where those streams do not exist yet (NATS up, the services not
+started); ``--replicas`` sets the replicas of the restored streams when the cluster differs in
+size.
 """
 
 import argparse
 import asyncio
+import hashlib
 import json
+import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nats
 from nats.aio.client import Client as NATS
 
+from cchc.runtime.archive_store import file_sha256
+
 CHUNK_BYTES = 128 * 1024
 API_TIMEOUT_S = 30.0
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
 
 
 class BackupError(Exception):
@@ -48,7 +62,8 @@ async def stream_names(nc: NATS) -> list[str]:
 
 
 async def snapshot(nc: NATS, stream: str, folder: Path) -> dict:
-    """One stream into folder/<stream>/; returns its state at the snapshot."""
+    """One stream into folder/<stream>/, on disk when this returns; returns the manifest's entry
+    for it (its state at the snapshot, the snapshot's size and SHA-256)."""
     target = folder / stream
     target.mkdir(parents=True, exist_ok=False)
     inbox = nc.new_inbox()
@@ -57,19 +72,69 @@ async def snapshot(nc: NATS, stream: str, folder: Path) -> dict:
         answer = await api(nc, f"$JS.API.STREAM.SNAPSHOT.{stream}", {
             "deliver_subject": inbox, "no_consumers": True, "chunk_size": CHUNK_BYTES,
             "jsck": False})
+        digest, size = hashlib.sha256(), 0
         with (target / "stream.snapshot").open("wb") as out:
             while True:
                 chunk = await chunks.next_msg(timeout=API_TIMEOUT_S)
                 if not chunk.data:  # the end (a header-only message)
                     break
                 out.write(chunk.data)
+                digest.update(chunk.data)
+                size += len(chunk.data)
                 if chunk.reply:  # flow control: the server waits for these
                     await nc.publish(chunk.reply, b"")
+            out.flush()
+            os.fsync(out.fileno())
     finally:
         await chunks.unsubscribe()
     backup = {"config": answer["config"], "state": answer["state"]}
-    (target / "backup.json").write_text(json.dumps(backup, indent=2))
-    return answer["state"]
+    _write_durably(target / "backup.json", json.dumps(backup, indent=2))
+    state = answer["state"]
+    return {"name": stream, "messages": state["messages"], "last_seq": state["last_seq"],
+            "snapshot_bytes": size, "sha256": digest.hexdigest()}
+
+
+def _write_durably(path: Path, text: str) -> None:
+    """``text`` into ``path`` whole or not at all, on disk when this returns."""
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    partial.replace(path)
+
+
+def checked_streams(folder: Path, no_manifest: bool = False) -> list[Path]:
+    """The stream folders of the backup in ``folder``, once its manifest says the backup
+    finished and every file matches it; a ``BackupError`` naming what does not."""
+    found = sorted(p.parent for p in folder.glob("*/backup.json"))
+    manifest_path = folder / MANIFEST
+    if no_manifest:
+        if not found:
+            raise BackupError(f"no stream backed up in {folder}")
+        return found
+    if not manifest_path.exists():
+        raise BackupError(
+            f"{folder} has no {MANIFEST}: a backup that did not finish, or one of `nats stream "
+            "backup` or of a release before 2026-12-07 (--no-manifest takes the streams it "
+            "holds, unchecked)")
+    try:
+        listed = json.loads(manifest_path.read_text())["streams"]
+        names = [entry["name"] for entry in listed]
+    except (ValueError, KeyError, TypeError) as error:
+        raise BackupError(f"{manifest_path} cannot be read: {error}") from error
+    unlisted = sorted({p.name for p in found} - set(names))
+    if unlisted:
+        raise BackupError(f"{', '.join(unlisted)}: in the folder, not in its {MANIFEST}")
+    for entry in listed:
+        snapshot_file = folder / entry["name"] / "stream.snapshot"
+        if not (folder / entry["name"] / "backup.json").exists() or not snapshot_file.exists():
+            raise BackupError(f"{entry['name']}: listed in {MANIFEST}, missing from the folder")
+        if (snapshot_file.stat().st_size != entry["snapshot_bytes"]
+                or file_sha256(snapshot_file) != entry["sha256"]):
+            raise BackupError(f"{entry['name']}: stream.snapshot does not match its SHA-256 in "
+                              f"{MANIFEST} (damaged or changed since the backup)")
+    return [folder / name for name in names]
 
 
 async def restore_stream(nc: NATS, folder: Path, replicas: int | None) -> dict:
@@ -94,18 +159,28 @@ async def restore_stream(nc: NATS, folder: Path, replicas: int | None) -> dict:
 
 
 async def create(nc: NATS, folder: Path) -> int:
+    if (folder / MANIFEST).exists() or any(folder.glob("*/backup.json")):
+        raise BackupError(f"{folder} holds a backup already: give each backup a folder of its own")
     folder.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    entries = []
     for stream in await stream_names(nc):
-        state = await snapshot(nc, stream, folder)
-        print(f"{stream}: {state['messages']} messages, last sequence {state['last_seq']}")
+        entry = await snapshot(nc, stream, folder)
+        entries.append(entry)
+        print(f"{stream}: {entry['messages']} messages, last sequence {entry['last_seq']}")
+    _write_durably(folder / MANIFEST, json.dumps({
+        "format": MANIFEST_FORMAT, "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(), "streams": entries}, indent=2))
+    print(f"backup complete: {len(entries)} streams, {MANIFEST} written")
     return 0
 
 
-async def restore(nc: NATS, folder: Path, replicas: int | None) -> int:
-    streams = sorted(p.parent for p in folder.glob("*/backup.json"))
-    if not streams:
-        print(f"cchc backup: no stream backed up in {folder}", file=sys.stderr)
-        return 1
+async def restore(nc: NATS, folder: Path, replicas: int | None, no_manifest: bool = False) -> int:
+    return await restore_streams(nc, checked_streams(folder, no_manifest), replicas)
+
+
+async def restore_streams(nc: NATS, streams: list[Path], replicas: int | None) -> int:
+    """The streams of ``checked_streams``, into a server that has none of them yet."""
     existing = set(await stream_names(nc))
     clashing = [s.name for s in streams if s.name in existing]
     if clashing:
@@ -125,7 +200,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         if args.action == "create":
             return await create(nc, args.folder)
-        return await restore(nc, args.folder, args.replicas)
+        return await restore(nc, args.folder, args.replicas, args.no_manifest)
     except BackupError as error:
         print(f"cchc backup: {error}", file=sys.stderr)
         return 1
@@ -142,8 +217,15 @@ def add_parser(commands) -> None:  # type: ignore[no-untyped-def]
     restore_action = actions.add_parser("restore", help="restore every stream of FOLDER")
     restore_action.add_argument("--replicas", type=int, default=None,
                                 help="replicas of the restored streams (default: as backed up)")
+    add_no_manifest(restore_action)
     for action in (create_action, restore_action):
         action.add_argument("folder", type=Path)
         action.add_argument("--nats-url", required=True,
                             help="tls://ops:<password>@host:4222 (trust the CA: SSL_CERT_FILE)")
     backup.set_defaults(run=lambda args: asyncio.run(run(args)))
+
+
+def add_no_manifest(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-manifest", action="store_true",
+                        help=f"a folder without {MANIFEST} (`nats stream backup`, or a release "
+                             "before 2026-12-07): take the streams it holds, unchecked")

@@ -8,8 +8,10 @@
 
 A backup made by ``cchc backup create`` (or ``nats stream backup``, one folder per stream) is
 restored into a scratch nats-server of its own, in a temporary folder, and verified there: the
-check that the backup restores at all comes with it. The scratch server is stopped and its
-folder removed afterwards; it needs as much disk as the backup.
+check that the backup restores at all comes with it. Its manifest is checked first (a backup that
+did not finish, or whose files changed since, fails at once; ``--no-manifest`` for folders of
+``nats stream backup``). The scratch server is stopped and its folder removed afterwards; it
+needs as much disk as the backup.
 
 Prints each event and anchor that fails, one line each, and a summary per stream; exits 1 when
 anything fails. Unsigned events written before signing began are counted, not failures.
@@ -74,13 +76,18 @@ async def _verify_backup(folder: Path, keyring: Keyring, args: argparse.Namespac
         print(f"cchc verify: {folder} holds no stream backup (<STREAM>/backup.json)",
               file=sys.stderr)
         return 1
+    try:
+        streams = backup.checked_streams(folder, args.no_manifest)
+    except backup.BackupError as error:
+        print(f"cchc verify: the backup is not whole: {error}", file=sys.stderr)
+        return 1
     with tempfile.TemporaryDirectory(prefix="cchc-verify-", dir=args.scratch_dir) as scratch:
         server = NatsServer(store_dir=Path(scratch) / "nats").start()
         try:
             nc = await nats.connect(server.url, name="cchc-verify", max_reconnect_attempts=0)
             try:
                 print(f"restoring {folder} into a scratch server:")
-                if await backup.restore(nc, folder, replicas=1) != 0:
+                if await backup.restore_streams(nc, streams, replicas=1) != 0:
                     return 1
             except backup.BackupError as error:
                 print(f"cchc verify: the backup does not restore: {error}", file=sys.stderr)
@@ -116,6 +123,7 @@ def add_parser(commands: argparse._SubParsersAction, default_data_dir: Path) -> 
     verify.add_argument("--backup", type=Path, metavar="FOLDER",
                         help="a `cchc backup create` folder instead, restored into a scratch "
                              "server and verified there")
+    backup.add_no_manifest(verify)
     verify.add_argument("--scratch-dir", type=Path, default=None,
                         help="where the scratch server of --backup keeps its files (as much "
                              "disk as the backup; default: the system's temporary folder)")

@@ -110,11 +110,8 @@ def read_lines(source: IO[bytes]) -> Iterator[ArchivedEvent]:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as source:
-        while chunk := source.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(source, "sha256").hexdigest()
 
 
 class ArchiveShelf:
