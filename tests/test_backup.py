@@ -57,7 +57,7 @@ async def test_a_damaged_backup_is_named_by_verify_not_restored(tmp_path, capsys
     import argparse
     import asyncio
 
-    from cchc.cli import backup
+    from cchc.runtime import backups
     from cchc.cli.verify import run as run_verify
 
     source = NatsServer(store_dir=tmp_path / "source").start()
@@ -66,7 +66,7 @@ async def test_a_damaged_backup_is_named_by_verify_not_restored(tmp_path, capsys
         await nc.jetstream().add_stream(StreamConfig(name="DOSSIER", subjects=["cchc.dossier.>"]))
         for n in range(500):
             await nc.jetstream().publish(f"cchc.dossier.SNV.d{n % 40}", b"event" * 40)
-        assert await backup.create(nc, tmp_path / "backup") == 0
+        assert await backups.create(nc, tmp_path / "backup") == 0
         await nc.close()
     finally:
         source.stop()
@@ -103,7 +103,7 @@ async def filled_server(folder, events: int = 300) -> NatsServer:  # type: ignor
 
 
 async def stream_names_of(url: str) -> list[str]:
-    from cchc.cli.backup import stream_names
+    from cchc.runtime.backups import stream_names
 
     nc = await nats.connect(url)
     try:
@@ -119,19 +119,19 @@ async def test_a_backup_that_did_not_finish_is_refused_and_nothing_is_restored(
     manifest. Restoring it would bring back DOSSIER without PLANNING, silently, as before."""
     import asyncio
 
-    from cchc.cli import backup
+    from cchc.runtime import backups
 
     source = await filled_server(tmp_path / "source")
     target = NatsServer(store_dir=tmp_path / "target").start()
     try:
-        taken = backup.snapshot
+        taken = backups.snapshot
 
         async def fails_on_planning(nc, stream, folder):  # type: ignore[no-untyped-def]
             if stream == "PLANNING":
-                raise backup.BackupError("$JS.API.STREAM.SNAPSHOT.PLANNING: the server went away")
+                raise backups.BackupError("$JS.API.STREAM.SNAPSHOT.PLANNING: the server went away")
             return await taken(nc, stream, folder)
 
-        monkeypatch.setattr(backup, "snapshot", fails_on_planning)
+        monkeypatch.setattr(backups, "snapshot", fails_on_planning)
         folder = tmp_path / "backup"
         assert await asyncio.to_thread(
             main, ["backup", "create", str(folder), "--nats-url", source.url]) == 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import nats
 
 from api_steps import publish_procedure, receive, register_agency, unique
-from cchc.cli import backup
+from cchc.runtime import backups
 from cchc.cli.verify import run as run_verify
 from cchc.contracts.anchors import short_fingerprint
 from cchc.contracts.dossier import DossierWithdrawn
@@ -46,7 +46,7 @@ async def backed_up(stack_api, folder: Path) -> argparse.Namespace:  # type: ign
     """``cchc backup create`` of the running stack, as ops; the arguments to verify it."""
     ops = await nats.connect(stack_api.stack.nats_url_of("ops"))
     try:
-        assert await backup.create(ops, folder) == 0
+        assert await backups.create(ops, folder) == 0
     finally:
         await ops.close()
     return verify_args(stack_api, backup=folder,

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import nats
 
-from cchc.cli import backup
+from cchc.cli.backup import add_no_manifest
 from cchc.cli.installation import Installation, InstallationBusy
+from cchc.runtime import backups
 from cchc.runtime.log_verification import Verification, verify_log
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.signing_keys import Keyring
@@ -77,8 +78,8 @@ async def _verify_backup(folder: Path, keyring: Keyring, args: argparse.Namespac
               file=sys.stderr)
         return 1
     try:
-        streams = backup.checked_streams(folder, args.no_manifest)
-    except backup.BackupError as error:
+        streams = backups.checked_streams(folder, args.no_manifest)
+    except backups.BackupError as error:
         print(f"cchc verify: the backup is not whole: {error}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="cchc-verify-", dir=args.scratch_dir) as scratch:
@@ -87,9 +88,9 @@ async def _verify_backup(folder: Path, keyring: Keyring, args: argparse.Namespac
             nc = await nats.connect(server.url, name="cchc-verify", max_reconnect_attempts=0)
             try:
                 print(f"restoring {folder} into a scratch server:")
-                if await backup.restore_streams(nc, streams, replicas=1) != 0:
+                if await backups.restore_streams(nc, streams, replicas=1) != 0:
                     return 1
-            except backup.BackupError as error:
+            except backups.BackupError as error:
                 print(f"cchc verify: the backup does not restore: {error}", file=sys.stderr)
                 return 1
             finally:
@@ -123,7 +124,7 @@ def add_parser(commands: argparse._SubParsersAction, default_data_dir: Path) -> 
     verify.add_argument("--backup", type=Path, metavar="FOLDER",
                         help="a `cchc backup create` folder instead, restored into a scratch "
                              "server and verified there")
-    backup.add_no_manifest(verify)
+    add_no_manifest(verify)
     verify.add_argument("--scratch-dir", type=Path, default=None,
                         help="where the scratch server of --backup keeps its files (as much "
                              "disk as the backup; default: the system's temporary folder)")
