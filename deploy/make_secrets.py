@@ -22,8 +22,8 @@ from pathlib import Path
 
 DEPLOY = Path(__file__).resolve().parent
 SERVICES = ("dossier", "planning", "scoring")
-NATS_USERS = ("dossier", "planning", "scoring", "gateway", "anchor", "ops", "agency-STTTT",
-              "agency-SNV", "sys")
+NATS_USERS = ("dossier", "planning", "scoring", "gateway", "anchor", "backup", "ops",
+              "agency-STTTT", "agency-SNV", "sys")
 # Each signs with its own Ed25519 key (README.md, "Signed history"); the gateway publishes the
 # public keys (CCHC_GATEWAY_AUDIT_KEYRING).
 SIGNERS = (*SERVICES, "anchor")
@@ -94,6 +94,10 @@ def k8s_dev_envs(values: dict[str, str]) -> dict[str, dict[str, str]]:
         "CCHC_ANCHOR_NATS_URL":
             f"tls://anchor:{values[nats_password_variable('anchor')]}@nats:4222",
         signing_key_variable("anchor"): values[signing_key_variable("anchor")],
+    }
+    files["backup.env"] = {
+        "CCHC_BACKUP_NATS_URL":
+            f"tls://backup:{values[nats_password_variable('backup')]}@nats:4222",
     }
     files["gateway.env"] = {
         "CCHC_GATEWAY_NATS_URL": f"tls://gateway:{values[nats_password_variable('gateway')]}@nats:4222",

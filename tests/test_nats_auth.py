@@ -43,7 +43,8 @@ def deployed_permissions(user: str) -> tuple[set[str], set[str], bool]:
             "allow_responses: true" in block)
 
 
-@pytest.mark.parametrize("user", ["gateway", *nats_auth.SERVICES, nats_auth.ANCHOR])
+@pytest.mark.parametrize("user", ["gateway", *nats_auth.SERVICES, nats_auth.ANCHOR,
+                                  nats_auth.BACKUP])
 def test_the_embedded_permissions_are_the_deployed_ones(user):
     rules = nats_auth.permissions(user)
     assert rules is not None

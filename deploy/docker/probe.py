@@ -3,7 +3,8 @@
     python /opt/cchc/bin/probe.py            # the service named by $CCHC_SERVICE
     python /opt/cchc/bin/probe.py dossier    # or a named one
 
-The gateway is asked over HTTP (GET /health on its own port). A service has no HTTP port, so its
+The gateway is asked over HTTP (GET /health on its own port); the scheduled backup by the age of
+its newest whole backup. A service has no HTTP port, so its
 ``health`` endpoint is asked over NATS with the service's own settings (CCHC_<SERVICE>_NATS_URL,
 credentials in the URL; TLS trusting $SSL_CERT_FILE, its own inbox prefix), on the subject of
 this very instance (``svc.<service>.health.<instance>``, the container's host name, which the
@@ -91,6 +92,17 @@ async def anchor_ready() -> bool:
         await nc.close()
 
 
+def backup_ready() -> bool:
+    """The scheduled backup has no endpoint: healthy while its newest whole backup is no older
+    than its interval (and an hour), so a backup that keeps failing shows as unhealthy."""
+    from datetime import UTC, datetime
+
+    from cchc.runtime.backup_job import BackupSettings, is_current
+
+    settings = BackupSettings()
+    return is_current(settings.folder, settings.interval_s, datetime.now(UTC))
+
+
 def main(argv: list[str]) -> int:
     service = argv[0] if argv else os.environ.get("CCHC_SERVICE", "")
     if not service:
@@ -98,6 +110,8 @@ def main(argv: list[str]) -> int:
         return 2
     if service == "gateway":
         return 0 if gateway_ready() else 1
+    if service == "backup":
+        return 0 if backup_ready() else 1
     check = anchor_ready() if service == "anchor" else service_ready(service)
     try:  # bounded as a whole: a probe must answer before its own timeout
         ready = asyncio.run(asyncio.wait_for(check, 2 * TIMEOUT_S))

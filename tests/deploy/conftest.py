@@ -26,8 +26,8 @@ MAKE_CERTS = DEPLOY / "tls" / "make_certs.py"
 # exactly as a deployment does.
 NATS_PASSWORDS = {
     user: f"test-{user}-secret"
-    for user in ("dossier", "planning", "scoring", "gateway", "anchor", "ops", "agency-STTTT",
-                 "agency-SNV", "sys")
+    for user in ("dossier", "planning", "scoring", "gateway", "anchor", "backup", "ops",
+                 "agency-STTTT", "agency-SNV", "sys")
 }
 
 

@@ -11,7 +11,9 @@ The same permissions as deploy/nats/accounts.conf (a test holds the two together
   anchor stream only (``cchc.runtime.anchor_signer``);
 - the gateway's replicas hand each other alert digests on ``GATEWAY_ALERTS``, which nobody else
   may publish or read, and answer how many live streams took them;
-- ``ops`` (``cchc rebuild``, backups, inspection) may do anything.
+- ``backup``, the scheduled backup (``cchc.runtime.backup_job``), lists the streams and snapshots
+  them: it reads everything and can change nothing;
+- ``ops`` (``cchc rebuild``, backups and restores by hand, inspection) may do anything.
 No user means no entry: an anonymous connection is refused.
 """
 
@@ -25,7 +27,8 @@ from cchc.runtime.endpoints import inbox_prefix
 
 SERVICES = ("dossier", "planning", "scoring")
 ANCHOR = "anchor"
-USERS = ("gateway", *SERVICES, ANCHOR, "ops")
+BACKUP = "backup"
+USERS = ("gateway", *SERVICES, ANCHOR, BACKUP, "ops")
 # Alert digests from the replica that delivers to every gateway replica's live streams
 # (cchc.gateway.alerts.live): gateway to gateway only, since a digest names citizens.
 GATEWAY_ALERTS = "gateway.alerts.live"
@@ -114,6 +117,12 @@ def _anchor() -> list[str]:
     ]
 
 
+def _backup() -> list[str]:
+    # The snapshot API (cchc.runtime.backups): the server streams a snapshot's chunks to the
+    # caller's inbox and waits for an acknowledgement of each on $JS.SNAPSHOT.ACK.<stream>.<id>.
+    return ["$JS.API.STREAM.NAMES", "$JS.API.STREAM.SNAPSHOT.*", "$JS.SNAPSHOT.ACK.*.*"]
+
+
 def permissions(user: str) -> dict[str, Any] | None:
     """The allow-lists of ``user`` (None: everything, for ops)."""
     if user == "ops":
@@ -122,6 +131,8 @@ def permissions(user: str) -> dict[str, Any] | None:
         publish = _gateway()
     elif user == ANCHOR:
         publish = [*_anchor(), *_archive_reader()]
+    elif user == BACKUP:
+        publish = _backup()
     elif user == "scoring":
         publish = [*_scoring(), *_archive_reader()]
     elif user == "dossier":

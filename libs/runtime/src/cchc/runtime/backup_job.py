@@ -1,0 +1,137 @@
+"""The scheduled backup: every stream of the installation into a folder of its own under
+``CCHC_BACKUP_FOLDER``, named by its UTC time (``2026-12-07T011500Z``), then the oldest pruned so
+that ``CCHC_BACKUP_KEEP`` whole backups remain (``cchc.runtime.backups`` says what a backup holds
+and what makes one whole).
+
+Run alone: ``python -m cchc.runtime.backup_job`` (the images: ``CCHC_SERVICE=backup``), with
+``CCHC_BACKUP_NATS_URL`` as the ``backup`` NATS user, who may list the streams and snapshot them
+and nothing else (it cannot write an event, nor change or delete a stream). With
+``CCHC_BACKUP_INTERVAL_S`` 0 (the default: a Kubernetes CronJob) it takes one backup and exits, 1
+when the backup failed; otherwise it takes one at start, then one every interval, until SIGTERM
+(compose, which has no scheduler).
+
+Pruning touches only folders named as this job names them. A backup that did not finish (no
+manifest) is removed once a newer one finished; whole ones beyond the newest ``keep`` are removed.
+"""
+
+import asyncio
+import logging
+import re
+import shutil
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nats
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cchc.runtime.backups import MANIFEST, BackupError, create
+from cchc.runtime.endpoints import close_connection, inbox_prefix
+from cchc.runtime.setting_secrets import ConnectionUrl
+from cchc.runtime.waiting import wait_at_most
+
+log = logging.getLogger("cchc.backup_job")
+
+USER = "backup"
+NAME_FORMAT = "%Y-%m-%dT%H%M%SZ"
+_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{6}Z$")
+
+
+class BackupSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CCHC_BACKUP_", hide_input_in_errors=True)
+
+    nats_url: ConnectionUrl = "nats://127.0.0.1:4222"
+    folder: Path = Path("/var/lib/cchc-backups")
+    keep: int = Field(default=7, ge=1, description="whole backups kept, the newest")
+    interval_s: float = Field(default=0.0, ge=0, description="0: one backup, then exit")
+
+
+def folder_name(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(NAME_FORMAT)
+
+
+def to_prune(backups: dict[str, bool], keep: int) -> list[str]:
+    """Which of ``backups`` (folder name -> whole) go: the whole ones beyond the newest
+    ``keep``, and those that did not finish, older than the newest whole one."""
+    names = sorted(name for name in backups if _NAME.match(name))
+    whole = [name for name in names if backups[name]]
+    newest_whole = whole[-1] if whole else None
+    unfinished = [name for name in names
+                  if not backups[name] and newest_whole is not None and name < newest_whole]
+    return sorted(whole[:-keep] + unfinished)
+
+
+def prune(root: Path, keep: int) -> list[str]:
+    """Remove what ``to_prune`` names under ``root``; returns the names removed."""
+    found = {entry.name: (entry / MANIFEST).exists() for entry in root.iterdir() if entry.is_dir()}
+    removed = to_prune(found, keep)
+    for name in removed:
+        shutil.rmtree(root / name)
+    return removed
+
+
+def is_current(root: Path, interval_s: float, now: datetime, grace_s: float = 3600.0) -> bool:
+    """Whether the newest whole backup under ``root`` finished within one interval (and
+    ``grace_s`` for the backup's own time): the container's health, so that a backup that keeps
+    failing shows as unhealthy."""
+    whole = sorted(entry for entry in root.glob("*/" + MANIFEST) if _NAME.match(entry.parent.name))
+    if not whole:
+        return False
+    finished = datetime.fromtimestamp(whole[-1].stat().st_mtime, UTC)
+    return (now - finished).total_seconds() <= interval_s + grace_s
+
+
+async def back_up_once(settings: BackupSettings, moment: datetime | None = None) -> Path:
+    """One backup into a new folder under ``settings.folder``, then the pruning; a
+    ``BackupError`` (or a NATS error) when the backup failed, its folder left unfinished."""
+    target = settings.folder / folder_name(moment or datetime.now(UTC))
+    nc = await nats.connect(settings.nats_url, name="cchc-backup", connect_timeout=10,
+                            allow_reconnect=False, inbox_prefix=inbox_prefix(USER))
+    try:
+        await create(nc, target, report=lambda line: log.info("%s: %s", target.name, line))
+    finally:
+        await close_connection(nc)
+    removed = prune(settings.folder, settings.keep)
+    if removed:
+        log.info("pruned %s (keeping %d whole backups)", ", ".join(removed), settings.keep)
+    return target
+
+
+async def _attempt(settings: BackupSettings) -> bool:
+    try:
+        target = await back_up_once(settings)
+    except (BackupError, OSError, nats.errors.Error) as error:
+        log.error("backup failed: %s: %s", type(error).__name__, error)
+        return False
+    log.info("backup %s is whole", target)
+    return True
+
+
+async def run(settings: BackupSettings) -> int:
+    """Once (exit code 1 when it failed), or every ``interval_s`` until SIGINT or SIGTERM."""
+    settings.folder.mkdir(parents=True, exist_ok=True)
+    if not settings.interval_s:
+        return 0 if await _attempt(settings) else 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("a backup every %.0f s into %s, keeping %d", settings.interval_s, settings.folder,
+             settings.keep)
+    while not stop.is_set():
+        await _attempt(settings)  # a failure is logged; the next interval tries again
+        await wait_at_most(stop.wait(), settings.interval_s)
+    return 0
+
+
+def main() -> None:
+    from cchc.runtime.observability import configure_logging
+
+    configure_logging()
+    sys.exit(asyncio.run(run(BackupSettings())))
+
+
+if __name__ == "__main__":
+    main()

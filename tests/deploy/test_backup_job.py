@@ -1,0 +1,154 @@
+"""The scheduled backup (cchc.runtime.backup_job) as deployed: its own NATS user of
+deploy/nats/accounts.conf, over TLS, on a real nats-server. It backs up every stream, whole (a
+manifest), that backup restores event for event, and the user can change nothing. Run as its
+process, once (a CronJob: exit 0, or 1 when it failed) and on an interval (compose: the newest
+``keep`` whole backups remain, SIGTERM stops it)."""
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import nats
+import pytest
+
+from cchc.runtime.backup_job import BackupSettings, back_up_once, is_current, to_prune
+from cchc.runtime.backups import MANIFEST, restore
+from cchc.runtime.natsserver import NatsServer
+from cchc.runtime.streams import ensure_event_stream
+
+EVENTS = 120
+
+
+@pytest.fixture
+async def dossier_events(connect) -> int:
+    """Events in DOSSIER, appended by the dossier service's user; the stream's last sequence."""
+    dossier = await connect("dossier")
+    js = dossier.nc.jetstream()
+    await ensure_event_stream(js, "dossier")
+    for n in range(EVENTS):
+        await js.publish(f"cchc.dossier.STTTT.b{n % 9}", f"event {n}".encode())
+    return (await js.stream_info("DOSSIER")).state.last_seq
+
+
+async def test_the_backup_user_backs_up_every_stream_whole_and_it_restores(
+    secured_nats, nats_user_url, trusting_the_ca, dossier_events, tmp_path,
+):
+    settings = BackupSettings(nats_url=nats_user_url(secured_nats, "backup"),
+                              folder=tmp_path / "backups", keep=3)
+    settings.folder.mkdir()
+    taken = await back_up_once(settings, datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
+    assert taken.name == "2026-12-07T010000Z"
+    manifest = json.loads((taken / MANIFEST).read_text())
+    listed = {entry["name"]: entry for entry in manifest["streams"]}
+    assert listed["DOSSIER"]["last_seq"] == dossier_events
+
+    target = NatsServer(store_dir=tmp_path / "restored").start()
+    try:
+        nc = await nats.connect(target.url)
+        try:
+            assert await restore(nc, taken, None, report=lambda line: None) == 0
+            js = nc.jetstream()
+            assert (await js.stream_info("DOSSIER")).state.last_seq == dossier_events
+            last = await js.get_msg("DOSSIER", dossier_events)
+            assert last.data == f"event {EVENTS - 1}".encode()
+        finally:
+            await nc.close()
+    finally:
+        target.stop()
+
+
+async def test_the_backup_user_can_change_nothing(connect, dossier_events):
+    backup = await connect("backup")
+    await backup.nc.publish("cchc.dossier.STTTT.forged", b"{}")
+    assert await backup.violation("cchc.dossier.STTTT.forged"), backup.errors
+    for api in ("STREAM.DELETE.DOSSIER", "STREAM.PURGE.DOSSIER", "STREAM.UPDATE.DOSSIER",
+                "STREAM.RESTORE.DOSSIER", "STREAM.MSG.DELETE.DOSSIER",
+                "CONSUMER.CREATE.DOSSIER"):
+        await backup.nc.publish(f"$JS.API.{api}", b"{}")
+        assert await backup.violation(f"$JS.API.{api}"), (api, backup.errors)
+    await backup.nc.subscribe("cchc.>")
+    assert await backup.violation("cchc.>"), backup.errors
+
+
+def job_environment(url: str, folder, ca, **settings: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {**os.environ, "SSL_CERT_FILE": str(ca), "CCHC_BACKUP_NATS_URL": url,
+            "CCHC_BACKUP_FOLDER": str(folder),
+            **{f"CCHC_BACKUP_{name.upper()}": value for name, value in settings.items()}}
+
+
+async def test_the_job_process_once_as_a_cronjob_runs_it(
+    secured_nats, nats_user_url, nats_certs, dossier_events, tmp_path,
+):
+    folder = tmp_path / "backups"
+    good = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cchc.runtime.backup_job",
+        env=job_environment(nats_user_url(secured_nats, "backup"), folder, nats_certs / "ca.crt"),
+        stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(good.communicate(), 60)
+    assert good.returncode == 0, err.decode()
+    [taken] = list(folder.iterdir())
+    assert (taken / MANIFEST).exists() and "is whole" in err.decode()
+
+    wrong = nats_user_url(secured_nats, "backup").replace("test-backup-secret", "wrong")
+    failing = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cchc.runtime.backup_job",
+        env=job_environment(wrong, folder, nats_certs / "ca.crt"),
+        stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(failing.communicate(), 60)
+    assert failing.returncode == 1  # the Job fails: Kubernetes keeps it, monitoring sees it
+    assert "backup failed" in err.decode() and "wrong" not in err.decode()
+    assert list(folder.iterdir()) == [taken]
+
+
+async def test_the_job_on_an_interval_keeps_the_newest_whole_backups_until_stopped(
+    secured_nats, nats_user_url, nats_certs, dossier_events, tmp_path,
+):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    (folder / "2020-01-01T000000Z").mkdir()  # a backup that never finished, long ago
+    (folder / "notes").mkdir()  # not the job's: never touched
+    job = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cchc.runtime.backup_job",
+        env=job_environment(nats_user_url(secured_nats, "backup"), folder,
+                            nats_certs / "ca.crt", interval_s="1.1", keep="2"),
+        stderr=asyncio.subprocess.PIPE)
+    seen: set[str] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while len(seen) < 4:  # four backups taken: the first two pruned on the way
+            seen |= {p.parent.name for p in folder.glob(f"*/{MANIFEST}")}
+            assert time.monotonic() < deadline, sorted(seen)
+            await asyncio.sleep(0.1)
+    finally:
+        job.send_signal(signal.SIGTERM)  # a backup under way finishes first
+        _, err = await asyncio.wait_for(job.communicate(), 60)
+    names = sorted(p.name for p in folder.iterdir())
+    whole = [name for name in names if (folder / name / MANIFEST).exists()]
+    assert len(whole) == 2 and set(names) == {*whole, "notes"}, names
+    assert whole[0] > sorted(seen)[-3]  # the oldest two went, the unfinished one of 2020 too
+    assert job.returncode == 0, err.decode()
+    assert err.decode().count("is whole") >= 4 and "pruned 2020-01-01T000000Z" in err.decode()
+
+
+def test_pruning_keeps_the_newest_whole_backups_and_unfinished_ones_not_yet_superseded():
+    backups = {"2026-12-01T010000Z": True, "2026-12-02T010000Z": False,
+               "2026-12-03T010000Z": True, "2026-12-04T010000Z": True,
+               "2026-12-05T010000Z": False, "lost+found": False}
+    assert to_prune(backups, keep=2) == ["2026-12-01T010000Z", "2026-12-02T010000Z"]
+    assert to_prune(backups, keep=5) == ["2026-12-02T010000Z"]
+    assert to_prune({"2026-12-05T010000Z": False}, keep=1) == []  # nothing whole yet: keep it
+
+
+def test_the_health_is_the_age_of_the_newest_whole_backup(tmp_path):
+    now = datetime.now(UTC)
+    assert not is_current(tmp_path, 86400, now)  # none yet
+    (tmp_path / "2026-12-05T010000Z").mkdir()
+    (tmp_path / "2026-12-05T010000Z" / MANIFEST).write_text("{}")
+    assert is_current(tmp_path, 86400, now)
+    assert not is_current(tmp_path, 86400, now + timedelta(hours=25, minutes=1))
+    (tmp_path / "2026-12-06T010000Z").mkdir()  # newer, unfinished: the whole one counts
+    assert not is_current(tmp_path, 86400, now + timedelta(hours=26))
