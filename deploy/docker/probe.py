@@ -3,8 +3,8 @@
     python /opt/cchc/bin/probe.py            # the service named by $CCHC_SERVICE
     python /opt/cchc/bin/probe.py dossier    # or a named one
 
-The gateway is asked over HTTP (GET /health on its own port); the scheduled backup by the age of
-its newest whole backup. A service has no HTTP port, so its
+The gateway is asked over HTTP (GET /health on its own port); the scheduled backup by how its
+last backup went. A service has no HTTP port, so its
 ``health`` endpoint is asked over NATS with the service's own settings (CCHC_<SERVICE>_NATS_URL,
 credentials in the URL; TLS trusting $SSL_CERT_FILE, its own inbox prefix), on the subject of
 this very instance (``svc.<service>.health.<instance>``, the container's host name, which the
@@ -93,14 +93,18 @@ async def anchor_ready() -> bool:
 
 
 def backup_ready() -> bool:
-    """The scheduled backup has no endpoint: healthy while its newest whole backup is no older
-    than its interval (and an hour), so a backup that keeps failing shows as unhealthy."""
+    """The scheduled backup has no endpoint: its health is how its last backup went
+    (``cchc.runtime.backup_job.health``): a failed one, or none whole for longer than its
+    interval and an hour, is unhealthy."""
     from datetime import UTC, datetime
 
-    from cchc.runtime.backup_job import BackupSettings, is_current
+    from cchc.runtime.backup_job import BackupSettings, health
 
     settings = BackupSettings()
-    return is_current(settings.folder, settings.interval_s, datetime.now(UTC))
+    healthy, why = health(settings.folder, settings.interval_s, datetime.now(UTC))
+    if not healthy:
+        print(f"probe: backup: {why}", file=sys.stderr)  # shown by `docker inspect`
+    return healthy
 
 
 def main(argv: list[str]) -> int:

@@ -64,7 +64,8 @@ def test_two_replicas_of_every_service_and_three_nats_nodes_are_healthy(cluster:
     containers = [json.loads(line) for line in listed.splitlines() if line.strip()]
     running = Counter(c["Service"] for c in containers if c["Health"] == "healthy")
     assert running == {"nats": 1, "nats-2": 1, "nats-3": 1, "postgres": 1, "dossier": 2,
-                       "planning": 2, "scoring": 2, "gateway": 1, "anchor": 1}, containers
+                       "planning": 2, "scoring": 2, "gateway": 1, "anchor": 1,
+                       "backup": 1}, containers
 
 
 async def test_the_event_streams_have_three_replicas_in_sync(cluster: Deployment, api):  # type: ignore[no-untyped-def]

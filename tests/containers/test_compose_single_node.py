@@ -45,11 +45,30 @@ def test_every_container_is_healthy_and_no_service_runs_as_root(deployment: Depl
     listed = deployment.docker_compose("ps", "--format", "json").stdout
     containers = [json.loads(line) for line in listed.splitlines() if line.strip()]
     assert {c["Service"] for c in containers} == {
-        "nats", "postgres", "dossier", "planning", "scoring", "gateway", "anchor"}
+        "nats", "postgres", "dossier", "planning", "scoring", "gateway", "anchor", "backup"}
     assert all(c["Health"] == "healthy" for c in containers), containers
-    for service in ("dossier", "planning", "scoring", "gateway", "anchor"):
+    for service in ("dossier", "planning", "scoring", "gateway", "anchor", "backup"):
         uid = deployment.docker_compose("exec", "-T", service, "id", "-u").stdout.strip()
         assert uid == "10001", service
+
+
+def test_the_scheduled_backup_took_one_at_start_that_restores_and_verifies(
+        deployment: Deployment, tmp_path):
+    """The compose service `backup`, as its own NATS user, into its volume: the folder comes out
+    with `docker compose cp` (deploy/README.md) and `cchc verify --backup` restores it into a
+    scratch server and checks every chain and signature in it."""
+    from cchc.cli.main import main
+
+    listed = deployment.docker_compose("exec", "-T", "backup", "ls", "/var/lib/cchc-backups")
+    first = sorted(listed.stdout.split())[0]
+    copied = deployment.docker_compose("cp", f"backup:/var/lib/cchc-backups/{first}",
+                                       str(tmp_path / first))
+    assert copied.returncode == 0, copied.stderr
+    assert (tmp_path / first / "manifest.json").exists()
+    keyring = tmp_path / "keyring.json"
+    keyring.write_text(deployment.env["CCHC_GATEWAY_AUDIT_KEYRING"])
+    assert main(["verify", "--backup", str(tmp_path / first), "--keyring", str(keyring),
+                 "--scratch-dir", str(tmp_path)]) == 0
 
 
 def test_each_service_logs_in_to_postgres_with_its_own_role(deployment: Deployment):

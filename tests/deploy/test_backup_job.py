@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import nats
 import pytest
 
-from cchc.runtime.backup_job import BackupSettings, back_up_once, is_current, to_prune
+from cchc.runtime.backup_job import STATUS, BackupSettings, back_up_once, health, to_prune
 from cchc.runtime.backups import MANIFEST, restore
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.streams import ensure_event_stream
@@ -90,18 +90,22 @@ async def test_the_job_process_once_as_a_cronjob_runs_it(
         stderr=asyncio.subprocess.PIPE)
     _, err = await asyncio.wait_for(good.communicate(), 60)
     assert good.returncode == 0, err.decode()
-    [taken] = list(folder.iterdir())
+    [taken] = list(folder.glob("2*"))
     assert (taken / MANIFEST).exists() and "is whole" in err.decode()
 
     wrong = nats_user_url(secured_nats, "backup").replace("test-backup-secret", "wrong")
+    assert health(folder, 0, datetime.now(UTC)) == (
+        True, f"whole since {json.loads((folder / STATUS).read_text())['at']}")
     failing = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cchc.runtime.backup_job",
-        env=job_environment(wrong, folder, nats_certs / "ca.crt"),
+        env=job_environment(wrong, folder, nats_certs / "ca.crt", retry_after_s="0.2"),
         stderr=asyncio.subprocess.PIPE)
     _, err = await asyncio.wait_for(failing.communicate(), 60)
     assert failing.returncode == 1  # the Job fails: Kubernetes keeps it, monitoring sees it
-    assert "backup failed" in err.decode() and "wrong" not in err.decode()
-    assert list(folder.iterdir()) == [taken]
+    assert "backup failed after 3 tries" in err.decode() and "wrong" not in err.decode()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([taken.name, STATUS])
+    healthy, why = health(folder, 86400, datetime.now(UTC))
+    assert not healthy and "the last backup failed" in why and "uthorization" in why
 
 
 async def test_the_job_on_an_interval_keeps_the_newest_whole_backups_until_stopped(
@@ -128,7 +132,7 @@ async def test_the_job_on_an_interval_keeps_the_newest_whole_backups_until_stopp
         _, err = await asyncio.wait_for(job.communicate(), 60)
     names = sorted(p.name for p in folder.iterdir())
     whole = [name for name in names if (folder / name / MANIFEST).exists()]
-    assert len(whole) == 2 and set(names) == {*whole, "notes"}, names
+    assert len(whole) == 2 and set(names) == {*whole, "notes", STATUS}, names
     assert whole[0] > sorted(seen)[-3]  # the oldest two went, the unfinished one of 2020 too
     assert job.returncode == 0, err.decode()
     assert err.decode().count("is whole") >= 4 and "pruned 2020-01-01T000000Z" in err.decode()
@@ -143,12 +147,20 @@ def test_pruning_keeps_the_newest_whole_backups_and_unfinished_ones_not_yet_supe
     assert to_prune({"2026-12-05T010000Z": False}, keep=1) == []  # nothing whole yet: keep it
 
 
-def test_the_health_is_the_age_of_the_newest_whole_backup(tmp_path):
-    now = datetime.now(UTC)
-    assert not is_current(tmp_path, 86400, now)  # none yet
-    (tmp_path / "2026-12-05T010000Z").mkdir()
-    (tmp_path / "2026-12-05T010000Z" / MANIFEST).write_text("{}")
-    assert is_current(tmp_path, 86400, now)
-    assert not is_current(tmp_path, 86400, now + timedelta(hours=25, minutes=1))
-    (tmp_path / "2026-12-06T010000Z").mkdir()  # newer, unfinished: the whole one counts
-    assert not is_current(tmp_path, 86400, now + timedelta(hours=26))
+def test_the_health_is_how_the_last_backup_went(tmp_path):
+    from cchc.runtime.backup_job import write_status
+
+    now = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    assert health(tmp_path, 86400, now) == (True, "no backup started yet")
+    write_status(tmp_path, "running", now)
+    assert health(tmp_path, 86400, now + timedelta(hours=2))[0]
+    assert not health(tmp_path, 86400, now + timedelta(hours=25, minutes=1))[0]  # stuck
+    write_status(tmp_path, "whole", now, backup="2026-12-07T010000Z")
+    assert health(tmp_path, 86400, now + timedelta(hours=25))[0]
+    assert health(tmp_path, 86400, now + timedelta(hours=25, minutes=1)) == (
+        False, "the last backup whole is from 2026-12-07T01:00:00+00:00")
+    write_status(tmp_path, "failed", now, error="TimeoutError: nats: timeout")
+    assert health(tmp_path, 86400, now) == (
+        False, "the last backup failed at 2026-12-07T01:00:00+00:00: TimeoutError: nats: timeout")
+    (tmp_path / STATUS).write_text("{")
+    assert not health(tmp_path, 86400, now)[0]

@@ -12,9 +12,16 @@ when the backup failed; otherwise it takes one at start, then one every interval
 
 Pruning touches only folders named as this job names them. A backup that did not finish (no
 manifest) is removed once a newer one finished; whole ones beyond the newest ``keep`` are removed.
+
+A failed backup is tried again (``tries``, ``retry_after_s`` apart: a stream whose leader is
+being elected answers again within seconds), and on an interval, the next round comes within
+five minutes rather than a day. ``.status.json`` in the folder says how the last attempt went;
+the container's health is read from it (``health``): a failed backup, one under way for longer
+than an interval, or none whole for longer than an interval shows as unhealthy.
 """
 
 import asyncio
+import json
 import logging
 import re
 import shutil
@@ -27,7 +34,7 @@ import nats
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from cchc.runtime.backups import MANIFEST, BackupError, create
+from cchc.runtime.backups import MANIFEST, BackupError, create, write_durably
 from cchc.runtime.endpoints import close_connection, inbox_prefix
 from cchc.runtime.setting_secrets import ConnectionUrl
 from cchc.runtime.waiting import wait_at_most
@@ -35,6 +42,9 @@ from cchc.runtime.waiting import wait_at_most
 log = logging.getLogger("cchc.backup_job")
 
 USER = "backup"
+STATUS = ".status.json"
+FAILED_AGAIN_AFTER_S = 300.0  # on an interval, the next round after a failure
+GRACE_S = 3600.0  # what a backup itself may take, beyond its interval
 NAME_FORMAT = "%Y-%m-%dT%H%M%SZ"
 _NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{6}Z$")
 
@@ -46,6 +56,8 @@ class BackupSettings(BaseSettings):
     folder: Path = Path("/var/lib/cchc-backups")
     keep: int = Field(default=7, ge=1, description="whole backups kept, the newest")
     interval_s: float = Field(default=0.0, ge=0, description="0: one backup, then exit")
+    tries: int = Field(default=3, ge=1, description="attempts before a backup counts as failed")
+    retry_after_s: float = Field(default=10.0, ge=0)
 
 
 def folder_name(moment: datetime) -> str:
@@ -72,15 +84,30 @@ def prune(root: Path, keep: int) -> list[str]:
     return removed
 
 
-def is_current(root: Path, interval_s: float, now: datetime, grace_s: float = 3600.0) -> bool:
-    """Whether the newest whole backup under ``root`` finished within one interval (and
-    ``grace_s`` for the backup's own time): the container's health, so that a backup that keeps
-    failing shows as unhealthy."""
-    whole = sorted(entry for entry in root.glob("*/" + MANIFEST) if _NAME.match(entry.parent.name))
-    if not whole:
-        return False
-    finished = datetime.fromtimestamp(whole[-1].stat().st_mtime, UTC)
-    return (now - finished).total_seconds() <= interval_s + grace_s
+def write_status(root: Path, state: str, now: datetime, **details: str) -> None:
+    """How the last attempt went: ``running``, ``whole`` or ``failed``, and when."""
+    write_durably(root / STATUS, json.dumps({"state": state, "at": now.isoformat(), **details}))
+
+
+def health(root: Path, interval_s: float, now: datetime, grace_s: float = GRACE_S,
+           ) -> tuple[bool, str]:
+    """The container's health from ``STATUS``, and why: healthy before any attempt, while one
+    is under way (for up to an interval and ``grace_s``), and after a whole backup (for as
+    long); a failed one is unhealthy until a whole one follows."""
+    try:
+        status = json.loads((root / STATUS).read_text())
+        state, since = status["state"], datetime.fromisoformat(status["at"])
+    except FileNotFoundError:
+        return True, "no backup started yet"
+    except (ValueError, KeyError, TypeError) as error:
+        return False, f"{STATUS} cannot be read: {error}"
+    if state == "failed":
+        return False, f"the last backup failed at {status['at']}: {status.get('error', '')}"
+    age = (now - since).total_seconds()
+    if age > interval_s + grace_s:
+        what = "under way" if state == "running" else "whole"
+        return False, f"the last backup {what} is from {status['at']}"
+    return True, f"{state} since {status['at']}"
 
 
 async def back_up_once(settings: BackupSettings, moment: datetime | None = None) -> Path:
@@ -100,13 +127,25 @@ async def back_up_once(settings: BackupSettings, moment: datetime | None = None)
 
 
 async def _attempt(settings: BackupSettings) -> bool:
-    try:
-        target = await back_up_once(settings)
-    except (BackupError, OSError, nats.errors.Error) as error:
-        log.error("backup failed: %s: %s", type(error).__name__, error)
-        return False
-    log.info("backup %s is whole", target)
-    return True
+    """A backup, tried up to ``settings.tries`` times; its outcome in ``STATUS``."""
+    write_status(settings.folder, "running", datetime.now(UTC))
+    for attempt in range(1, settings.tries + 1):
+        try:
+            target = await back_up_once(settings)
+        except (BackupError, OSError, nats.errors.Error) as error:
+            reason = f"{type(error).__name__}: {error}"
+            if attempt < settings.tries:
+                log.warning("backup failed (%s); trying again in %.0f s", reason,
+                            settings.retry_after_s)
+                await asyncio.sleep(settings.retry_after_s)
+                continue
+            log.error("backup failed after %d tries: %s", attempt, reason)
+            write_status(settings.folder, "failed", datetime.now(UTC), error=reason)
+            return False
+        log.info("backup %s is whole", target)
+        write_status(settings.folder, "whole", datetime.now(UTC), backup=target.name)
+        return True
+    return False
 
 
 async def run(settings: BackupSettings) -> int:
@@ -121,8 +160,9 @@ async def run(settings: BackupSettings) -> int:
     log.info("a backup every %.0f s into %s, keeping %d", settings.interval_s, settings.folder,
              settings.keep)
     while not stop.is_set():
-        await _attempt(settings)  # a failure is logged; the next interval tries again
-        await wait_at_most(stop.wait(), settings.interval_s)
+        whole = await _attempt(settings)
+        wait = settings.interval_s if whole else min(settings.interval_s, FAILED_AGAIN_AFTER_S)
+        await wait_at_most(stop.wait(), wait)
     return 0
 
 

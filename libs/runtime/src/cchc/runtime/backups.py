@@ -86,13 +86,13 @@ async def snapshot(nc: NATS, stream: str, folder: Path) -> dict:
     finally:
         await chunks.unsubscribe()
     backup = {"config": answer["config"], "state": answer["state"]}
-    _write_durably(target / "backup.json", json.dumps(backup, indent=2))
+    write_durably(target / "backup.json", json.dumps(backup, indent=2))
     state = answer["state"]
     return {"name": stream, "messages": state["messages"], "last_seq": state["last_seq"],
             "snapshot_bytes": size, "sha256": digest.hexdigest()}
 
 
-def _write_durably(path: Path, text: str) -> None:
+def write_durably(path: Path, text: str) -> None:
     """``text`` into ``path`` whole or not at all, on disk when this returns."""
     partial = path.with_name(path.name + ".partial")
     with partial.open("w") as out:
@@ -166,7 +166,7 @@ async def create(nc: NATS, folder: Path, report: Callable[[str], None] = print) 
         entry = await snapshot(nc, stream, folder)
         entries.append(entry)
         report(f"{stream}: {entry['messages']} messages, last sequence {entry['last_seq']}")
-    _write_durably(folder / MANIFEST, json.dumps({
+    write_durably(folder / MANIFEST, json.dumps({
         "format": MANIFEST_FORMAT, "started_at": started.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(), "streams": entries}, indent=2))
     report(f"backup complete: {len(entries)} streams, {MANIFEST} written")
