@@ -115,6 +115,45 @@ async def test_a_backup_is_verified_in_a_scratch_server_of_its_own(stack_api, tm
     assert "cannot read the keyring" in capsys.readouterr().err
 
 
+async def test_a_log_without_a_stream_yet_verifies_and_says_so(tmp_path):
+    """A backup taken before the services made their streams (the scheduled backup at a fresh
+    installation's start): before, a traceback (a direct get on a stream that does not exist)."""
+    from cchc.runtime.log_verification import verify_log
+    from cchc.runtime.natsserver import NatsServer
+    from cchc.runtime.signing_keys import Keyring
+
+    server = NatsServer(store_dir=tmp_path / "empty").start()
+    try:
+        nc = await nats.connect(server.url)
+        try:
+            result = await verify_log(nc, Keyring())
+        finally:
+            await nc.close()
+    finally:
+        server.stop()
+    assert result.ok and [s.stream for s in result.streams if not s.exists] == [
+        "DOSSIER", "PLANNING", "SCORING"]
+
+
+async def test_a_stream_missing_after_an_anchor_covered_it_fails_on_that_anchor(
+        stack_api, tmp_path, capsys):
+    import shutil
+
+    await received_dossier(stack_api)
+    anchored = await stack_api.stack.anchor_signer.anchor_once()
+    assert anchored is not None
+    args = await backed_up(stack_api, tmp_path / "backup")
+    shutil.rmtree(args.backup / "DOSSIER")
+    (args.backup / "manifest.json").unlink()
+    args.no_manifest = True
+    capsys.readouterr()
+    assert await run_verify(args) == 1
+    printed = capsys.readouterr().out
+    assert "DOSSIER: no such stream (nothing written to it yet)" in printed
+    head = anchored.head("DOSSIER")
+    assert f"DOSSIER has no event at {head.last_seq}, the head it anchors (removed?)" in printed
+
+
 async def test_a_forged_event_is_named_by_verify_and_flagged_by_the_audit(stack_api, capsys,
                                                                           tmp_path):
     agency, dossier = await received_dossier(stack_api)

@@ -52,23 +52,42 @@ def test_every_container_is_healthy_and_no_service_runs_as_root(deployment: Depl
         assert uid == "10001", service
 
 
-def test_the_scheduled_backup_took_one_at_start_that_restores_and_verifies(
-        deployment: Deployment, tmp_path):
-    """The compose service `backup`, as its own NATS user, into its volume: the folder comes out
-    with `docker compose cp` (deploy/README.md) and `cchc verify --backup` restores it into a
-    scratch server and checks every chain and signature in it."""
+def whole_backups(deployment: Deployment) -> list[str]:
+    listed = deployment.docker_compose(
+        "exec", "-T", "backup", "sh", "-c", "ls /var/lib/cchc-backups/*/manifest.json")
+    return sorted(line.split("/")[-2] for line in listed.stdout.split())
+
+
+async def test_the_scheduled_backup_takes_whole_backups_that_restore_and_verify(
+        deployment: Deployment, api, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    """The compose service `backup`, as its own NATS user, into its volume: one at start, one
+    more when it is started again (as after a day). The newest comes out with `docker compose
+    cp` (deploy/README.md) and `cchc verify --backup` restores it into a scratch server and
+    checks every chain and signature in it."""
     from cchc.cli.main import main
 
-    listed = deployment.docker_compose("exec", "-T", "backup", "ls", "/var/lib/cchc-backups")
-    first = sorted(listed.stdout.split())[0]
-    copied = deployment.docker_compose("cp", f"backup:/var/lib/cchc-backups/{first}",
-                                       str(tmp_path / first))
+    agency, procedure = await agency_with_procedure(api.admin)
+    await receive_dossiers(late_entries(api), procedure, 10)
+    at_start = whole_backups(deployment)
+    assert len(at_start) == 1, at_start
+    deployment.docker_compose("restart", "backup")
+    deadline = time.monotonic() + 60
+    while len(taken := whole_backups(deployment)) < 2:
+        assert time.monotonic() < deadline, taken
+        await asyncio.sleep(0.5)
+    newest = taken[-1]
+    copied = deployment.docker_compose("cp", f"backup:/var/lib/cchc-backups/{newest}",
+                                       str(tmp_path / newest))
     assert copied.returncode == 0, copied.stderr
-    assert (tmp_path / first / "manifest.json").exists()
     keyring = tmp_path / "keyring.json"
     keyring.write_text(deployment.env["CCHC_GATEWAY_AUDIT_KEYRING"])
-    assert main(["verify", "--backup", str(tmp_path / first), "--keyring", str(keyring),
-                 "--scratch-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert await asyncio.to_thread(
+        main, ["verify", "--backup", str(tmp_path / newest), "--keyring", str(keyring),
+               "--scratch-dir", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    dossier_line = next(line for line in printed.splitlines() if line.startswith("DOSSIER:"))
+    assert int(dossier_line.split()[1]) >= 10 and "verified: no failure" in printed
 
 
 def test_each_service_logs_in_to_postgres_with_its_own_role(deployment: Deployment):

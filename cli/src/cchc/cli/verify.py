@@ -106,6 +106,9 @@ def print_result(result: Verification) -> None:
     for failure in result.anchor_failures:
         print(f"FAILED anchor {failure.line()}")
     for stream in result.streams:
+        if not stream.exists:
+            print(f"{stream.stream}: no such stream (nothing written to it yet)")
+            continue
         since = (f", signed from position {stream.signed_since}"
                  if stream.signed_since is not None else ", nothing signed yet")
         print(f"{stream.stream}: {stream.events} events, {stream.signed} signed, "

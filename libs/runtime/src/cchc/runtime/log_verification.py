@@ -15,9 +15,11 @@ fails and every anchor that fails:
 """
 
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from nats.aio.client import Client as NATS
+from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from cchc.contracts.anchors import ANCHOR_STREAM, DIGEST_START, Anchor, StreamHead, fold_digest
@@ -62,6 +64,7 @@ class StreamSummary:
     signed: int = 0
     unsigned: int = 0
     signed_since: int | None = None
+    exists: bool = True  # False: no such stream (nothing was written to it yet)
 
 
 @dataclass
@@ -139,7 +142,11 @@ async def _verify_stream(nc: NATS, context: str, keyring: Keyring,
                 anchored_since = head.signed_since
     heads: dict[str, tuple[int, str]] = {}
     digest, folded = DIGEST_START, 0
-    async for envelope in log_events(nc, context):
+    try:
+        await nc.jetstream().stream_info(stream)
+    except NotFoundError:  # a context nothing was written to yet (or a backup from before)
+        summary.exists = False
+    async for envelope in (log_events(nc, context) if summary.exists else _nothing()):
         position = envelope.position or 0
         summary.events += 1
         problem = _chain_problem(envelope, heads.get(envelope.aggregate_id))
@@ -175,6 +182,11 @@ async def _verify_stream(nc: NATS, context: str, keyring: Keyring,
     if anchored_since is not None:
         summary.signed_since = min(anchored_since, summary.signed_since or anchored_since)
     return summary
+
+
+async def _nothing() -> AsyncIterator[EventEnvelope]:
+    return
+    yield
 
 
 def _chain_problem(envelope: EventEnvelope, before: tuple[int, str] | None) -> str | None:
