@@ -214,7 +214,18 @@ def test_each_overlay_renders_to_resources_valid_for_kubernetes(overlay):
         kubernetes_validate.validate(resource, KUBERNETES_VERSION, strict=True)
     kinds = {(r["kind"], r["metadata"]["name"]) for r in resources}
     assert {("StatefulSet", "nats"), ("Deployment", "dossier"), ("Deployment", "planning"),
-            ("Deployment", "scoring"), ("Deployment", "gateway")} <= kinds
+            ("Deployment", "scoring"), ("Deployment", "gateway"), ("CronJob", "backup"),
+            ("PersistentVolumeClaim", "cchc-backups")} <= kinds
+
+
+def test_the_backup_reader_pod_is_valid_mounts_the_backups_read_only_and_passes_the_policy():
+    """deploy/k8s/tools/backup-reader.yaml, applied by hand to copy backups out of the claim."""
+    pod = yaml.safe_load((DEPLOY / "k8s" / "tools" / "backup-reader.yaml").read_text())
+    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+    [volume] = pod["spec"]["volumes"]
+    assert volume["persistentVolumeClaim"] == {"claimName": "cchc-backups", "readOnly": True}
+    assert all(mount["readOnly"] for mount in pod["spec"]["containers"][0]["volumeMounts"])
+    assert policy_violations([pod]) == []
 
 
 def test_production_scales_the_services_and_runs_three_nats_nodes():
@@ -572,12 +583,13 @@ def policy_violations(resources: list[dict]) -> list[str]:
     `render` does for the schema check."""
     found = []
     for resource in resources:
-        if resource["kind"] not in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
+        kind = resource["kind"]
+        if kind not in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"):
             continue
         spec = resource["spec"]
-        pod = (spec["jobTemplate"]["spec"] if resource["kind"] == "CronJob" else spec)[
-            "template"]["spec"]
-        keeps_running = resource["kind"] not in ("Job", "CronJob")
+        pod = spec if kind == "Pod" else (
+            spec["jobTemplate"]["spec"] if kind == "CronJob" else spec)["template"]["spec"]
+        keeps_running = kind not in ("Job", "CronJob", "Pod")
         name = f"{resource['kind']}/{resource['metadata']['name']}"
         pod_context = pod.get("securityContext") or {}
         for container in pod.get("initContainers", []) + pod["containers"]:
