@@ -72,6 +72,25 @@ def generate() -> dict[str, str]:
     return values
 
 
+def backup_recipient(identity_file: Path) -> str:
+    """The age public key the scheduled backups are encrypted to, from the identity in
+    ``identity_file``, made there (0600) when missing: that file alone opens the backups. It
+    is not needed to take them; keep it offline, away from the backups."""
+    from pyrage import x25519
+
+    if not identity_file.exists():
+        identity_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(identity_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("# The key that opens CCHC Ledger's backups (cchc backup restore --identity)."
+                      "\n# Keep it offline, away from the backups. Never commit it.\n"
+                      f"{x25519.Identity.generate()}\n")
+        print(f"wrote {identity_file}: keep it offline, away from the backups", file=sys.stderr)
+    secret = next(line.strip() for line in identity_file.read_text().splitlines()
+                  if line.startswith("AGE-SECRET-KEY-"))
+    return str(x25519.Identity.from_str(secret).to_public())
+
+
 def compose_env(values: dict[str, str]) -> dict[str, str]:
     # The route password is used by the cluster profile (compose.cluster.yaml) only.
     return {"CCHC_VERSION": "dev", "CCHC_HTTP_PORT": "8000", **values}
@@ -98,6 +117,7 @@ def k8s_dev_envs(values: dict[str, str]) -> dict[str, dict[str, str]]:
     files["backup.env"] = {
         "CCHC_BACKUP_NATS_URL":
             f"tls://backup:{values[nats_password_variable('backup')]}@nats:4222",
+        "CCHC_BACKUP_RECIPIENT": values["CCHC_BACKUP_RECIPIENT"],
     }
     files["gateway.env"] = {
         "CCHC_GATEWAY_NATS_URL": f"tls://gateway:{values[nats_password_variable('gateway')]}@nats:4222",
@@ -130,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
     values = generate()
+    # One identity for every deployment made from this folder, kept when it exists.
+    values["CCHC_BACKUP_RECIPIENT"] = backup_recipient(args.deploy_dir / "backup-identity.txt")
     if args.only in (None, "compose"):
         write_env(args.deploy_dir / ".env", compose_env(values), args.force)
     if args.only in (None, "k8s-dev"):

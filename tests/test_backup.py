@@ -77,9 +77,9 @@ async def test_a_damaged_backup_is_named_by_verify_not_restored(tmp_path, capsys
     capsys.readouterr()
     args = argparse.Namespace(backup=tmp_path / "backup", keyring=str(keyring), nats_url=None,
                               anchor=[], scratch_dir=tmp_path, data_dir=None,
-                              no_manifest=False)
+                              no_manifest=False, identity=None)
     assert await asyncio.wait_for(run_verify(args), 60) == 1
-    assert ("the backup is not whole: DOSSIER: stream.snapshot does not match its SHA-256"
+    assert ("the backup cannot be used: DOSSIER: stream.snapshot does not match its SHA-256"
             in capsys.readouterr().err)
     # A folder without a manifest (`nats stream backup`) is restored unchecked: the server
     # names the damage.
@@ -126,10 +126,10 @@ async def test_a_backup_that_did_not_finish_is_refused_and_nothing_is_restored(
     try:
         taken = backups.snapshot
 
-        async def fails_on_planning(nc, stream, folder):  # type: ignore[no-untyped-def]
+        async def fails_on_planning(nc, stream, folder, to):  # type: ignore[no-untyped-def]
             if stream == "PLANNING":
                 raise backups.BackupError("$JS.API.STREAM.SNAPSHOT.PLANNING: the server went away")
-            return await taken(nc, stream, folder)
+            return await taken(nc, stream, folder, to)
 
         monkeypatch.setattr(backups, "snapshot", fails_on_planning)
         folder = tmp_path / "backup"
@@ -205,3 +205,78 @@ async def test_a_folder_holding_a_backup_is_not_written_over(tmp_path, capsys):
         assert (folder / "manifest.json").read_bytes() == manifest
     finally:
         source.stop()
+
+
+async def test_an_encrypted_backup_holds_no_plaintext_and_restores_only_with_its_identity(
+    tmp_path, capsys,
+):
+    """`--recipient age1…`: every snapshot is an age file (the job that writes it, and any copy
+    of it, cannot read it); restore and verify need the identity, checked before anything is
+    restored."""
+    import asyncio
+    import secrets
+
+    from pyrage import decrypt, x25519
+
+    from cchc.runtime.backup_crypto import new_identity
+
+    secret, public = new_identity()
+    (tmp_path / "key.txt").write_text(f"# created: for this test\n{secret}\n")
+    (tmp_path / "other.txt").write_text(new_identity()[0] + "\n")
+    source = NatsServer(store_dir=tmp_path / "source").start()
+    target = NatsServer(store_dir=tmp_path / "target").start()
+    try:
+        nc = await nats.connect(source.url)
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name="DOSSIER", subjects=["cchc.dossier.>"]))
+        # A random token each (a citizen's identity number, say): S2 keeps it as it is.
+        tokens = [secrets.token_hex(12) for _ in range(200)]
+        for n, token in enumerate(tokens):
+            await js.publish(f"cchc.dossier.SNV.d{n}", f"Nguyễn Văn An {token}".encode())
+        await nc.close()
+
+        plain, sealed = tmp_path / "plain", tmp_path / "sealed"
+        assert await asyncio.to_thread(
+            main, ["backup", "create", str(plain), "--nats-url", source.url]) == 0
+        assert await asyncio.to_thread(
+            main, ["backup", "create", str(sealed), "--nats-url", source.url,
+                   "--recipient", public]) == 0
+        marker = tokens[123].encode()
+        assert marker in (plain / "DOSSIER" / "stream.snapshot").read_bytes()
+        assert sorted(p.name for p in (sealed / "DOSSIER").iterdir()) == ["backup.json",
+                                                                    "stream.snapshot.age"]
+        stored = (sealed / "DOSSIER" / "stream.snapshot.age").read_bytes()
+        assert marker not in stored and stored.startswith(b"age-encryption.org/v1\n")
+        identity = x25519.Identity.from_str(secret)
+        assert marker in decrypt(stored, [identity])  # the snapshot, as age reads it
+        capsys.readouterr()
+
+        restore = ["backup", "restore", str(sealed), "--nats-url", target.url]
+        assert await asyncio.to_thread(main, restore) == 1
+        assert f"the backup is encrypted to {public}: give its identity" in (
+            capsys.readouterr().err)
+        assert await asyncio.to_thread(
+            main, [*restore, "--identity", str(tmp_path / "other.txt")]) == 1
+        assert "is not the one the backup is encrypted to" in capsys.readouterr().err
+        assert await stream_names_of(target.url) == []
+        assert await asyncio.to_thread(
+            main, [*restore, "--identity", str(tmp_path / "key.txt")]) == 0
+        nc = await nats.connect(target.url)
+        try:
+            message = await nc.jetstream().get_msg("DOSSIER", 124)
+            assert message.data == f"Nguyễn Văn An {tokens[123]}".encode()
+        finally:
+            await nc.close()
+    finally:
+        source.stop()
+        target.stop()
+
+
+def test_a_key_that_is_not_an_age_key_is_refused_before_connecting(tmp_path, capsys):
+    (tmp_path / "key.txt").write_text("not a key\n")
+    assert main(["backup", "create", str(tmp_path / "b"), "--nats-url", "nats://127.0.0.1:1",
+                 "--recipient", "age1nope"]) == 2
+    assert "not an age recipient" in capsys.readouterr().err
+    assert main(["backup", "restore", str(tmp_path / "b"), "--nats-url", "nats://127.0.0.1:1",
+                 "--identity", str(tmp_path / "key.txt")]) == 2
+    assert "holds 0 age identities" in capsys.readouterr().err

@@ -39,7 +39,8 @@ async def received_dossier(stack_api) -> tuple[str, str]:  # type: ignore[no-unt
 def verify_args(stack_api, *anchors: str, **options) -> argparse.Namespace:  # type: ignore[no-untyped-def]
     return argparse.Namespace(**{"data_dir": stack_api.stack.installation.root, "nats_url": None,
                                  "keyring": None, "anchor": list(anchors), "backup": None,
-                                 "scratch_dir": None, "no_manifest": False, **options})
+                                 "scratch_dir": None, "no_manifest": False, "identity": None,
+                                 **options})
 
 
 async def backed_up(stack_api, folder: Path) -> argparse.Namespace:  # type: ignore[no-untyped-def]

@@ -50,7 +50,8 @@ def prepare(folder: Path, project: str, sans: tuple[str, ...] = ()) -> dict[str,
     """A copy of deploy/ with its secrets, certificates and ports; returns its .env values."""
     def operators_own(directory: str, names: list[str]) -> set[str]:
         # A developer's secrets, certificates and wheels are not this deployment's.
-        return {n for n in names if n in (".env", "certs", "wheels", "__pycache__")
+        return {n for n in names if n in (".env", "certs", "wheels", "__pycache__",
+                                          "backup-identity.txt")
                 or (Path(directory).name == "secrets" and n.endswith(".env"))}
 
     shutil.copytree(DEPLOY, folder, ignore=operators_own)

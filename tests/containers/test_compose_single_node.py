@@ -82,8 +82,11 @@ async def test_the_scheduled_backup_takes_whole_backups_that_restore_and_verify(
     keyring = tmp_path / "keyring.json"
     keyring.write_text(deployment.env["CCHC_GATEWAY_AUDIT_KEYRING"])
     capsys.readouterr()
+    [sealed] = list((tmp_path / newest / "DOSSIER").glob("stream.snapshot*"))
+    assert sealed.name == "stream.snapshot.age"  # encrypted to make_secrets.py's key
     assert await asyncio.to_thread(
         main, ["verify", "--backup", str(tmp_path / newest), "--keyring", str(keyring),
+               "--identity", str(deployment.folder / "backup-identity.txt"),
                "--scratch-dir", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     dossier_line = next(line for line in printed.splitlines() if line.startswith("DOSSIER:"))

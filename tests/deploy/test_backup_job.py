@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 import nats
 import pytest
+from pyrage import x25519
 
 from cchc.runtime.backup_job import STATUS, BackupSettings, back_up_once, health, to_prune
+from cchc.runtime.backup_crypto import new_identity
 from cchc.runtime.backups import MANIFEST, restore
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.streams import ensure_event_stream
@@ -37,20 +39,24 @@ async def dossier_events(connect) -> int:
 async def test_the_backup_user_backs_up_every_stream_whole_and_it_restores(
     secured_nats, nats_user_url, trusting_the_ca, dossier_events, tmp_path,
 ):
+    secret, public = new_identity()
     settings = BackupSettings(nats_url=nats_user_url(secured_nats, "backup"),
-                              folder=tmp_path / "backups", keep=3)
+                              folder=tmp_path / "backups", keep=3, recipient=public)
     settings.folder.mkdir()
     taken = await back_up_once(settings, datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
     assert taken.name == "2026-12-07T010000Z"
     manifest = json.loads((taken / MANIFEST).read_text())
     listed = {entry["name"]: entry for entry in manifest["streams"]}
     assert listed["DOSSIER"]["last_seq"] == dossier_events
+    assert manifest["encrypted_to"] == public
+    assert listed["DOSSIER"]["file"] == "stream.snapshot.age"
 
     target = NatsServer(store_dir=tmp_path / "restored").start()
     try:
         nc = await nats.connect(target.url)
         try:
-            assert await restore(nc, taken, None, report=lambda line: None) == 0
+            assert await restore(nc, taken, None, report=lambda line: None,
+                                 identity=x25519.Identity.from_str(secret)) == 0
             js = nc.jetstream()
             assert (await js.stream_info("DOSSIER")).state.last_seq == dossier_events
             last = await js.get_msg("DOSSIER", dossier_events)
@@ -136,6 +142,13 @@ async def test_the_job_on_an_interval_keeps_the_newest_whole_backups_until_stopp
     assert whole[0] > sorted(seen)[-3]  # the oldest two went, the unfinished one of 2020 too
     assert job.returncode == 0, err.decode()
     assert err.decode().count("is whole") >= 4 and "pruned 2020-01-01T000000Z" in err.decode()
+
+
+def test_a_recipient_that_is_not_an_age_key_is_refused_naming_it():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="recipient"):
+        BackupSettings(recipient="age1-not-a-key")
 
 
 def test_pruning_keeps_the_newest_whole_backups_and_unfinished_ones_not_yet_superseded():

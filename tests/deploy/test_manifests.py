@@ -246,6 +246,21 @@ def test_production_scales_the_services_and_runs_three_nats_nodes():
         assert {"name": f"CCHC_{name.upper()}_STREAM_REPLICAS", "value": "3"} in env
 
 
+def test_the_backup_job_is_given_only_settings_it_has():
+    from cchc.runtime.backup_job import BackupSettings
+
+    known = {f"CCHC_BACKUP_{name.upper()}" for name in BackupSettings.model_fields}
+    given = {k for k in compose()["services"]["backup"]["environment"]
+             if k.startswith("CCHC_BACKUP_")}
+    assert {"CCHC_BACKUP_NATS_URL", "CCHC_BACKUP_RECIPIENT"} <= given <= known
+    [secret] = [r for r in render("dev")
+                if r["kind"] == "Secret" and r["metadata"]["name"].startswith("cchc-backup")]
+    assert set(secret["data"]) == {"CCHC_BACKUP_NATS_URL", "CCHC_BACKUP_RECIPIENT"}
+    [job] = [r for r in render("dev") if r["kind"] == "CronJob"]
+    container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert {e["name"] for e in container["env"] if e["name"].startswith("CCHC_BACKUP_")} <= known
+
+
 def test_dev_secrets_hold_only_settings_the_services_have():
     for resource in render("dev"):
         if resource["kind"] != "Secret":
@@ -524,6 +539,16 @@ def test_make_secrets_writes_consistent_untracked_env_files(tmp_path):
     again = subprocess.run([sys.executable, str(DEPLOY / "make_secrets.py"), "--deploy-dir",
                             str(tmp_path)], capture_output=True, text=True)
     assert again.returncode == 0 and read(tmp_path / ".env") == compose_env
+    # The backups' key pair: the private half in its own 0600 file, the public half everywhere.
+    from pyrage import x25519
+
+    identity_file = tmp_path / "backup-identity.txt"
+    assert identity_file.stat().st_mode & 0o077 == 0
+    [secret] = [line for line in identity_file.read_text().splitlines()
+                if line.startswith("AGE-SECRET-KEY-")]
+    public = str(x25519.Identity.from_str(secret).to_public())
+    assert compose_env["CCHC_BACKUP_RECIPIENT"] == public
+    assert read(folder / "backup.env")["CCHC_BACKUP_RECIPIENT"] == public
 
 
 def read_example(path: Path) -> dict[str, str]:

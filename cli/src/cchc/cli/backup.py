@@ -10,21 +10,35 @@ from pathlib import Path
 
 import nats
 
+from cchc.runtime import backup_crypto
 from cchc.runtime.backups import MANIFEST, BackupError, create, restore
 
 
 async def run(args: argparse.Namespace) -> int:
+    try:
+        to = backup_crypto.recipient(args.recipient) if getattr(args, "recipient", None) else None
+        identity = read_identity(args)
+    except backup_crypto.BackupKeyError as error:
+        print(f"cchc backup: {error}", file=sys.stderr)
+        return 2
     nc = await nats.connect(args.nats_url, connect_timeout=10, allow_reconnect=False,
                             name="cchc-backup")
     try:
         if args.action == "create":
-            return await create(nc, args.folder)
-        return await restore(nc, args.folder, args.replicas, args.no_manifest)
+            return await create(nc, args.folder, to=to)
+        return await restore(nc, args.folder, args.replicas, args.no_manifest,
+                             identity=identity)
     except BackupError as error:
         print(f"cchc backup: {error}", file=sys.stderr)
         return 1
     finally:
         await nc.close()
+
+
+def read_identity(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The age identity of ``--identity``, if given (a ``BackupKeyError`` when unreadable)."""
+    path = getattr(args, "identity", None)
+    return backup_crypto.identity_from_file(Path(path)) if path else None
 
 
 def add_parser(commands) -> None:  # type: ignore[no-untyped-def]
@@ -37,6 +51,9 @@ def add_parser(commands) -> None:  # type: ignore[no-untyped-def]
     restore_action.add_argument("--replicas", type=int, default=None,
                                 help="replicas of the restored streams (default: as backed up)")
     add_no_manifest(restore_action)
+    create_action.add_argument("--recipient", metavar="AGE1...",
+                               help="encrypt every snapshot to this age public key (the "
+                                    "scheduled backup's CCHC_BACKUP_RECIPIENT)")
     for action in (create_action, restore_action):
         action.add_argument("folder", type=Path)
         action.add_argument("--nats-url", required=True,
@@ -45,6 +62,9 @@ def add_parser(commands) -> None:  # type: ignore[no-untyped-def]
 
 
 def add_no_manifest(parser: argparse.ArgumentParser) -> None:
+    """The options of reading a backup folder: ``--no-manifest`` and ``--identity``."""
     parser.add_argument("--no-manifest", action="store_true",
                         help=f"a folder without {MANIFEST} (`nats stream backup`, or a release "
                              "before 2026-12-07): take the streams it holds, unchecked")
+    parser.add_argument("--identity", metavar="KEY_FILE",
+                        help="the age key file (AGE-SECRET-KEY-1...) of an encrypted backup")

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import nats
 
-from cchc.cli.backup import add_no_manifest
+from cchc.cli.backup import add_no_manifest, read_identity
 from cchc.cli.installation import Installation, InstallationBusy
-from cchc.runtime import backups
+from cchc.runtime import backup_crypto, backups
 from cchc.runtime.log_verification import Verification, verify_log
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.signing_keys import Keyring
@@ -78,9 +78,14 @@ async def _verify_backup(folder: Path, keyring: Keyring, args: argparse.Namespac
               file=sys.stderr)
         return 1
     try:
-        streams = backups.checked_streams(folder, args.no_manifest)
+        identity = read_identity(args)
+    except backup_crypto.BackupKeyError as error:
+        print(f"cchc verify: {error}", file=sys.stderr)
+        return 2
+    try:
+        streams = backups.checked_streams(folder, args.no_manifest, identity)
     except backups.BackupError as error:
-        print(f"cchc verify: the backup is not whole: {error}", file=sys.stderr)
+        print(f"cchc verify: the backup cannot be used: {error}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="cchc-verify-", dir=args.scratch_dir) as scratch:
         server = NatsServer(store_dir=Path(scratch) / "nats").start()
@@ -88,7 +93,7 @@ async def _verify_backup(folder: Path, keyring: Keyring, args: argparse.Namespac
             nc = await nats.connect(server.url, name="cchc-verify", max_reconnect_attempts=0)
             try:
                 print(f"restoring {folder} into a scratch server:")
-                if await backups.restore_streams(nc, streams, replicas=1) != 0:
+                if await backups.restore_streams(nc, streams, 1, identity=identity) != 0:
                     return 1
             except backups.BackupError as error:
                 print(f"cchc verify: the backup does not restore: {error}", file=sys.stderr)

@@ -31,9 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import nats
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cchc.runtime import backup_crypto
 from cchc.runtime.backups import MANIFEST, BackupError, create, write_durably
 from cchc.runtime.endpoints import close_connection, inbox_prefix
 from cchc.runtime.setting_secrets import ConnectionUrl
@@ -56,8 +57,18 @@ class BackupSettings(BaseSettings):
     folder: Path = Path("/var/lib/cchc-backups")
     keep: int = Field(default=7, ge=1, description="whole backups kept, the newest")
     interval_s: float = Field(default=0.0, ge=0, description="0: one backup, then exit")
+    # The age public key (age1...) every snapshot is encrypted to (cchc.runtime.backup_crypto);
+    # unset: backups in the clear, with a warning at each start.
+    recipient: str | None = None
     tries: int = Field(default=3, ge=1, description="attempts before a backup counts as failed")
     retry_after_s: float = Field(default=10.0, ge=0)
+
+    @field_validator("recipient")
+    @classmethod
+    def _an_age_recipient(cls, value: str | None) -> str | None:
+        if value:
+            backup_crypto.recipient(value)  # a BackupKeyError (a ValueError) names it
+        return value or None
 
 
 def folder_name(moment: datetime) -> str:
@@ -114,10 +125,12 @@ async def back_up_once(settings: BackupSettings, moment: datetime | None = None)
     """One backup into a new folder under ``settings.folder``, then the pruning; a
     ``BackupError`` (or a NATS error) when the backup failed, its folder left unfinished."""
     target = settings.folder / folder_name(moment or datetime.now(UTC))
+    to = backup_crypto.recipient(settings.recipient) if settings.recipient else None
     nc = await nats.connect(settings.nats_url, name="cchc-backup", connect_timeout=10,
                             allow_reconnect=False, inbox_prefix=inbox_prefix(USER))
     try:
-        await create(nc, target, report=lambda line: log.info("%s: %s", target.name, line))
+        await create(nc, target, report=lambda line: log.info("%s: %s", target.name, line),
+                     to=to)
     finally:
         await close_connection(nc)
     removed = prune(settings.folder, settings.keep)
@@ -151,6 +164,9 @@ async def _attempt(settings: BackupSettings) -> bool:
 async def run(settings: BackupSettings) -> int:
     """Once (exit code 1 when it failed), or every ``interval_s`` until SIGINT or SIGTERM."""
     settings.folder.mkdir(parents=True, exist_ok=True)
+    if not settings.recipient:
+        log.warning("backups are written unencrypted: they hold citizens' names; set "
+                    "CCHC_BACKUP_RECIPIENT to an age public key (deploy/make_secrets.py makes one)")
     if not settings.interval_s:
         return 0 if await _attempt(settings) else 1
     stop = asyncio.Event()
