@@ -175,13 +175,16 @@ async def test_backup_and_restore_drill_gives_the_same_reports(  # type: ignore[
     backup_dir = tmp_path_factory.mktemp("backup") / "2026-11-29"
     started = time.monotonic()
     await asyncio.to_thread(run_readme_block, "backup", deployment, BACKUP_DIR=str(backup_dir))
+    assert (backup_dir / "DOSSIER" / "stream.snapshot.age").exists()  # encrypted
     TIMINGS.append(("drill: backup (README block)", time.monotonic() - started))
 
     folder = tmp_path_factory.mktemp("restored") / "deploy"
     fresh = Deployment(folder, ["compose.yaml"], prepare(folder, new_project("restored")))
     try:
         started = time.monotonic()
-        await asyncio.to_thread(run_readme_block, "restore", fresh, BACKUP_DIR=str(backup_dir))
+        await asyncio.to_thread(
+            run_readme_block, "restore", fresh, BACKUP_DIR=str(backup_dir),
+            BACKUP_IDENTITY=str(deployment.folder / "backup-identity.txt"))
         wait_healthy(fresh.base_url)
         TIMINGS.append(("drill: restore + compose up (README block)", time.monotonic() - started))
         restored = await stream_states(fresh)
