@@ -18,6 +18,14 @@ restart goes on after the last acknowledged event; SIGINT or SIGTERM lets the ba
 finish first. Delivery is at least once: a crash between printing and acknowledging prints that
 event again on restart, so a receiver that stores events keys them by ``event_id`` (or by
 context and ``position``).
+
+With ``--keyring keyring.json`` (the installation's public keys: ``GET /api/v1/audit/keys``,
+fetched once over HTTPS and kept, never taken from NATS), every event is checked before it is
+printed: its hash is its content's and is signed by its context's key
+(``cchc.contracts.signatures``; needs ``cryptography``, in the ``examples`` extra). One that is
+not (written by someone who could publish on NATS without the service's key, or changed on the
+way) is not printed: a JSON line on stderr names it and why, and it is acknowledged, so that it
+does not come back.
 """
 
 import argparse
@@ -35,6 +43,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from cchc.contracts import EventEnvelope, decode_event
+from cchc.contracts.signatures import Keyring, not_genuine
 from cchc.contracts.subjects import EVENT_TYPE_HEADER, agency_subjects, stream_name
 
 CONTEXTS = ("dossier", "planning")  # the streams an agency's user may consume
@@ -72,6 +81,18 @@ def wanted(msg: Any, types: list[str]) -> bool:
     return not types or (msg.headers or {}).get(EVENT_TYPE_HEADER) in types
 
 
+def refused(msg: Any, context: str, keyring: Keyring | None) -> dict[str, Any] | None:
+    """What to say of an event that is not genuine (None: it is, or no keyring to check by)."""
+    if keyring is None:
+        return None
+    envelope = EventEnvelope.from_bytes(msg.data, position=msg.metadata.sequence.stream)
+    reason = not_genuine(envelope, keyring)
+    if reason is None:
+        return None
+    return {"refused": reason, "context": context, "position": envelope.position,
+            "subject": msg.subject, "event_id": envelope.event_id, "type": envelope.type}
+
+
 def describe(msg: Any, context: str) -> dict[str, Any]:
     """One event as printed: where it is in the log, its envelope, and the decoded event."""
     envelope = EventEnvelope.from_bytes(msg.data, position=msg.metadata.sequence.stream)
@@ -91,6 +112,7 @@ def describe(msg: Any, context: str) -> dict[str, Any]:
 
 
 async def follow(args: argparse.Namespace) -> None:
+    keyring = Keyring.from_file(args.keyring) if args.keyring else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -120,7 +142,12 @@ async def follow(args: argparse.Namespace) -> None:
                 # The whole batch is handled, even after a stop signal: an unacknowledged
                 # message would wait for its ack_wait before being delivered again.
                 for msg in batch:
-                    if wanted(msg, args.types):
+                    if not wanted(msg, args.types):
+                        pass
+                    elif (refusal := refused(msg, context, keyring)) is not None:
+                        print(json.dumps(refusal, ensure_ascii=False), file=sys.stderr,
+                              flush=True)
+                    else:
                         print(json.dumps(describe(msg, context), ensure_ascii=False), flush=True)
                     await msg.ack_sync()
             if not announced and len(subscriptions) == len(args.contexts):
@@ -152,6 +179,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         type=lambda value: [t for t in value.split(",") if t],
                         help="only these event types, e.g. DossierReceived,DossierResolved "
                              "(the Cchc-Event-Type header); default: every type")
+    parser.add_argument("--keyring", default=os.environ.get("CCHC_KEYRING"),
+                        help="the installation's public keys (GET /api/v1/audit/keys): print "
+                             "only events signed by their context's key; default: $CCHC_KEYRING")
     parser.add_argument("--batch", type=int, default=100, help="events fetched at a time")
     parser.add_argument("--wait", type=float, default=1.0,
                         help="seconds a fetch waits for new events")

@@ -85,9 +85,10 @@ class Log:
 class Follower:
     """The example as a subprocess; its stdout lines, parsed."""
 
-    def __init__(self, url: str, ca: Path) -> None:
+    def __init__(self, url: str, ca: Path, *options: str) -> None:
         self.url = url
         self.ca = ca
+        self.options = options
         self.process: asyncio.subprocess.Process | None = None
         self.printed: list[dict] = []
 
@@ -96,7 +97,7 @@ class Follower:
                if not k.startswith("CCHC_NATS") and k != "SSL_CERT_FILE"}  # --ca, nothing else
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, str(EXAMPLE), "--agency", "SNV", "--server", self.url,
-            "--ca", str(self.ca), "--wait", "0.3", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            "--ca", str(self.ca), "--wait", "0.3", *self.options, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             env=env)
 
     async def read_until(self, count: int, timeout: float = 30) -> None:
@@ -180,3 +181,65 @@ async def test_the_example_follows_one_agency_and_resumes_where_it_stopped(
     assert old["event"]["reason"] == "" and old["event"]["outcome"] == "rejected"
     types = {line["type"] for line in follower.printed}
     assert types == {"DossierReceived", "DossierResolved", "PlanIssued"}
+
+
+async def test_with_the_keyring_only_events_signed_by_their_context_are_printed(
+    secured_nats, nats_user_url, ops, nats_certs, tmp_path,
+):
+    """Someone who can publish on NATS (here ops) but holds no service's key: an unsigned event,
+    one signed with another context's key, and a genuine one altered after it was signed are
+    each named on stderr and never printed; the services' own events are."""
+    from cchc.contracts.signatures import Keyring
+    from cchc.runtime.event_signatures import sign_envelope
+    from cchc.runtime.signing_keys import signing_key_from_text, new_private_key_text
+
+    dossier_key = signing_key_from_text("dossier", new_private_key_text())
+    planning_key = signing_key_from_text("planning", new_private_key_text())
+    keyring = tmp_path / "keyring.json"
+    keyring.write_text(Keyring(keys=[dossier_key.public_key(),
+                                     planning_key.public_key()]).to_json())
+    genuine = Log(ops)
+    genuine.store = EventStore(ops, signer=dossier_key)
+    await genuine.dossier("SNV")
+    genuine.store = EventStore(ops, signer=planning_key)
+    await genuine.plan("SNV")
+
+    forged: dict[str, str] = {}
+
+    async def publish(envelope: EventEnvelope) -> None:
+        await ops.jetstream().publish(
+            f"cchc.dossier.SNV.{envelope.aggregate_id}", envelope.to_bytes(), stream="DOSSIER",
+            headers={"Nats-Msg-Id": envelope.event_id})
+
+    def resolution(dossier_id: str) -> EventEnvelope:
+        return EventEnvelope(
+            event_id=uuid.uuid4().hex, type="DossierResolved", schema_version=3,
+            context="dossier", agency="SNV", aggregate_id=dossier_id, aggregate_version=1,
+            occurred_at=WHEN, recorded_at=WHEN, actor="forger", correlation_id="c",
+            payload={"resolved_at": WHEN.isoformat(), "outcome": "approved",
+                     "due_at": WHEN.isoformat(), "timeliness": "early", "reason": ""},
+        ).sealed("0" * 64)
+
+    unsigned = resolution(uuid.uuid4().hex[:16])
+    other_key = sign_envelope(resolution(uuid.uuid4().hex[:16]), planning_key)
+    signed = sign_envelope(resolution(uuid.uuid4().hex[:16]), dossier_key)
+    altered = signed.model_copy(update={"payload": {**signed.payload, "timeliness": "late"}})
+    for envelope, reason in ((unsigned, "unsigned"),
+                             (other_key, "signed with the planning key, not the dossier one"),
+                             (altered, "its hash is not the hash of its content")):
+        await publish(envelope)
+        forged[envelope.event_id] = reason
+    genuine.store = EventStore(ops, signer=dossier_key)
+    await genuine.dossier("SNV")  # after them: the follower has read past them when it prints it
+
+    follower = Follower(nats_user_url(secured_nats, "agency-SNV"), nats_certs / "ca.crt",
+                        "--keyring", str(keyring))
+    await follower.start()
+    await follower.read_until(len(genuine.ids["SNV"]))
+    stderr = await follower.stop()
+    assert sorted(line["event_id"] for line in follower.printed) == sorted(genuine.ids["SNV"])
+    refusals = {line["event_id"]: line["refused"] for line in map(json.loads, (
+        line for line in stderr.splitlines() if line.startswith("{")))}
+    assert set(refusals) == set(forged)
+    for event_id, reason in forged.items():
+        assert refusals[event_id].startswith(reason), (refusals[event_id], reason)

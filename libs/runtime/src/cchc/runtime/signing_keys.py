@@ -14,17 +14,15 @@ write to.
 
 import base64
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-ALGORITHM = "Ed25519"
+# The public half lives in the contracts, where the agencies that receive events check them.
+from cchc.contracts.signatures import ALGORITHM, Keyring, PublicKey  # noqa: F401 - re-exported
 _RAW = (serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -92,52 +90,3 @@ def ensure_key_file(path: Path, owner: str) -> SigningKey:
         with os.fdopen(fd, "w") as handle:
             handle.write(new_private_key_text() + "\n")
     return signing_key_from_text(owner, path.read_text())
-
-
-class PublicKey(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    key_id: str
-    owner: str
-    algorithm: str = ALGORITHM
-    public_key: str  # base64 of the 32 raw bytes
-
-    def verifies(self, signature: str, data: bytes) -> bool:
-        try:
-            raw = base64.b64decode(self.public_key)
-            Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(signature), data)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
-
-
-class Keyring(BaseModel):
-    """Every public key ever used, by id (a rotated key stays: its events still verify)."""
-
-    keys: list[PublicKey] = []
-
-    def get(self, key_id: str | None) -> PublicKey | None:
-        return next((key for key in self.keys if key.key_id == key_id), None)
-
-    def with_key(self, key: PublicKey) -> "Keyring":
-        return self if self.get(key.key_id) else Keyring(keys=[*self.keys, key])
-
-    def verifies(self, key_id: str | None, signature: str | None, data: bytes,
-                 owner: str | None = None) -> bool:
-        """A signature by ``key_id``, a key of this ring (of ``owner``, when given)."""
-        key = self.get(key_id)
-        if key is None or signature is None or (owner is not None and key.owner != owner):
-            return False
-        return key.verifies(signature, data)
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> "Keyring":
-        return cls.model_validate_json(Path(path).read_text())
-
-    @classmethod
-    def from_json(cls, text: str) -> "Keyring":
-        data = json.loads(text)
-        return cls(keys=data) if isinstance(data, list) else cls.model_validate(data)
-
-    def to_json(self) -> str:
-        return self.model_dump_json(indent=2) + "\n"
