@@ -116,6 +116,34 @@ async def test_a_backup_is_verified_in_a_scratch_server_of_its_own(stack_api, tm
     assert "cannot read the keyring" in capsys.readouterr().err
 
 
+async def test_an_embedded_installation_is_backed_up_running_and_restored_into_a_new_folder(
+        stack_api, tmp_path, capsys):
+    """`cchc backup create --data-dir` while `cchc up` runs, `restore --data-dir` into a new
+    folder: the log comes back whole and its signatures verify there, the keyring having come
+    with the backup."""
+    import asyncio
+
+    from cchc.cli.main import main
+
+    await received_dossier(stack_api)
+    root = stack_api.stack.installation.root
+    folder, restored = tmp_path / "backup", tmp_path / "restored"
+    assert await asyncio.to_thread(
+        main, ["backup", "create", str(folder), "--data-dir", str(root)]) == 0
+    assert (folder / "manifest.json").exists() and (folder / "keyring.json").exists()
+    assert await asyncio.to_thread(
+        main, ["backup", "restore", str(folder), "--data-dir", str(restored)]) == 0
+    assert await asyncio.to_thread(  # the running one refuses: its streams exist
+        main, ["backup", "restore", str(folder), "--data-dir", str(root)]) == 1
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["verify", "--data-dir", str(root)]) == 0
+    live = capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["verify", "--data-dir", str(restored)]) == 0
+    again = capsys.readouterr().out
+    dossier_line = next(line for line in live.splitlines() if line.startswith("DOSSIER:"))
+    assert dossier_line in again.splitlines() and "verified: no failure" in again
+
+
 async def test_a_log_without_a_stream_yet_verifies_and_says_so(tmp_path):
     """A backup taken before the services made their streams (the scheduled backup at a fresh
     installation's start): before, a traceback (a direct get on a stream that does not exist)."""

@@ -1,6 +1,10 @@
 """``cchc backup create|restore``: every JetStream stream of the installation (the event streams,
 the KV buckets, the archive bucket) to a folder and back, online, as ops (``cchc.runtime.backups``
 says how, and what a backup folder holds).
+
+    cchc backup create /backups/2026-12-07                  # the data folder .data, running or not
+    cchc backup restore /backups/2026-12-07 --data-dir .data-restored   # a new one, then `cchc up`
+    cchc backup create /backups/2026-12-07 --nats-url tls://ops:…@nats:4222   # a cluster
 """
 
 import argparse
@@ -10,8 +14,12 @@ from pathlib import Path
 
 import nats
 
+from cchc.cli.installation import Installation, InstallationBusy, write_private
+from cchc.contracts.signatures import Keyring
 from cchc.runtime import backup_crypto
 from cchc.runtime.backups import MANIFEST, BackupError, create, restore
+
+KEYRING = "keyring.json"  # an embedded installation's public keys, beside its backup
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -21,7 +29,33 @@ async def run(args: argparse.Namespace) -> int:
     except backup_crypto.BackupKeyError as error:
         print(f"cchc backup: {error}", file=sys.stderr)
         return 2
-    nc = await nats.connect(args.nats_url, connect_timeout=10, allow_reconnect=False,
+    if args.nats_url:
+        return await _with(args.nats_url, args, to, identity)
+    # The embedded installation of --data-dir. Its public keyring goes with the backup and into
+    # the folder restored to, so that the events its keys signed verify there too.
+    installation = Installation(args.data_dir.resolve())
+    if args.action == "create":
+        with installation.ops_nats() as url:  # running or not
+            done = await _with(url, args, to, identity)
+        if done == 0:
+            (args.folder / KEYRING).write_text(installation.keyring().to_json())
+        return done
+    try:  # into a data folder whose streams do not exist yet: stopped, never started
+        with installation.offline_nats() as url:
+            done = await _with(url, args, to, identity)
+    except InstallationBusy as error:
+        print(f"cchc backup: {error}; restore into a new data folder", file=sys.stderr)
+        return 1
+    if done == 0 and (args.folder / KEYRING).exists():
+        ring = installation.keyring()
+        for key in Keyring.from_file(args.folder / KEYRING).keys:
+            ring = ring.with_key(key)
+        write_private(installation.keyring_file, ring.to_json())
+    return done
+
+
+async def _with(url: str, args: argparse.Namespace, to, identity) -> int:  # type: ignore[no-untyped-def]
+    nc = await nats.connect(url, connect_timeout=10, allow_reconnect=False,
                             name="cchc-backup")
     try:
         if args.action == "create":
@@ -56,8 +90,11 @@ def add_parser(commands) -> None:  # type: ignore[no-untyped-def]
                                     "scheduled backup's CCHC_BACKUP_RECIPIENT)")
     for action in (create_action, restore_action):
         action.add_argument("folder", type=Path)
-        action.add_argument("--nats-url", required=True,
-                            help="tls://ops:<password>@host:4222 (trust the CA: SSL_CERT_FILE)")
+        action.add_argument("--nats-url",
+                            help="a cluster: tls://ops:<password>@host:4222 (trust the CA: "
+                                 "SSL_CERT_FILE); default: the embedded installation of "
+                                 "--data-dir")
+        action.add_argument("--data-dir", type=Path, default=Path(".data"))
     backup.set_defaults(run=lambda args: asyncio.run(run(args)))
 
 

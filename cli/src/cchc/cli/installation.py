@@ -196,3 +196,14 @@ class Installation:
                 server.stop()
         finally:
             held.close()
+
+    @contextlib.contextmanager
+    def ops_nats(self) -> Iterator[str]:
+        """The ops user's URL of this installation's NATS, running or not: the server of the
+        running `cchc up`, or one started on the folder meanwhile (``offline_nats``)."""
+        with contextlib.ExitStack() as stack:
+            try:
+                url = stack.enter_context(self.offline_nats())
+            except InstallationBusy:
+                url = self.nats_url_of(self.nats_url_file.read_text().strip(), "ops")
+            yield url

@@ -25,7 +25,7 @@ from pathlib import Path
 import nats
 
 from cchc.cli.backup import add_no_manifest, read_identity
-from cchc.cli.installation import Installation, InstallationBusy
+from cchc.cli.installation import Installation
 from cchc.runtime import backup_crypto, backups
 from cchc.runtime.log_verification import Verification, verify_log
 from cchc.runtime.natsserver import NatsServer
@@ -53,12 +53,8 @@ async def run(args: argparse.Namespace) -> int:
         print(f"cchc verify: {installation.root} holds no log", file=sys.stderr)
         return 1
     keyring = Keyring.from_file(args.keyring) if args.keyring else installation.keyring()
-    try:
-        with installation.offline_nats() as url:
-            return await _verify(url, keyring, args)
-    except InstallationBusy:  # running: ask its own server, as ops
-        url = installation.nats_url_file.read_text().strip()
-        return await _verify(installation.nats_url_of(url, "ops"), keyring, args)
+    with installation.ops_nats() as url:  # running or not
+        return await _verify(url, keyring, args)
 
 
 async def _verify(url: str, keyring: Keyring, args: argparse.Namespace) -> int:
