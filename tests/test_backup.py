@@ -280,3 +280,30 @@ def test_a_key_that_is_not_an_age_key_is_refused_before_connecting(tmp_path, cap
     assert main(["backup", "restore", str(tmp_path / "b"), "--nats-url", "nats://127.0.0.1:1",
                  "--identity", str(tmp_path / "key.txt")]) == 2
     assert "holds 0 age identities" in capsys.readouterr().err
+
+
+async def test_an_encryptor_that_fails_midway_fails_the_backup_at_once(tmp_path, monkeypatch):
+    """The disk fills while age writes: the writer must get that error, not wait for ever on a
+    pipe nobody reads any more."""
+    import asyncio
+
+    import pyrage
+
+    from cchc.runtime import backup_crypto
+
+    def fails_after_a_little(source, out, recipients):  # type: ignore[no-untyped-def]
+        source.read(1000)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pyrage, "encrypt_io", fails_after_a_little)
+    to = backup_crypto.recipient(backup_crypto.new_identity()[1])
+    sealed = backup_crypto.EncryptingFile(tmp_path / "x.age", to)
+
+    async def write_a_lot() -> None:
+        for _ in range(64):
+            await sealed.write(b"x" * 128 * 1024)
+        await sealed.close()
+
+    with pytest.raises(OSError, match="No space left on device"):
+        await asyncio.wait_for(write_a_lot(), 20)
+    await sealed.abort()

@@ -67,12 +67,23 @@ class EncryptingFile:
         self._source: BinaryIO = os.fdopen(read_end, "rb")
         self._pipe: BinaryIO = os.fdopen(write_end, "wb")
         self._out = path.open("wb")
-        self._encrypting = asyncio.get_running_loop().run_in_executor(
-            None, pyrage.encrypt_io, self._source, self._out, [to])
+        self._encrypting = asyncio.get_running_loop().run_in_executor(None, self._encrypt, to)
+
+    def _encrypt(self, to: x25519.Recipient) -> None:
+        try:
+            pyrage.encrypt_io(self._source, self._out, [to])
+        finally:
+            # Failed (a full disk, say): the writer's next write breaks instead of waiting for
+            # a reader that is gone.
+            self._source.close()
 
     async def write(self, data: bytes) -> None:
         # A full pipe blocks until age has read: in a thread, the event loop goes on.
-        await asyncio.to_thread(self._pipe.write, data)
+        try:
+            await asyncio.to_thread(self._pipe.write, data)
+        except (BrokenPipeError, ValueError):
+            await self._encrypting  # the encryptor's own error, the cause
+            raise
 
     async def close(self) -> None:
         try:
