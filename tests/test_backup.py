@@ -241,14 +241,19 @@ async def test_an_encrypted_backup_holds_no_plaintext_and_restores_only_with_its
         assert await asyncio.to_thread(
             main, ["backup", "create", str(sealed), "--nats-url", source.url,
                    "--recipient", public]) == 0
-        marker = tokens[123].encode()
-        assert marker in (plain / "DOSSIER" / "stream.snapshot").read_bytes()
+        # S2 keeps most of the tokens as they are (one may share bytes with another and be
+        # compressed away): the plain snapshot shows them; the encrypted one shows none.
+        in_the_clear = (plain / "DOSSIER" / "stream.snapshot").read_bytes()
+        shown = [token for token in tokens if token.encode() in in_the_clear]
+        assert len(shown) > len(tokens) // 2, len(shown)
         assert sorted(p.name for p in (sealed / "DOSSIER").iterdir()) == ["backup.json",
                                                                     "stream.snapshot.age"]
         stored = (sealed / "DOSSIER" / "stream.snapshot.age").read_bytes()
-        assert marker not in stored and stored.startswith(b"age-encryption.org/v1\n")
+        assert not [token for token in tokens if token.encode() in stored]
+        assert stored.startswith(b"age-encryption.org/v1\n")
         identity = x25519.Identity.from_str(secret)
-        assert marker in decrypt(stored, [identity])  # the snapshot, as age reads it
+        opened = decrypt(stored, [identity])  # the snapshot, as age reads it
+        assert [token for token in shown if token.encode() in opened]
         capsys.readouterr()
 
         restore = ["backup", "restore", str(sealed), "--nats-url", target.url]
