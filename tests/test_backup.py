@@ -207,8 +207,28 @@ async def test_a_folder_holding_a_backup_is_not_written_over(tmp_path, capsys):
         source.stop()
 
 
+@pytest.fixture
+def target(tmp_path):  # type: ignore[no-untyped-def]
+    """A fresh server to restore into."""
+    server = NatsServer(store_dir=tmp_path / "target").start()
+    yield server
+    server.stop()
+
+
+async def dossier_server(folder, payloads: list[bytes]) -> NatsServer:  # type: ignore[no-untyped-def]
+    """A server whose DOSSIER stream holds ``payloads``, one aggregate each."""
+    server = NatsServer(store_dir=folder).start()
+    nc = await nats.connect(server.url)
+    js = nc.jetstream()
+    await js.add_stream(StreamConfig(name="DOSSIER", subjects=["cchc.dossier.>"]))
+    for n, payload in enumerate(payloads):
+        await js.publish(f"cchc.dossier.SNV.d{n}", payload)
+    await nc.close()
+    return server
+
+
 async def test_an_encrypted_backup_holds_no_plaintext_and_restores_only_with_its_identity(
-    tmp_path, capsys,
+    tmp_path, capsys, target,
 ):
     """`--recipient age1…`: every snapshot is an age file (the job that writes it, and any copy
     of it, cannot read it); restore and verify need the identity, checked before anything is
@@ -223,17 +243,11 @@ async def test_an_encrypted_backup_holds_no_plaintext_and_restores_only_with_its
     secret, public = new_identity()
     (tmp_path / "key.txt").write_text(f"# created: for this test\n{secret}\n")
     (tmp_path / "other.txt").write_text(new_identity()[0] + "\n")
-    source = NatsServer(store_dir=tmp_path / "source").start()
-    target = NatsServer(store_dir=tmp_path / "target").start()
+    # A random token each (a citizen's identity number, say).
+    tokens = [secrets.token_hex(12) for _ in range(200)]
+    source = await dossier_server(tmp_path / "source",
+                                  [f"Nguyễn Văn An {token}".encode() for token in tokens])
     try:
-        nc = await nats.connect(source.url)
-        js = nc.jetstream()
-        await js.add_stream(StreamConfig(name="DOSSIER", subjects=["cchc.dossier.>"]))
-        # A random token each (a citizen's identity number, say): S2 keeps it as it is.
-        tokens = [secrets.token_hex(12) for _ in range(200)]
-        for n, token in enumerate(tokens):
-            await js.publish(f"cchc.dossier.SNV.d{n}", f"Nguyễn Văn An {token}".encode())
-        await nc.close()
 
         plain, sealed = tmp_path / "plain", tmp_path / "sealed"
         assert await asyncio.to_thread(
@@ -274,7 +288,6 @@ async def test_an_encrypted_backup_holds_no_plaintext_and_restores_only_with_its
             await nc.close()
     finally:
         source.stop()
-        target.stop()
 
 
 def test_a_key_that_is_not_an_age_key_is_refused_before_connecting(tmp_path, capsys):
