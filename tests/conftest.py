@@ -12,8 +12,8 @@ from cchc.cli.stack import EmbeddedStack
 from cchc.runtime.natsserver import free_port
 
 
-async def start_stack(data_dir: Path, database_urls: dict[str, str] | None = None):
-    stack = EmbeddedStack(data_dir, free_port(), database_urls=database_urls)
+async def start_stack(data_dir: Path, database_urls: dict[str, str] | None = None, **options):  # type: ignore[no-untyped-def]
+    stack = EmbeddedStack(data_dir, free_port(), database_urls=database_urls, **options)
     try:
         await stack.start()
     except BaseException:

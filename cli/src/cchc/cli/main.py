@@ -12,9 +12,17 @@ DEFAULT_DATA_DIR = Path(".data")
 
 
 def _up(args: argparse.Namespace) -> int:
-    from cchc.cli.stack import run_stack
+    from pydantic import ValidationError
 
-    asyncio.run(run_stack(args.data_dir, args.http_port))
+    from cchc.cli.stack import embedded_backups, run_stack
+
+    try:
+        backups = None if args.no_backups else embedded_backups(
+            args.backup_dir or args.data_dir / "backups")
+    except ValidationError as error:  # a CCHC_BACKUP_* setting
+        print(f"cchc up: {error}", file=sys.stderr)
+        return 2
+    asyncio.run(run_stack(args.data_dir, args.http_port, backups))
     return 0
 
 
@@ -133,6 +141,11 @@ def parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run nats-server, the services and the gateway")
     up.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     up.add_argument("--http-port", type=int, default=8000)
+    up.add_argument("--backup-dir", type=Path,
+                    help="where the scheduled backups go (default: DATA_DIR/backups; better a "
+                         "disk of its own): one a day, the newest 7 kept (CCHC_BACKUP_INTERVAL_S, "
+                         "CCHC_BACKUP_KEEP), encrypted to CCHC_BACKUP_RECIPIENT if set")
+    up.add_argument("--no-backups", action="store_true", help="take no scheduled backups")
     up.set_defaults(run=_up)
 
     token = commands.add_parser(

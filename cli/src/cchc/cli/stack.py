@@ -11,6 +11,7 @@ import nats
 from nats.aio.client import Client as NATS
 import uvicorn
 
+from cchc.cli.backup import KEYRING
 from cchc.cli.installation import Installation, owner_only_umask, private_umask, write_private
 from cchc.cli.migrate import migrate_all
 from cchc.dossier.config import DossierSettings
@@ -21,6 +22,7 @@ from cchc.planning.main import PlanningService
 from cchc.gateway.auth import issue_token
 from cchc.gateway.config import GatewaySettings
 from cchc.runtime.anchor_signer import AnchorSettings, AnchorSigner
+from cchc.runtime.backup_job import BackupSettings, keep_backing_up
 from cchc.runtime.endpoints import inbox_prefix
 from cchc.runtime.natsserver import NatsServer
 from cchc.scoring.config import ScoringSettings
@@ -38,14 +40,23 @@ class _Server(uvicorn.Server):
         yield
 
 SERVICES = ["dossier", "planning", "scoring"]
+DAY_S = 86400.0
+
+
+def embedded_backups(folder: Path) -> BackupSettings:
+    """The scheduled backups of `cchc up` into ``folder``: daily unless CCHC_BACKUP_INTERVAL_S
+    says otherwise; CCHC_BACKUP_KEEP and CCHC_BACKUP_RECIPIENT as for the deployed job."""
+    settings = BackupSettings(folder=folder.resolve())
+    return settings if settings.interval_s else settings.model_copy(update={"interval_s": DAY_S})
 
 
 class EmbeddedStack:
     def __init__(
         self, data_dir: Path, http_port: int, host: str = "127.0.0.1",
-        database_urls: dict[str, str] | None = None,
+        database_urls: dict[str, str] | None = None, backups: BackupSettings | None = None,
     ) -> None:
         self.installation = Installation(data_dir.resolve())
+        self.backups = backups
         self.database_urls = database_urls or {}
         self.http_port = http_port
         self.host = host
@@ -56,6 +67,7 @@ class EmbeddedStack:
         self._anchor_nc: NATS | None = None
         self._anchor_task: asyncio.Task | None = None
         self._anchor_stop = asyncio.Event()
+        self._backup_task: asyncio.Task | None = None
 
     async def start(self) -> None:
         installation = self.installation
@@ -90,6 +102,7 @@ class EmbeddedStack:
         await scoring.start()
         self.services.append(scoring)
         await self._start_anchor_signer()
+        self._start_backups()
         secret = installation.jwt_secret()
         # Short-lived and rewritten at each start: 12 hours (issue 13).
         admin_token = issue_token(secret, "admin", "admin", ttl_s=12 * 3600)
@@ -118,6 +131,21 @@ class EmbeddedStack:
         interval = AnchorSettings().interval_s
         self._anchor_task = asyncio.create_task(
             self.anchor_signer.run(interval, self._anchor_stop), name="anchor-signer")
+
+    def _start_backups(self) -> None:
+        """The scheduled backup of cchc.runtime.backup_job, as its own NATS user (it may list
+        and snapshot the streams, nothing else); the public keyring goes beside each backup, so
+        that a restore verifies the events of this installation's keys."""
+        if self.backups is None:
+            return
+        settings = self.backups.model_copy(update={"nats_url": self.nats_url_of("backup")})
+        keyring = self.installation.keyring
+
+        def beside(target: Path) -> None:
+            (target / KEYRING).write_text(keyring().to_json())
+
+        self._backup_task = asyncio.create_task(
+            keep_backing_up(settings, asyncio.Event(), beside), name="backups")
 
     async def _migrate_subjects(self) -> None:
         """A log written with the earlier subject scheme is migrated before the services start
@@ -155,6 +183,10 @@ class EmbeddedStack:
             self.server.should_exit = True
 
     async def stop(self) -> None:
+        if self._backup_task is not None:  # a backup cut short stays unfinished: pruned later
+            self._backup_task.cancel()
+            await asyncio.gather(self._backup_task, return_exceptions=True)
+            self._backup_task = None
         self._anchor_stop.set()
         if self._anchor_task is not None:
             await asyncio.gather(self._anchor_task, return_exceptions=True)
@@ -173,9 +205,10 @@ class EmbeddedStack:
             self._lock = None
 
 
-async def run_stack(data_dir: Path, http_port: int) -> None:
+async def run_stack(data_dir: Path, http_port: int, backups: BackupSettings | None = None,
+                    ) -> None:
     owner_only_umask()  # `cchc up`: all it creates in the data folder is the owner's alone
-    stack = EmbeddedStack(data_dir, http_port)
+    stack = EmbeddedStack(data_dir, http_port, backups=backups)
     try:
         await stack.start()
     except BaseException:

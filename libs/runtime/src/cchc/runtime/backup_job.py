@@ -7,8 +7,11 @@ Run alone: ``python -m cchc.runtime.backup_job`` (the images: ``CCHC_SERVICE=bac
 ``CCHC_BACKUP_NATS_URL`` as the ``backup`` NATS user, who may list the streams and snapshot them
 and nothing else (it cannot write an event, nor change or delete a stream). With
 ``CCHC_BACKUP_INTERVAL_S`` 0 (the default: a Kubernetes CronJob) it takes one backup and exits, 1
-when the backup failed; otherwise it takes one at start, then one every interval, until SIGTERM
-(compose, which has no scheduler).
+when the backup failed; otherwise one every interval, until SIGTERM (compose, which has no
+scheduler; the embedded ``cchc up`` runs the same loop in its process). On an interval the next
+backup is due an interval after the newest whole one: at once on a fresh installation, and a
+restart does not take another (restarts would otherwise push the older backups out of the
+``keep`` newest).
 
 Pruning touches only folders named as this job names them. A backup that did not finish (no
 manifest) is removed once a newer one finished; whole ones beyond the newest ``keep`` are removed.
@@ -27,7 +30,8 @@ import re
 import shutil
 import signal
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats
@@ -73,6 +77,22 @@ class BackupSettings(BaseSettings):
 
 def folder_name(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(NAME_FORMAT)
+
+
+def taken_at(name: str) -> datetime | None:
+    """When the backup of folder ``name`` was taken, if the job named it."""
+    return datetime.strptime(name, NAME_FORMAT).replace(tzinfo=UTC) if _NAME.match(name) else None
+
+
+def due_in(root: Path, interval_s: float, now: datetime) -> float:
+    """Seconds until the next backup is due: an interval after the newest whole one, at once
+    when there is none (or the clock went back before it)."""
+    whole = [moment for entry in root.iterdir()
+             if entry.is_dir() and (moment := taken_at(entry.name)) and (entry / MANIFEST).exists()]
+    if not whole:
+        return 0.0
+    wait = (max(whole) + timedelta(seconds=interval_s) - now).total_seconds()
+    return wait if 0 < wait <= interval_s else 0.0
 
 
 def to_prune(backups: dict[str, bool], keep: int) -> list[str]:
@@ -121,9 +141,15 @@ def health(root: Path, interval_s: float, now: datetime, grace_s: float = GRACE_
     return True, f"{state} since {status['at']}"
 
 
-async def back_up_once(settings: BackupSettings, moment: datetime | None = None) -> Path:
-    """One backup into a new folder under ``settings.folder``, then the pruning; a
-    ``BackupError`` (or a NATS error) when the backup failed, its folder left unfinished."""
+# What goes beside a whole backup once it is taken (the embedded installation's public keyring)
+Beside = Callable[[Path], None]
+
+
+async def back_up_once(settings: BackupSettings, moment: datetime | None = None,
+                       beside: Beside | None = None) -> Path:
+    """One backup into a new folder under ``settings.folder``, then ``beside`` on it, then the
+    pruning; a ``BackupError`` (or a NATS error) when the backup failed, its folder left
+    unfinished."""
     target = settings.folder / folder_name(moment or datetime.now(UTC))
     to = backup_crypto.recipient(settings.recipient) if settings.recipient else None
     nc = await nats.connect(settings.nats_url, name="cchc-backup", connect_timeout=10,
@@ -133,18 +159,20 @@ async def back_up_once(settings: BackupSettings, moment: datetime | None = None)
                      to=to)
     finally:
         await close_connection(nc)
+    if beside is not None:
+        beside(target)
     removed = prune(settings.folder, settings.keep)
     if removed:
         log.info("pruned %s (keeping %d whole backups)", ", ".join(removed), settings.keep)
     return target
 
 
-async def _attempt(settings: BackupSettings) -> bool:
+async def _attempt(settings: BackupSettings, beside: Beside | None = None) -> bool:
     """A backup, tried up to ``settings.tries`` times; its outcome in ``STATUS``."""
     write_status(settings.folder, "running", datetime.now(UTC))
     for attempt in range(1, settings.tries + 1):
         try:
-            target = await back_up_once(settings)
+            target = await back_up_once(settings, beside=beside)
         except (BackupError, OSError, nats.errors.Error) as error:
             reason = f"{type(error).__name__}: {error}"
             if attempt < settings.tries:
@@ -163,23 +191,37 @@ async def _attempt(settings: BackupSettings) -> bool:
 
 async def run(settings: BackupSettings) -> int:
     """Once (exit code 1 when it failed), or every ``interval_s`` until SIGINT or SIGTERM."""
-    settings.folder.mkdir(parents=True, exist_ok=True)
-    if not settings.recipient:
-        log.warning("backups are written unencrypted: they hold citizens' names; set "
-                    "CCHC_BACKUP_RECIPIENT to an age public key (deploy/make_secrets.py makes one)")
     if not settings.interval_s:
+        prepare(settings)
         return 0 if await _attempt(settings) else 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    await keep_backing_up(settings, stop)
+    return 0
+
+
+def prepare(settings: BackupSettings) -> None:
+    settings.folder.mkdir(parents=True, exist_ok=True)
+    if not settings.recipient:
+        log.warning("backups are written unencrypted: they hold citizens' names; set "
+                    "CCHC_BACKUP_RECIPIENT to an age public key (deploy/make_secrets.py makes one)")
+
+
+async def keep_backing_up(settings: BackupSettings, stop: asyncio.Event,
+                          beside: Beside | None = None) -> None:
+    """A backup every ``settings.interval_s`` (the first due an interval after the newest whole
+    one), until ``stop``; a backup under way finishes first."""
+    prepare(settings)
     log.info("a backup every %.0f s into %s, keeping %d", settings.interval_s, settings.folder,
              settings.keep)
-    while not stop.is_set():
-        whole = await _attempt(settings)
+    wait = due_in(settings.folder, settings.interval_s, datetime.now(UTC))
+    if wait:
+        log.info("the newest whole backup is recent: the next in %.0f s", wait)
+    while not await wait_at_most(stop.wait(), wait):
+        whole = await _attempt(settings, beside)
         wait = settings.interval_s if whole else min(settings.interval_s, FAILED_AGAIN_AFTER_S)
-        await wait_at_most(stop.wait(), wait)
-    return 0
 
 
 def main() -> None:
