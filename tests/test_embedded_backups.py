@@ -43,6 +43,10 @@ async def test_cchc_up_backs_up_on_its_own_and_what_it_took_restores(tmp_path, c
         await until(lambda: whole_backups(folder)[-1] > received, "a backup after the receipt")
         await until(lambda: len(whole_backups(folder)) == 2 and len(
             list(folder.glob("2*"))) == 2, "pruned to the newest two", 30)
+        health = (await api.as_("admin").get(f"{base_url}/health")).json()
+        assert health["backups"]["healthy"], health
+        assert health["projections"]["dossier"]["dossier-read"]["serving"].startswith(
+            "dossier-read-v")
     finally:
         await api.close()
         await stop_stack(stack, task)

@@ -6,8 +6,32 @@ from cchc.runtime.testing import serve_stand_in
 async def test_health_is_ok_when_every_service_answers(client, stand_in):
     response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "nats": "ok", "services": {"dossier": "ok"}}
+    assert response.json() == {"status": "ok", "nats": "ok", "services": {"dossier": "ok"},
+                               "projections": {}}
     assert stand_in.requests_to("health")
+
+
+async def test_health_shows_the_projection_versions_a_service_reports(client, nats_server):
+    """An upgrade under way: the version that serves and the one replaying, as the service said
+    (cchc.runtime.service.HealthAnswer); readiness stays the service's own."""
+    from cchc.contracts.messages import Reply
+
+    versions = {"dossier-read": {"serving": "dossier-read-v4", "position": 812,
+                                 "building": {"name": "dossier-read-v5", "position": 300,
+                                              "head": 812}}}
+
+    async def upgrading(_request):
+        return Reply(ok=True, result={"service": "dossier", "projection_position": 812,
+                                      "projection_versions": versions})
+
+    stand_in_broker = await serve_stand_in(nats_server.url, "dossier", {"health": upgrading})
+    try:
+        response = await client.get("/health")
+    finally:
+        await stand_in_broker.stop()
+    assert response.status_code == 200
+    assert response.json()["projections"] == {"dossier": versions}
+    assert "backups" not in response.json()  # this gateway is given no backup folder
 
 
 async def test_health_is_503_when_a_service_is_missing(client):
@@ -90,3 +114,23 @@ async def test_every_api_operation_declares_the_schema_of_its_answer(client):
     dossier = document["paths"]["/api/v1/dossiers/{dossier_id}"]["get"]["responses"]["200"]
     assert dossier["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/DossierDetail"}
+
+
+async def test_a_failed_backup_shows_in_health_without_taking_the_gateway_out(
+        settings, stand_in, tmp_path):
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from cchc.gateway.app import create_app
+    from cchc.runtime.backup_job import write_status
+
+    write_status(tmp_path, "failed", datetime.now(UTC), error="OSError: No space left on device")
+    application = create_app(settings.model_copy(update={"backup_folder": str(tmp_path)}))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            response = await http.get("/health")
+    assert response.status_code == 200  # readiness is the services'
+    backups = response.json()["backups"]
+    assert not backups["healthy"] and "No space left on device" in backups["detail"]

@@ -135,12 +135,47 @@ class ImportReport(Answer):
     rejected: list[ImportRejection] = Field(description="rows a service refused all the same")
 
 
+class BuildingVersion(Answer):
+    """A projection version replaying the log beside the one that serves."""
+
+    name: str = Field(description="its name, e.g. dossier-read-v5")
+    position: int = Field(description="the last log position it has applied")
+    head: int = Field(description="the head of the log it replays to before reads switch to it")
+
+
+class ProjectionVersions(Answer):
+    """One projection family of a service (a replica's view: the one that answered)."""
+
+    serving: str = Field(description="the version reads come from, e.g. dossier-read-v4")
+    position: int = Field(description="the last log position it has applied")
+    building: BuildingVersion | None = Field(
+        description="a newer version replaying beside it, or None")
+
+
+class BackupsHealth(Answer):
+    """How the scheduled backups go, where the gateway can see their folder (``cchc up``)."""
+
+    healthy: bool = Field(description="false once the last backup failed, or none was whole "
+                                       "for longer than the interval and an hour")
+    detail: str = Field(description="why, with the time of the last attempt")
+
+
+_PROJECTIONS = ("per service that answered, per projection family: the version that serves and "
+                "one replaying beside it (an upgrade under way); information only, it changes "
+                "no readiness")
+_BACKUPS = ("the scheduled backups (the embedded installation only, whose gateway sees their "
+            "folder); information only, it changes no readiness")
+
+
 class Health(Answer):
     """``GET /health`` when ready (200)."""
 
     status: str = Field(description="ok")
     nats: str = Field(description="ok or down")
     services: dict[str, str] = Field(description="each service: ok or down")
+    projections: dict[str, dict[str, ProjectionVersions]] = Field(
+        default_factory=dict, description=_PROJECTIONS)
+    backups: BackupsHealth | None = omissible(_BACKUPS)
 
 
 class HealthUnavailable(Answer):
@@ -153,6 +188,9 @@ class HealthUnavailable(Answer):
     errors: list[dict[str, str]] = Field(description="always empty here")
     nats: str = Field(description="ok or down")
     services: dict[str, str] = Field(description="each service: ok or down")
+    projections: dict[str, dict[str, ProjectionVersions]] = Field(
+        default_factory=dict, description=_PROJECTIONS)
+    backups: BackupsHealth | None = omissible(_BACKUPS)
 
 
 class CallerView(Answer):

@@ -1,7 +1,18 @@
-"""Health: the gateway is ready only when NATS is connected and every service answers."""
+"""Health: the gateway is ready only when NATS is connected and every service answers.
+
+Beside readiness, what an operator watches during an upgrade or after a night: each service's
+projection versions (the one serving and how far the log it has applied, and the one replaying
+beside it, if any, with its position and the head it replays to), and, where the gateway can see
+the scheduled backups' folder (the embedded `cchc up`), how the last backup went. Neither
+changes readiness: a new version still replaying is a normal state, and a failed backup is no
+reason to take the API out of service.
+"""
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -10,6 +21,7 @@ from cchc.contracts.gateway_views import Health
 from cchc.contracts.messages import CommandMeta, Principal, Problem, Request, Role
 from cchc.gateway.deps import GatewayDep
 from cchc.gateway.problems import MEDIA_TYPE, problem_responses
+from cchc.runtime import backup_job
 from cchc.runtime.endpoints import ServiceUnavailable
 
 router = APIRouter(tags=["operations"])
@@ -17,24 +29,39 @@ router = APIRouter(tags=["operations"])
 _PROBE = Principal(sub="gateway-health", role=Role.INSPECTOR)
 
 
-async def _service_ready(gw: GatewayDep, service: str) -> bool:
+async def _service_health(gw: GatewayDep, service: str) -> tuple[bool, dict[str, Any] | None]:
+    """Whether ``service`` is ready, and its projection versions as it reported them."""
     meta = CommandMeta(principal=_PROBE, correlation_id=str(uuid.uuid4()))
     try:
         reply = await gw.health_probe.call(service, "health", Request(meta=meta, body={}))
     except ServiceUnavailable:
-        return False
-    return reply.ok
+        return False, None
+    versions = reply.result.get("projection_versions") if isinstance(reply.result, dict) else None
+    return reply.ok, versions
+
+
+def _backups(folder: str | None, interval_s: float) -> dict[str, Any] | None:
+    if folder is None:
+        return None
+    healthy, why = backup_job.health(Path(folder), interval_s, datetime.now(UTC))
+    return {"healthy": healthy, "detail": why}
 
 
 @router.get("/health", operation_id="health", response_model=Health, responses=problem_responses(503))
 async def health(gw: GatewayDep) -> JSONResponse:
     services = gw.settings.services
-    states = await asyncio.gather(*(_service_ready(gw, s) for s in services))
+    answers = await asyncio.gather(*(_service_health(gw, s) for s in services))
+    states = [up for up, _ in answers]
     connected = gw.nc.is_connected
-    report = {
+    report: dict[str, Any] = {
         "nats": "ok" if connected else "down",
         "services": {s: "ok" if up else "down" for s, up in zip(services, states, strict=True)},
+        "projections": {s: versions for s, (_, versions) in zip(services, answers, strict=True)
+                        if versions is not None},
     }
+    backups = _backups(gw.settings.backup_folder, gw.settings.backup_interval_s)
+    if backups is not None:
+        report["backups"] = backups
     if connected and all(states):
         return JSONResponse({"status": "ok", **report})
     down = [s for s, up in zip(services, states, strict=True) if not up]
