@@ -262,6 +262,7 @@ async def test_admin_sees_every_panel_in_vietnamese(stack_api, world, page, tmp_
                     "Chỉ số và xếp hạng", "Báo cáo", "Danh sách hồ sơ"):
         assert await page.get_by_role("heading", name=heading, exact=True).is_visible(), heading
     assert await page.is_visible("#agency")
+    assert await page.is_hidden("#backup-warning")  # no backups failing here
     options = await page.eval_on_selector_all("#agency option", "os => os.map(o => o.value)")
     assert options[0] == "" and {world["a"], world["b"]} <= set(options)
     assert "Quản trị hệ thống" in await page.inner_text("#who")
@@ -616,3 +617,36 @@ async def test_an_inspector_switches_to_decision_766s_clock_and_lists_irregular_
         "#detail-body tbody tr", "rs => Object.fromEntries(rs.filter(r => r.querySelector('th'))"
         ".map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent]))")
     assert facts["Đánh giá"] == "Trước hạn" and facts["Đánh giá theo QĐ 766"] == "Trễ hạn"
+
+
+async def test_an_admin_is_told_when_the_scheduled_backups_fail(stack_api, page, tmp_path):
+    """`cchc up` whose last backup failed (a full disk): the admin's dashboard says so, in
+    Vietnamese with the reason, while everything else works (GET /health stays 200)."""
+    from datetime import UTC, datetime
+
+    from conftest import start_stack, stop_stack
+    from cchc.runtime.backup_job import BackupSettings, folder_name, write_status
+    from cchc.runtime.backups import MANIFEST
+
+    folder, now = tmp_path / "backups", datetime.now(UTC)
+    (folder / folder_name(now)).mkdir(parents=True)  # a recent whole one: no backup at start
+    (folder / folder_name(now) / MANIFEST).write_text("{}")
+    write_status(folder, "failed", now, error="OSError: [Errno 28] No space left on device")
+    stack, task, base_url = await start_stack(
+        tmp_path / "data", backups=BackupSettings(folder=folder, interval_s=86400))
+    try:
+        async with httpx.AsyncClient() as http:
+            health = await ok(await http.get(f"{base_url}/health"))
+        assert health["backups"]["healthy"] is False
+        await sign_in(page, base_url, issue_token(stack.installation.jwt_secret(), "admin-x",
+                                                  "admin"))
+        await page.wait_for_selector("#backup-warning", state="visible")
+        text = await page.inner_text("#backup-warning")
+        assert "Sao lưu tự động đang gặp sự cố" in text and "No space left on device" in text
+        await page.set_viewport_size({"width": 390, "height": 844})  # a phone: it still fits
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        if keep := os.environ.get("CCHC_SCREENSHOT_DIR"):
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(Path(keep) / "dashboard-backup-warning.png"))
+    finally:
+        await stop_stack(stack, task)

@@ -327,7 +327,7 @@ async function refresh() {
   $("dossier-detail").hidden = true;
   const jobs = [loadFigures(generation), loadPlan(generation), loadIndexes(generation),
     loadReport(generation), loadDossiers(generation, true), setUpReceive(generation),
-    loadAlerts(generation)];
+    loadAlerts(generation), loadBackups(generation)];
   const results = await Promise.allSettled(jobs);
   const failed = results.find((r) => r.status === "rejected" && r.reason?.status !== 401);
   if (failed && generation === state.generation) $("app-error").textContent = failed.reason.message;
@@ -645,6 +645,22 @@ async function loadAlerts(generation) {
       el("th", {}, "Cơ quan"),
       el("th", {}, "Thủ tục"), el("th", {}, "Người nộp"), el("th", {}, "Hạn giải quyết"))),
     el("tbody", {}, rows)));
+}
+
+// --- the scheduled backups (admin): GET /health says how the last one went -------------------
+
+async function loadBackups(generation) {
+  if (state.me.role !== "admin") return;
+  let backups = null;
+  try {
+    // 200 or 503, the same report either way; no token needed.
+    backups = (await (await fetch("/health", { headers: { Accept: "application/json" } })).json())
+      .backups;
+  } catch { /* the gateway is unreachable: the other cards say so */ }
+  if (generation !== state.generation) return;
+  const failing = Boolean(backups) && !backups.healthy;
+  $("backup-warning").hidden = !failing;
+  $("backup-detail").textContent = failing ? backups.detail : "";
 }
 
 // --- the dossier list, a dossier's history and audit, and the two commands -------------------
