@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from cchc.dossier.domain.receipt_codes import receipt_code
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.nats_failures import unavailable_on_nats_failure
-from cchc.runtime.replicas import under_replicated
+from cchc.runtime import kv_buckets
 
 BUCKET = "RECEIPT_NUMBERS"
 MAX_ATTEMPTS = 50  # each lost race means another replica took a number meanwhile
@@ -119,12 +119,6 @@ class ReceiptBook:
 
     async def _open(self) -> KeyValue:
         if self._bucket is None:
-            try:
-                self._bucket = await self._store.jetstream.key_value(BUCKET)
-                await under_replicated(self._store.jetstream, f"KV_{BUCKET}", self._replicas)
-            except BucketNotFoundError:
-                # Creating an existing bucket with the same config succeeds: replicas may race.
-                self._bucket = await self._store.jetstream.create_key_value(KeyValueConfig(
-                    bucket=BUCKET, history=1, storage=StorageType.FILE,
-                    replicas=self._replicas))
+            self._bucket = await kv_buckets.open_bucket(self._store.jetstream, KeyValueConfig(
+                bucket=BUCKET, history=1, storage=StorageType.FILE, replicas=self._replicas))
         return self._bucket

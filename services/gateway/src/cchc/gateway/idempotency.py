@@ -15,7 +15,6 @@ from nats.errors import Error as NatsError
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.client import JetStreamContext
 from nats.js.errors import (
-    BucketNotFoundError,
     KeyDeletedError,
     KeyNotFoundError,
     KeyWrongLastSequenceError,
@@ -25,7 +24,7 @@ from pydantic import BaseModel
 
 from cchc.contracts.envelope import canonical_json
 from cchc.contracts.messages import Principal
-from cchc.runtime.replicas import under_replicated
+from cchc.runtime import kv_buckets
 
 BUCKET = "IDEMPOTENCY"
 
@@ -60,16 +59,8 @@ def request_hash(body: Any) -> str:
 
 
 async def open_bucket(js: JetStreamContext, ttl_s: int, replicas: int = 1) -> KeyValue:
-    try:
-        bucket = await js.key_value(BUCKET)
-    except BucketNotFoundError:
-        # Creating an existing bucket with the same config succeeds, so replicas may race here.
-        return await js.create_key_value(KeyValueConfig(
-            bucket=BUCKET, ttl=ttl_s, history=1, storage=StorageType.FILE, replicas=replicas))
-    # Created by a release before this setting: raising it is the operator's (the gateway's
-    # NATS user may create this bucket, not edit it).
-    await under_replicated(js, f"KV_{BUCKET}", replicas)
-    return bucket
+    return await kv_buckets.open_bucket(js, KeyValueConfig(
+        bucket=BUCKET, ttl=ttl_s, history=1, storage=StorageType.FILE, replicas=replicas))
 
 
 def _unavailable(doing: str, error: BaseException) -> "IdempotencyUnavailable":

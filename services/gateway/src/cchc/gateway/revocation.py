@@ -20,11 +20,10 @@ from typing import Literal
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 from pydantic import BaseModel, Field, ValidationError
 
-from cchc.runtime.replicas import under_replicated
+from cchc.runtime import kv_buckets
 from cchc.runtime.waiting import wait_at_most
 
 log = logging.getLogger("cchc.gateway.revocation")
@@ -51,16 +50,8 @@ def key_of(kind: str, value: str) -> str:
 
 
 async def open_bucket(nc: NATS, replicas: int = 1) -> KeyValue:
-    js = nc.jetstream()
-    try:
-        bucket = await js.key_value(BUCKET)
-    except BucketNotFoundError:
-        # Creating an existing bucket with the same config succeeds: replicas may race here.
-        return await js.create_key_value(
-            KeyValueConfig(bucket=BUCKET, history=1, storage=StorageType.FILE, replicas=replicas)
-        )
-    await under_replicated(js, f"KV_{BUCKET}", replicas)
-    return bucket
+    return await kv_buckets.open_bucket(nc.jetstream(), KeyValueConfig(
+        bucket=BUCKET, history=1, storage=StorageType.FILE, replicas=replicas))
 
 
 class RevocationList:
