@@ -620,20 +620,26 @@ async def test_an_inspector_switches_to_decision_766s_clock_and_lists_irregular_
 
 
 async def test_an_admin_is_told_when_the_scheduled_backups_fail(stack_api, page, tmp_path):
-    """`cchc up` whose last backup failed (a full disk): the admin's dashboard says so, in
+    """The backup job recorded a failed backup (a full disk): the admin's dashboard says so, in
     Vietnamese with the reason, while everything else works (GET /health stays 200)."""
     from datetime import UTC, datetime
 
+    import nats
+
     from conftest import start_stack, stop_stack
-    from cchc.runtime.backup_job import BackupSettings, folder_name, write_status
+    from cchc.runtime import backup_status
+    from cchc.runtime.backup_job import BackupSettings, folder_name
     from cchc.runtime.backups import MANIFEST
 
     folder, now = tmp_path / "backups", datetime.now(UTC)
     (folder / folder_name(now)).mkdir(parents=True)  # a recent whole one: no backup at start
     (folder / folder_name(now) / MANIFEST).write_text("{}")
-    write_status(folder, "failed", now, error="OSError: [Errno 28] No space left on device")
     stack, task, base_url = await start_stack(
         tmp_path / "data", backups=BackupSettings(folder=folder, interval_s=86400))
+    ops = await nats.connect(stack.nats_url_of("ops"))
+    await backup_status.publish(ops, {"state": "failed", "at": now.isoformat(), "every_s": 86400,
+                                      "error": "OSError: [Errno 28] No space left on device"})
+    await ops.close()
     try:
         async with httpx.AsyncClient() as http:
             health = await ok(await http.get(f"{base_url}/health"))

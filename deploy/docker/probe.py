@@ -101,7 +101,7 @@ def backup_ready() -> bool:
     from cchc.runtime.backup_job import BackupSettings, health
 
     settings = BackupSettings()
-    healthy, why = health(settings.folder, settings.interval_s, datetime.now(UTC))
+    healthy, why = health(settings.folder, settings.every_s, datetime.now(UTC))
     if not healthy:
         print(f"probe: backup: {why}", file=sys.stderr)  # shown by `docker inspect`
     return healthy

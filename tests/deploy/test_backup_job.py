@@ -78,6 +78,39 @@ async def test_the_backup_user_can_change_nothing(connect, dossier_events):
         assert await backup.violation(f"$JS.API.{api}"), (api, backup.errors)
     await backup.nc.subscribe("cchc.>")
     assert await backup.violation("cchc.>"), backup.errors
+    # Its one write: the record of its last backup, under its one key.
+    for subject in ("$KV.BACKUP_STATUS.other", "$KV.IDEMPOTENCY.x", "$KV.REVOCATIONS.x",
+                    "$JS.API.STREAM.DELETE.KV_BACKUP_STATUS",
+                    "$JS.API.STREAM.PURGE.KV_BACKUP_STATUS"):
+        await backup.nc.publish(subject, b"{}")
+        assert await backup.violation(subject), (subject, backup.errors)
+
+
+async def test_the_job_tells_the_gateway_how_its_last_backup_went(
+    secured_nats, nats_user_url, trusting_the_ca, connect, dossier_events, tmp_path, monkeypatch,
+):
+    """The job's record goes to the bucket BACKUP_STATUS, which the gateway's user reads (GET
+    /health, the dashboard): whole, then failed with the reason."""
+    from cchc.runtime import backup_job, backup_status
+
+    settings = BackupSettings(nats_url=nats_user_url(secured_nats, "backup"),
+                              folder=tmp_path / "backups", retry_after_s=0, tries=1)
+    settings.folder.mkdir()
+    gateway = (await connect("gateway")).nc.jetstream()
+    assert await backup_status.read(gateway) is None  # no job has reported yet
+    assert await backup_job._attempt(settings)
+    whole = await backup_status.read(gateway)
+    assert whole is not None and whole["state"] == "whole" and whole["every_s"] == 86400
+    assert whole == json.loads((settings.folder / STATUS).read_text())
+
+    # A backup that fails while NATS works: its folder's name is taken by a file.
+    monkeypatch.setattr(backup_job, "folder_name", lambda moment: "2026-12-07T010000Z")
+    (settings.folder / "2026-12-07T010000Z").write_text("")
+    assert not await backup_job._attempt(settings)
+    failed = await backup_status.read(gateway)
+    assert failed is not None and failed["state"] == "failed" and failed["error"], failed
+    healthy, why = backup_status.health_of(failed, failed["every_s"], datetime.now(UTC))
+    assert not healthy and "the last backup failed" in why
 
 
 def job_environment(url: str, folder, ca, **settings: str) -> dict[str, str]:  # type: ignore[no-untyped-def]

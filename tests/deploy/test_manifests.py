@@ -106,6 +106,35 @@ def test_the_env_example_holds_no_usable_secret():
     assert "POSTGRES_PASSWORD_FILE" in compose_text
 
 
+def test_every_process_that_makes_a_stream_makes_it_r3_on_a_cluster():
+    """A stream or bucket is made with its process's replicas setting and never raised by it:
+    one made R1 on a cluster loses what it holds with one node's disk. The cluster profile and
+    Kubernetes give each process that makes one its setting at 3 (once, the anchor signer's was
+    left under the backup service of the cluster profile: ANCHORS was made R1)."""
+    makers = {"dossier": "CCHC_DOSSIER_STREAM_REPLICAS", "planning": "CCHC_PLANNING_STREAM_REPLICAS",
+              "scoring": "CCHC_SCORING_STREAM_REPLICAS", "gateway": "CCHC_GATEWAY_STREAM_REPLICAS",
+              "anchor": "CCHC_ANCHOR_STREAM_REPLICAS", "backup": "CCHC_BACKUP_STATUS_REPLICAS"}
+    cluster = yaml.safe_load((DEPLOY / "compose.cluster.yaml").read_text())["services"]
+    for service, setting in makers.items():
+        environment = cluster[service].get("environment", {})
+        assert environment == {setting: "3"}, (service, environment)
+    k8s = {"anchor-signer" if name == "anchor" else name: setting
+           for name, setting in makers.items()}
+    found = {}
+    for path in (DEPLOY / "k8s" / "base").glob("*.yaml"):
+        for document in yaml.safe_load_all(path.read_text()):
+            if not document or document.get("kind") not in ("Deployment", "CronJob"):
+                continue
+            spec = document["spec"]
+            pod = (spec["jobTemplate"]["spec"] if document["kind"] == "CronJob" else spec)
+            for container in pod["template"]["spec"]["containers"]:
+                for variable in container.get("env", []):
+                    if variable["name"].endswith("_REPLICAS"):
+                        found[document["metadata"]["name"]] = (
+                            variable["name"], variable.get("value"))
+    assert found == {name: (setting, "3") for name, setting in k8s.items()}, found
+
+
 # --- images ----------------------------------------------------------------------------------
 
 def test_the_image_is_small_non_root_and_checks_its_health():

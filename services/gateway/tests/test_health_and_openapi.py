@@ -117,20 +117,28 @@ async def test_every_api_operation_declares_the_schema_of_its_answer(client):
 
 
 async def test_a_failed_backup_shows_in_health_without_taking_the_gateway_out(
-        settings, stand_in, tmp_path):
+        client, stand_in, nats_server):
     from datetime import UTC, datetime
 
-    import httpx
+    import nats
 
-    from cchc.gateway.app import create_app
-    from cchc.runtime.backup_job import write_status
+    from cchc.runtime import backup_status
 
-    write_status(tmp_path, "failed", datetime.now(UTC), error="OSError: No space left on device")
-    application = create_app(settings.model_copy(update={"backup_folder": str(tmp_path)}))
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
-            response = await http.get("/health")
-    assert response.status_code == 200  # readiness is the services'
-    backups = response.json()["backups"]
-    assert not backups["healthy"] and "No space left on device" in backups["detail"]
+    nc = await nats.connect(nats_server.url)
+    try:
+        await backup_status.publish(nc, {
+            "state": "failed", "at": datetime.now(UTC).isoformat(), "every_s": 86400,
+            "error": "OSError: [Errno 28] No space left on device"})
+        response = await client.get("/health")
+        assert response.status_code == 200  # readiness is the services'
+        backups = response.json()["backups"]
+        assert not backups["healthy"] and "No space left on device" in backups["detail"]
+
+        await backup_status.publish(nc, {
+            "state": "whole", "at": "2026-01-01T01:00:00+00:00", "every_s": 86400})
+        backups = (await client.get("/health")).json()["backups"]
+        assert backups == {"healthy": False,
+                           "detail": "the last backup whole is from 2026-01-01T01:00:00+00:00"}
+    finally:
+        await nc.jetstream().delete_key_value(backup_status.BUCKET)
+        await nc.close()

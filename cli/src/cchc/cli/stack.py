@@ -110,9 +110,7 @@ class EmbeddedStack:
         installation.admin_token_file.chmod(0o600)
         app = create_app(GatewaySettings(
             nats_url=self.nats_url_of("gateway"), jwt_secret=secret, services=SERVICES,
-            audit_keyring_file=str(installation.keyring_file),
-            backup_folder=str(self.backups.folder) if self.backups else None,
-            backup_interval_s=self.backups.interval_s if self.backups else DAY_S))
+            audit_keyring_file=str(installation.keyring_file)))
         config = uvicorn.Config(app, host=self.host, port=self.http_port, log_level="info",
                                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
         self.server = _Server(config)

@@ -153,7 +153,7 @@ class ProjectionVersions(Answer):
 
 
 class BackupsHealth(Answer):
-    """How the scheduled backups go, where the gateway can see their folder (``cchc up``)."""
+    """How the scheduled backups go, as the backup job last recorded it in NATS."""
 
     healthy: bool = Field(description="false once the last backup failed, or none was whole "
                                        "for longer than the interval and an hour")
@@ -163,8 +163,8 @@ class BackupsHealth(Answer):
 _PROJECTIONS = ("per service that answered, per projection family: the version that serves and "
                 "one replaying beside it (an upgrade under way); information only, it changes "
                 "no readiness")
-_BACKUPS = ("the scheduled backups (the embedded installation only, whose gateway sees their "
-            "folder); information only, it changes no readiness")
+_BACKUPS = ("the scheduled backups, absent until a backup job has reported one; information "
+            "only, it changes no readiness")
 
 
 class Health(Answer):

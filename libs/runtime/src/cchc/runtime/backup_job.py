@@ -20,7 +20,9 @@ A failed backup is tried again (``tries``, ``retry_after_s`` apart: a stream who
 being elected answers again within seconds), and on an interval, the next round comes within
 five minutes rather than a day. ``.status.json`` in the folder says how the last attempt went;
 the container's health is read from it (``health``): a failed backup, one under way for longer
-than an interval, or none whole for longer than an interval shows as unhealthy.
+than an interval, or none whole for longer than an interval shows as unhealthy. The same record
+goes to the KV bucket ``BACKUP_STATUS`` for the gateway's ``/health`` and the dashboard
+(``cchc.runtime.backup_status``).
 """
 
 import asyncio
@@ -33,12 +35,13 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import nats
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from cchc.runtime import backup_crypto
+from cchc.runtime import backup_crypto, backup_status
 from cchc.runtime.backups import MANIFEST, BackupError, create, write_durably
 from cchc.runtime.endpoints import close_connection, inbox_prefix
 from cchc.runtime.setting_secrets import ConnectionUrl
@@ -49,7 +52,6 @@ log = logging.getLogger("cchc.backup_job")
 USER = "backup"
 STATUS = ".status.json"
 FAILED_AGAIN_AFTER_S = 300.0  # on an interval, the next round after a failure
-GRACE_S = 3600.0  # what a backup itself may take, beyond its interval
 NAME_FORMAT = "%Y-%m-%dT%H%M%SZ"
 _NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{6}Z$")
 
@@ -66,6 +68,16 @@ class BackupSettings(BaseSettings):
     recipient: str | None = None
     tries: int = Field(default=3, ge=1, description="attempts before a backup counts as failed")
     retry_after_s: float = Field(default=10.0, ge=0)
+    # Run once (a CronJob), how often the schedule runs it: the status says a backup is overdue
+    # after this and an hour.
+    expected_every_s: float = Field(default=86400.0, gt=0)
+    # Of the bucket BACKUP_STATUS, as of the other buckets: 3 on a NATS cluster.
+    status_replicas: int = Field(default=1, ge=1, le=5)
+
+    @property
+    def every_s(self) -> float:
+        """How often a backup is due."""
+        return self.interval_s or self.expected_every_s
 
     @field_validator("recipient")
     @classmethod
@@ -115,30 +127,27 @@ def prune(root: Path, keep: int) -> list[str]:
     return removed
 
 
-def write_status(root: Path, state: str, now: datetime, **details: str) -> None:
-    """How the last attempt went: ``running``, ``whole`` or ``failed``, and when."""
-    write_durably(root / STATUS, json.dumps({"state": state, "at": now.isoformat(), **details}))
+def write_status(root: Path, state: str, now: datetime, **details: Any) -> dict[str, Any]:
+    """How the last attempt went: ``running``, ``whole`` or ``failed``, and when; returns the
+    record written."""
+    status = {"state": state, "at": now.isoformat(), **details}
+    write_durably(root / STATUS, json.dumps(status))
+    return status
 
 
-def health(root: Path, interval_s: float, now: datetime, grace_s: float = GRACE_S,
-           ) -> tuple[bool, str]:
-    """The container's health from ``STATUS``, and why: healthy before any attempt, while one
-    is under way (for up to an interval and ``grace_s``), and after a whole backup (for as
-    long); a failed one is unhealthy until a whole one follows."""
+def health(root: Path, interval_s: float, now: datetime,
+           grace_s: float = backup_status.GRACE_S) -> tuple[bool, str]:
+    """The container's health from ``STATUS``, and why (``backup_status.health_of``); healthy
+    before any attempt."""
     try:
         status = json.loads((root / STATUS).read_text())
-        state, since = status["state"], datetime.fromisoformat(status["at"])
     except FileNotFoundError:
         return True, "no backup started yet"
-    except (ValueError, KeyError, TypeError) as error:
+    except ValueError as error:
         return False, f"{STATUS} cannot be read: {error}"
-    if state == "failed":
-        return False, f"the last backup failed at {status['at']}: {status.get('error', '')}"
-    age = (now - since).total_seconds()
-    if age > interval_s + grace_s:
-        what = "under way" if state == "running" else "whole"
-        return False, f"the last backup {what} is from {status['at']}"
-    return True, f"{state} since {status['at']}"
+    if not isinstance(status, dict):
+        return False, f"{STATUS} cannot be read: not an object"
+    return backup_status.health_of(status, interval_s, now, grace_s)
 
 
 # What goes beside a whole backup once it is taken (the embedded installation's public keyring)
@@ -167,9 +176,25 @@ async def back_up_once(settings: BackupSettings, moment: datetime | None = None,
     return target
 
 
+async def _record(settings: BackupSettings, state: str, **details: Any) -> None:
+    """The attempt's state in ``STATUS`` and in the bucket ``BACKUP_STATUS``."""
+    status = write_status(settings.folder, state, datetime.now(UTC), every_s=settings.every_s,
+                          **details)
+    try:
+        nc = await nats.connect(settings.nats_url, name="cchc-backup", connect_timeout=10,
+                                allow_reconnect=False, inbox_prefix=inbox_prefix(USER))
+    except (OSError, TimeoutError, nats.errors.Error) as error:
+        log.warning("the backup status was not published: %s: %s", type(error).__name__, error)
+        return
+    try:
+        await backup_status.publish(nc, status, settings.status_replicas)
+    finally:
+        await close_connection(nc)
+
+
 async def _attempt(settings: BackupSettings, beside: Beside | None = None) -> bool:
     """A backup, tried up to ``settings.tries`` times; its outcome in ``STATUS``."""
-    write_status(settings.folder, "running", datetime.now(UTC))
+    await _record(settings, "running")
     for attempt in range(1, settings.tries + 1):
         try:
             target = await back_up_once(settings, beside=beside)
@@ -181,10 +206,10 @@ async def _attempt(settings: BackupSettings, beside: Beside | None = None) -> bo
                 await asyncio.sleep(settings.retry_after_s)
                 continue
             log.error("backup failed after %d tries: %s", attempt, reason)
-            write_status(settings.folder, "failed", datetime.now(UTC), error=reason)
+            await _record(settings, "failed", error=reason)
             return False
         log.info("backup %s is whole", target)
-        write_status(settings.folder, "whole", datetime.now(UTC), backup=target.name)
+        await _record(settings, "whole", backup=target.name)
         return True
     return False
 

@@ -12,7 +12,7 @@ The same permissions as deploy/nats/accounts.conf (a test holds the two together
 - the gateway's replicas hand each other alert digests on ``GATEWAY_ALERTS``, which nobody else
   may publish or read, and answer how many live streams took them;
 - ``backup``, the scheduled backup (``cchc.runtime.backup_job``), lists the streams and snapshots
-  them: it reads everything and can change nothing;
+  them: it reads everything and can change nothing but the record of how its last backup went;
 - ``ops`` (``cchc rebuild``, backups and restores by hand, inspection) may do anything.
 No user means no entry: an anonymous connection is refused.
 """
@@ -120,7 +120,10 @@ def _anchor() -> list[str]:
 def _backup() -> list[str]:
     # The snapshot API (cchc.runtime.backups): the server streams a snapshot's chunks to the
     # caller's inbox and waits for an acknowledgement of each on $JS.SNAPSHOT.ACK.<stream>.<id>.
-    return ["$JS.API.STREAM.NAMES", "$JS.API.STREAM.SNAPSHOT.*", "$JS.SNAPSHOT.ACK.*.*"]
+    # The one thing it writes: how its last backup went (cchc.runtime.backup_status).
+    return ["$JS.API.STREAM.NAMES", "$JS.API.STREAM.SNAPSHOT.*", "$JS.SNAPSHOT.ACK.*.*",
+            "$JS.API.STREAM.CREATE.KV_BACKUP_STATUS", "$JS.API.STREAM.INFO.KV_BACKUP_STATUS",
+            "$KV.BACKUP_STATUS.last"]
 
 
 def permissions(user: str) -> dict[str, Any] | None:

@@ -42,10 +42,6 @@ class GatewaySettings(BaseSettings):
     # 0: GET /metrics on the HTTP port (the embedded default: one page for every process). A
     # port: the metrics there only, never on the public port (deployed: deploy/k8s).
     metrics_port: int = Field(default=0, ge=0, le=65535)
-    # The scheduled backups' folder, where the gateway can read it (the embedded `cchc up`): GET
-    # /health then says how the last backup went (cchc.runtime.backup_job.health).
-    backup_folder: str | None = None
-    backup_interval_s: float = Field(default=86400.0, gt=0)
 
     # --- signed history (issue 14) ---------------------------------------------------------------
     # The public keyring of the services' and the anchor signer's keys (cchc.runtime.signing_keys):

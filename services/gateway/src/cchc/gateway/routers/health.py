@@ -2,8 +2,8 @@
 
 Beside readiness, what an operator watches during an upgrade or after a night: each service's
 projection versions (the one serving and how far the log it has applied, and the one replaying
-beside it, if any, with its position and the head it replays to), and, where the gateway can see
-the scheduled backups' folder (the embedded `cchc up`), how the last backup went. Neither
+beside it, if any, with its position and the head it replays to), and how the last scheduled
+backup went, as the backup job recorded it in NATS (cchc.runtime.backup_status). Neither
 changes readiness: a new version still replaying is a normal state, and a failed backup is no
 reason to take the API out of service.
 """
@@ -11,7 +11,6 @@ reason to take the API out of service.
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
@@ -21,7 +20,9 @@ from cchc.contracts.gateway_views import Health
 from cchc.contracts.messages import CommandMeta, Principal, Problem, Request, Role
 from cchc.gateway.deps import GatewayDep
 from cchc.gateway.problems import MEDIA_TYPE, problem_responses
-from cchc.runtime import backup_job
+from nats.errors import Error as NatsError
+
+from cchc.runtime import backup_status
 from cchc.runtime.endpoints import ServiceUnavailable
 
 router = APIRouter(tags=["operations"])
@@ -40,10 +41,17 @@ async def _service_health(gw: GatewayDep, service: str) -> tuple[bool, dict[str,
     return reply.ok, versions
 
 
-def _backups(folder: str | None, interval_s: float) -> dict[str, Any] | None:
-    if folder is None:
+async def _backups(gw: GatewayDep) -> dict[str, Any] | None:
+    """How the last scheduled backup went; None before any backup job reported."""
+    try:
+        status = await backup_status.read(gw.nc.jetstream())
+    except (NatsError, TimeoutError):
+        return None  # NATS is what the answer reports as down
+    if status is None:
         return None
-    healthy, why = backup_job.health(Path(folder), interval_s, datetime.now(UTC))
+    every_s = status.get("every_s")
+    healthy, why = backup_status.health_of(
+        status, every_s if isinstance(every_s, int | float) else 86400.0, datetime.now(UTC))
     return {"healthy": healthy, "detail": why}
 
 
@@ -59,7 +67,7 @@ async def health(gw: GatewayDep) -> JSONResponse:
         "projections": {s: versions for s, (_, versions) in zip(services, answers, strict=True)
                         if versions is not None},
     }
-    backups = _backups(gw.settings.backup_folder, gw.settings.backup_interval_s)
+    backups = await _backups(gw) if connected else None
     if backups is not None:
         report["backups"] = backups
     if connected and all(states):
