@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import nats.js.errors
 import pytest
 from api_steps import agency_with_procedure, receive
 from cluster_faults import (
@@ -68,6 +69,18 @@ def test_two_replicas_of_every_service_and_three_nats_nodes_are_healthy(cluster:
                        "backup": 1}, containers
 
 
+async def stream_once_made(js, stream: str, seconds: float = 60):  # type: ignore[no-untyped-def]
+    """The stream's info once its process has made it (the backup job's bucket comes with its
+    first backup, after the deployment is up)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return await js.stream_info(stream)
+        except nats.js.errors.NotFoundError:
+            assert time.monotonic() < deadline, f"{stream} was never made"
+            await asyncio.sleep(0.5)
+
+
 async def test_the_event_streams_have_three_replicas_in_sync(cluster: Deployment, api):  # type: ignore[no-untyped-def]
     agency, procedure = await agency_with_procedure(api.admin)  # something in DOSSIER
     received = await receive(api.as_("officer", agency), procedure,
@@ -79,9 +92,10 @@ async def test_the_event_streams_have_three_replicas_in_sync(cluster: Deployment
         js = nc.jetstream()
         # The key-value buckets too: a receipt's number and a command's idempotency record
         # must survive a node as the events do.
+        # And the anchors, and the backups' status: each made by its own process.
         for stream in ("DOSSIER", "PLANNING", "SCORING", "KV_RECEIPT_NUMBERS", "KV_IDEMPOTENCY",
-                       "KV_REVOCATIONS"):
-            info = await js.stream_info(stream)
+                       "KV_REVOCATIONS", "ANCHORS", "KV_BACKUP_STATUS"):
+            info = await stream_once_made(js, stream)
             assert info.config.num_replicas == 3, stream
             assert info.cluster.leader in NODE_NAMES, info.cluster
             peers = info.cluster.replicas or []

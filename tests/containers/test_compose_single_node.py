@@ -60,21 +60,31 @@ def whole_backups(deployment: Deployment) -> list[str]:
 
 async def test_the_scheduled_backup_takes_whole_backups_that_restore_and_verify(
         deployment: Deployment, api, tmp_path, capsys):  # type: ignore[no-untyped-def]
-    """The compose service `backup`, as its own NATS user, into its volume: one at start, one
-    more when it is started again (as after a day). The newest comes out with `docker compose
-    cp` (deploy/README.md) and `cchc verify --backup` restores it into a scratch server and
-    checks every chain and signature in it."""
+    """The compose service `backup`, as its own NATS user, into its volume: one at start, none
+    more when it is started again within the day (the next is due a day after the newest), and
+    the gateway's /health says how the last one went. A backup taken at once by the same job
+    (`exec`, as an operator would before an upgrade) comes out with `docker compose cp`
+    (deploy/README.md) and `cchc verify --backup` restores it into a scratch server and checks
+    every chain and signature in it."""
     from cchc.cli.main import main
 
     agency, procedure = await agency_with_procedure(api.admin)
     await receive_dossiers(late_entries(api), procedure, 10)
     at_start = whole_backups(deployment)
     assert len(at_start) == 1, at_start
+    health = (await api.admin.get("/health")).json()
+    assert health["backups"]["healthy"], health  # the job's record, read from NATS
     deployment.docker_compose("restart", "backup")
     deadline = time.monotonic() + 60
-    while len(taken := whole_backups(deployment)) < 2:
-        assert time.monotonic() < deadline, taken
+    while "the next in" not in deployment.docker_compose("logs", "backup").stdout:
+        assert time.monotonic() < deadline, deployment.docker_compose("logs", "backup").stdout
         await asyncio.sleep(0.5)
+    assert whole_backups(deployment) == at_start
+    once = deployment.docker_compose("exec", "-T", "-e", "CCHC_BACKUP_INTERVAL_S=0", "backup",
+                                     "python", "-m", "cchc.runtime.backup_job")
+    assert once.returncode == 0, once.stderr
+    taken = whole_backups(deployment)
+    assert len(taken) == 2, taken
     newest = taken[-1]
     copied = deployment.docker_compose("cp", f"backup:/var/lib/cchc-backups/{newest}",
                                        str(tmp_path / newest))
@@ -189,10 +199,13 @@ async def test_backup_and_restore_drill_gives_the_same_reports(  # type: ignore[
         TIMINGS.append(("drill: restore + compose up (README block)", time.monotonic() - started))
         restored = await stream_states(fresh)
         # The fresh deployment's anchor signer may sign its first round on top of the restored
-        # anchors; every other stream comes back exactly as it was.
+        # anchors, and its backup job records its own first backup; every other stream comes
+        # back exactly as it was.
         anchors, restored_anchors = states.pop("ANCHORS", (0, 0)), restored.pop("ANCHORS", (0, 0))
+        status, restored_status = (states.pop("KV_BACKUP_STATUS", (0, 0)),
+                                   restored.pop("KV_BACKUP_STATUS", (0, 0)))
         assert restored == states
-        assert restored_anchors[1] >= anchors[1]
+        assert restored_anchors[1] >= anchors[1] and restored_status[1] >= status[1]
 
         restored = fresh.api()
         try:
