@@ -33,7 +33,7 @@ def gateway_ready() -> bool:
 
 
 async def service_ready(service: str) -> bool:
-    import nats
+    from cchc.runtime import nats_credentials
 
     from cchc.contracts.messages import CommandMeta, Principal, Reply, Request, Role
     from cchc.contracts.subjects import instance_subject, this_instance
@@ -47,7 +47,7 @@ async def service_ready(service: str) -> bool:
         pass
 
     try:
-        nc = await nats.connect(
+        nc = await nats_credentials.connect(
             url, connect_timeout=TIMEOUT_S, allow_reconnect=False, error_cb=quiet,
             name=f"cchc-{service}-probe",
             # The service's user may subscribe to its own inbox prefix only (accounts.conf).
@@ -71,13 +71,13 @@ async def service_ready(service: str) -> bool:
 async def anchor_ready() -> bool:
     """The anchor signer has no endpoint: ready when its user reaches NATS and the ANCHORS
     stream it keeps exists (it makes it at first start)."""
-    import nats
+    from cchc.runtime import nats_credentials
 
     async def quiet(error: Exception) -> None:
         pass
 
     try:
-        nc = await nats.connect(
+        nc = await nats_credentials.connect(
             os.environ.get("CCHC_ANCHOR_NATS_URL", "nats://127.0.0.1:4222"),
             connect_timeout=TIMEOUT_S, allow_reconnect=False, error_cb=quiet,
             name="cchc-anchor-probe", inbox_prefix="_INBOX_anchor")

@@ -15,9 +15,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import nats
 from nats.aio.client import Client as NATS
 
+from cchc.runtime import nats_credentials
 from cchc.cli.installation import Installation, InstallationBusy
 from cchc.dossier.archiving import DOSSIER_ARCHIVE
 from cchc.runtime.archive_store import ArchiveManifest, ArchiveShelf
@@ -119,7 +119,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _with(url: str, args: argparse.Namespace) -> int:
-    nc = await nats.connect(url)
+    nc = await nats_credentials.connect(url)
     try:
         return await ACTIONS[args.action](nc, args)
     except ArchiveFailed as error:

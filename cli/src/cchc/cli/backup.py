@@ -12,8 +12,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-import nats
 
+from cchc.runtime import nats_credentials
 from cchc.cli.installation import Installation, InstallationBusy, write_private
 from cchc.contracts.signatures import Keyring
 from cchc.runtime import backup_crypto
@@ -55,7 +55,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _with(url: str, args: argparse.Namespace, to, identity) -> int:  # type: ignore[no-untyped-def]
-    nc = await nats.connect(url, connect_timeout=10, allow_reconnect=False,
+    nc = await nats_credentials.connect(url, connect_timeout=10, allow_reconnect=False,
                             name="cchc-backup")
     try:
         if args.action == "create":

@@ -9,9 +9,9 @@ the same migration at start when it finds an old log. The scheme-1 copies stay u
 import sys
 from pathlib import Path
 
-import nats
 from nats.aio.client import Client as NATS
 
+from cchc.runtime import nats_credentials
 from cchc.cli.installation import Installation, InstallationBusy
 from cchc.contracts.subjects import CONTEXTS
 from cchc.runtime.subject_migration import MigrationFailed, drop_legacy, migrate_context
@@ -43,7 +43,7 @@ async def migrate(data_dir: Path, nats_url: str | None, replicas: int, drop: boo
 
 
 async def _run(url: str, replicas: int, drop: bool) -> int:
-    nc = await nats.connect(url)
+    nc = await nats_credentials.connect(url)
     try:
         for line in await migrate_all(nc, replicas, drop):
             print(line)

@@ -8,11 +8,11 @@ namespace, or the default one: ``cchc.runtime.projection_upgrade``).
 import sys
 from pathlib import Path
 
-import nats
 from nats.aio.client import Client as NATS
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tqdm import tqdm
 
+from cchc.runtime import nats_credentials
 from cchc.cli.installation import Installation, InstallationBusy
 from cchc.dossier.alert_projection import DossierAlertsProjection
 from cchc.dossier.projections import DossierReadModel
@@ -40,7 +40,7 @@ async def rebuild(data_dir: Path, service: str) -> int:
     installation = Installation(data_dir.resolve())
     try:
         with installation.offline_nats() as url:
-            nc = await nats.connect(url)
+            nc = await nats_credentials.connect(url)
             engine = create_engine(installation.database_url(service))
             settle_heap()  # as a service does once started: a replay's garbage is its own
             for runner in _runners(service, nc, engine):

@@ -13,8 +13,8 @@ server refused a stream (fewer nodes than asked, say), 2 on bad arguments.
 import argparse
 import sys
 
-import nats
 
+from cchc.runtime import nats_credentials
 from cchc.runtime.replicas import all_streams, raise_replicas
 
 MAX_REPLICAS = 5  # nats-server's limit
@@ -32,7 +32,7 @@ async def run(args: argparse.Namespace) -> int:
     if args.raise_to is not None and not 1 <= args.raise_to <= MAX_REPLICAS:
         print(f"cchc replicas: --raise-to is a number from 1 to {MAX_REPLICAS}", file=sys.stderr)
         return 2
-    nc = await nats.connect(args.nats_url, name="cchc-replicas", max_reconnect_attempts=0)
+    nc = await nats_credentials.connect(args.nats_url, name="cchc-replicas", max_reconnect_attempts=0)
     try:
         js = nc.jetstream(timeout=30)
         if args.raise_to is None:

@@ -7,10 +7,10 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-import nats
 from nats.aio.client import Client as NATS
 import uvicorn
 
+from cchc.runtime import nats_credentials
 from cchc.cli.backup import KEYRING
 from cchc.cli.installation import Installation, owner_only_umask, private_umask, write_private
 from cchc.cli.migrate import migrate_all
@@ -124,7 +124,7 @@ class EmbeddedStack:
         """The anchor signer, with its own NATS user and its own key file (no service loads it);
         every CCHC_ANCHOR_INTERVAL_S seconds (default 300)."""
         key = self.installation.signing_key("anchor")
-        self._anchor_nc = await nats.connect(self.nats_url_of("anchor"), name="cchc-anchor",
+        self._anchor_nc = await nats_credentials.connect(self.nats_url_of("anchor"), name="cchc-anchor",
                                              inbox_prefix=inbox_prefix("anchor"))
         self.anchor_signer = AnchorSigner(self._anchor_nc, key)
         await self.anchor_signer.setup()
@@ -150,7 +150,7 @@ class EmbeddedStack:
     async def _migrate_subjects(self) -> None:
         """A log written with the earlier subject scheme is migrated before the services start
         (the scheme-1 copies stay: `cchc migrate-subjects --drop-legacy`)."""
-        nc = await nats.connect(self.nats_url_of("ops"))
+        nc = await nats_credentials.connect(self.nats_url_of("ops"))
         try:
             for line in await migrate_all(nc):
                 log.info("subject scheme: %s", line)

@@ -22,8 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import nats
 
+from cchc.runtime import nats_credentials
 from cchc.cli.backup import add_no_manifest, read_identity
 from cchc.cli.installation import Installation
 from cchc.runtime import backup_crypto, backups
@@ -58,7 +58,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _verify(url: str, keyring: Keyring, args: argparse.Namespace) -> int:
-    nc = await nats.connect(url, name="cchc-verify", max_reconnect_attempts=0)
+    nc = await nats_credentials.connect(url, name="cchc-verify", max_reconnect_attempts=0)
     try:
         result = await verify_log(nc, keyring, expected_anchors=tuple(args.anchor or ()))
     finally:
@@ -86,7 +86,7 @@ async def _verify_backup(folder: Path, keyring: Keyring, args: argparse.Namespac
     with tempfile.TemporaryDirectory(prefix="cchc-verify-", dir=args.scratch_dir) as scratch:
         server = NatsServer(store_dir=Path(scratch) / "nats").start()
         try:
-            nc = await nats.connect(server.url, name="cchc-verify", max_reconnect_attempts=0)
+            nc = await nats_credentials.connect(server.url, name="cchc-verify", max_reconnect_attempts=0)
             try:
                 print(f"restoring {folder} into a scratch server:")
                 if await backups.restore_streams(nc, streams, 1, identity=identity) != 0:

@@ -17,12 +17,12 @@ import signal
 import sys
 from datetime import UTC, datetime
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cchc.runtime import nats_credentials
 from cchc.contracts.anchors import ANCHOR_SUBJECT, DIGEST_START, Anchor, StreamHead, fold_digest
 from cchc.contracts.envelope import GENESIS_HASH
 from cchc.contracts.subjects import stream_name
@@ -132,7 +132,7 @@ async def run_until_signalled(settings: AnchorSettings) -> int:
     if key is None:
         raise SystemExit("the anchor signer needs CCHC_ANCHOR_SIGNING_KEY or "
                          "CCHC_ANCHOR_SIGNING_KEY_FILE")
-    nc = await nats.connect(settings.nats_url, name="cchc-anchor",
+    nc = await nats_credentials.connect(settings.nats_url, name="cchc-anchor",
                             inbox_prefix=inbox_prefix(USER), **resilient_options())
     signer = AnchorSigner(nc, key, replicas=settings.stream_replicas)
     await signer.setup()

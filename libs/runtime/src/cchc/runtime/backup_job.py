@@ -41,6 +41,7 @@ import nats
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cchc.runtime import nats_credentials
 from cchc.runtime import backup_crypto, backup_status
 from cchc.runtime.backups import MANIFEST, BackupError, create, write_durably
 from cchc.runtime.endpoints import close_connection, inbox_prefix
@@ -161,7 +162,7 @@ async def back_up_once(settings: BackupSettings, moment: datetime | None = None,
     unfinished."""
     target = settings.folder / folder_name(moment or datetime.now(UTC))
     to = backup_crypto.recipient(settings.recipient) if settings.recipient else None
-    nc = await nats.connect(settings.nats_url, name="cchc-backup", connect_timeout=10,
+    nc = await nats_credentials.connect(settings.nats_url, name="cchc-backup", connect_timeout=10,
                             allow_reconnect=False, inbox_prefix=inbox_prefix(USER))
     try:
         await create(nc, target, report=lambda line: log.info("%s: %s", target.name, line),
@@ -181,7 +182,7 @@ async def _record(settings: BackupSettings, state: str, **details: Any) -> None:
     status = write_status(settings.folder, state, datetime.now(UTC), every_s=settings.every_s,
                           **details)
     try:
-        nc = await nats.connect(settings.nats_url, name="cchc-backup", connect_timeout=10,
+        nc = await nats_credentials.connect(settings.nats_url, name="cchc-backup", connect_timeout=10,
                                 allow_reconnect=False, inbox_prefix=inbox_prefix(USER))
     except (OSError, TimeoutError, nats.errors.Error) as error:
         log.warning("the backup status was not published: %s: %s", type(error).__name__, error)

@@ -18,6 +18,7 @@ from faststream import BaseMiddleware, ExceptionMiddleware
 from faststream.nats import NatsBroker, NatsRouter
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
+from faststream.nats.security import NatsToken, NatsUserPassword
 from nats.aio.client import Client as NATS
 from nats.errors import (
     ConnectionClosedError,
@@ -31,6 +32,7 @@ from pydantic import ValidationError
 from cchc.contracts.messages import FieldError, ProblemKind, Reply, Request, ServiceProblem
 from cchc.contracts.subjects import service_subject
 from cchc.runtime.domain_errors import DomainError, Unavailable
+from cchc.runtime.nats_credentials import servers_and_credentials
 from cchc.runtime.nats_failures import PASSING_NATS_FAILURES
 from cchc.runtime.nats_pongs import skip_abandoned_pongs
 from cchc.runtime.nats_transport import bound_transport_close
@@ -143,9 +145,15 @@ def resilient_options() -> dict[str, Any]:
 
 def _broker(url: str | Sequence[str], name: str, middlewares: list[Any], log_messages: bool,
             **connect: Any) -> NatsBroker:
+    # The URL's credentials as options: nats-py gives them to every node it connects to, the
+    # ones it learns from the cluster included (cchc.runtime.nats_credentials).
+    found = servers_and_credentials(url)
+    security = (NatsUserPassword(found["user"], found["password"]) if "user" in found
+                else NatsToken(found["token"]) if "token" in found else None)
     return NatsBroker(
-        url, name=name, middlewares=middlewares, logger=log if log_messages else None,
-        graceful_timeout=5.0, **{**resilient_options(), **connect},
+        found["servers"], name=name, middlewares=middlewares, security=security,
+        logger=log if log_messages else None, graceful_timeout=5.0,
+        **{**resilient_options(), **connect},
     )
 
 

@@ -167,14 +167,17 @@ class LocalCluster:
     cluster_ports: list[int]
 
     @classmethod
-    def start(cls, folder: Path, size: int = 3, sync_always: bool = False) -> "LocalCluster":
+    def start(cls, folder: Path, size: int = 3, sync_always: bool = False,
+              clients: str = "") -> "LocalCluster":
+        """``clients``: configuration for the client port every node adds (its users)."""
         cluster = cls([], [free_port() for _ in range(size)])
         for index in range(size):
             node_folder = folder / f"n{index}"
             node_folder.mkdir(parents=True)
             config = node_folder / "node.conf"
             config.write_text(cluster_node_config(f"n{index}", cluster.cluster_ports[index],
-                                                  cluster.cluster_ports, sync_always=sync_always))
+                                                  cluster.cluster_ports, sync_always=sync_always)
+                              + clients)
             cluster.nodes.append(NatsServer(store_dir=node_folder / "js", config_file=config))
         try:
             for node in cluster.nodes:

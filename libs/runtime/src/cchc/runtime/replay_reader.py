@@ -28,9 +28,9 @@ import struct
 import sys
 from dataclasses import asdict, dataclass
 
-import nats
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from cchc.runtime import nats_credentials
 from cchc.runtime.pullfeed import Delivered, PullFeed
 
 log = logging.getLogger("cchc.replay_reader")
@@ -113,7 +113,7 @@ class ReplayFeed:
 
 
 async def _read(task: ReadTask, out) -> None:  # type: ignore[no-untyped-def]
-    nc = await nats.connect(task.url, name="replay-reader", inbox_prefix=task.inbox_prefix,
+    nc = await nats_credentials.connect(task.url, name="replay-reader", inbox_prefix=task.inbox_prefix,
                             max_reconnect_attempts=3)
     try:
         js = nc.jetstream()

@@ -1,0 +1,39 @@
+"""A NATS URL's user and password handed to nats-py as options, not left in the URL.
+
+nats-py takes a server's credentials from that server's URL, and the servers it learns from the
+cluster (the ``connect_urls`` of the server's INFO) have none. So a client whose node went away,
+reconnecting to one of the other nodes under its own address, sent CONNECT without a user and
+was answered "Authorization Violation"; with its only URL dead (a node's own address rather than
+a name that resolves to every node) it never got back. This was the "Authorization Violation" a
+node coming back answered once in the compose cluster's fault drill, where the `nats` alias
+resolved to a live node on a later try. Given as options, the credentials go with every server
+nats-py connects to, discovered ones included (``libs/runtime/tests/test_nats_credentials.py``).
+"""
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import nats
+from nats.aio.client import Client as NATS
+
+
+def servers_and_credentials(url: str | Sequence[str]) -> dict[str, Any]:
+    """nats-py's ``servers``, ``user`` and ``password`` for ``url`` (one URL or several): the
+    URLs without their credentials, and the credentials they carry (the first one's; a user
+    alone is a token, as nats-py reads it)."""
+    urls = [url] if isinstance(url, str) else list(url)
+    servers: list[str] = []
+    credentials: dict[str, Any] = {}
+    for each in urls:
+        parts = urlsplit(each)
+        if parts.username is not None and not credentials:
+            credentials = ({"token": unquote(parts.username)} if parts.password is None else
+                           {"user": unquote(parts.username), "password": unquote(parts.password)})
+        servers.append(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
+    return {"servers": servers, **credentials}
+
+
+async def connect(url: str | Sequence[str], **options: Any) -> NATS:
+    """``nats.connect`` to ``url`` with its credentials given to every server."""
+    return await nats.connect(**servers_and_credentials(url), **options)
