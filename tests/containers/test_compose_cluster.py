@@ -133,6 +133,11 @@ async def test_faults_under_load_lose_nothing_acknowledged_and_count_nothing_twi
     pauses: dict[str, float] = {}
 
     async def phase(name: str, fault) -> None:  # type: ignore[no-untyped-def]
+        # Only once the load is acknowledged again: a pause is the fault's own, not the tail of
+        # the fault before (clients told to come back later by a 503's Retry-After).
+        settled = time.monotonic()
+        while tally.last_ack <= settled and time.monotonic() < settled + 60:
+            await asyncio.sleep(0.05)
         before, started = tally.figures(), time.monotonic()
         errors_before = Counter(tally.errors)
         tally.longest_pause_s = 0.0
