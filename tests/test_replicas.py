@@ -40,7 +40,8 @@ async def copies_current(js, stream: str, wanted: int, timeout: float = 30.0):  
     while True:
         info = await js.stream_info(stream)
         followers = info.cluster.replicas or []
-        if len(followers) == wanted - 1 and all(peer.current for peer in followers):
+        if info.cluster.leader and len(followers) == wanted - 1 and all(
+                peer.current for peer in followers):
             return info
         assert time.monotonic() < deadline, f"{stream}: copies never caught up: {info.cluster}"
         await asyncio.sleep(0.2)
@@ -55,6 +56,9 @@ async def test_r1_streams_are_named_then_raised_on_a_live_cluster_every_event_ke
         js = nc.jetstream(timeout=10)
         # What an earlier release, or a single node, made: R1 everywhere.
         await ensure_event_stream(js, "dossier", replicas=1)
+        # A stream just made on a cluster takes its writes once its leader is chosen: before,
+        # a publish may find no responder (seen once in CI).
+        await copies_current(js, "DOSSIER", 1)
         for n in range(EVENTS):
             await js.publish(f"cchc.dossier.dossier.d{n % 7}", f"event {n}".encode())
         await idempotency.open_bucket(js, ttl_s=3600, replicas=1)
