@@ -18,6 +18,7 @@ from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.replay_reader import ReplayFeed
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
+from cchc.runtime.waiting import wait_at_most
 
 CONTEXT = "dossier"
 
@@ -261,6 +262,25 @@ async def follow_live(nc, runner: ProjectionRunner, events: int) -> None:
     await wait_until(lambda: runner.position >= head)
     stop.set()
     await task
+
+
+async def test_a_runner_idle_at_the_head_stops_at_once_when_told(nc, db_url):
+    """A service stops its projections one after another: each must not sit out its wait for
+    events that are not coming (here 30 s)."""
+    engine = create_engine(db_url)
+    projection = CountingProjection(f"p{new_id()[:8]}")
+    runner = ProjectionRunner(nc, engine, projection, fetch_timeout=30.0, replay_reader_from=None)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    positions = await publish_events(nc, 3)
+    assert await runner.wait_for(positions[-1], 15)
+    await asyncio.sleep(0.3)  # waiting for the next event now
+    assert not task.done()
+    stop.set()
+    assert await wait_at_most(asyncio.shield(task), 5.0), "the runner sat out its fetch timeout"
+    await task
+    assert set((await applied(engine, projection)).values()) == {1}
+    await engine.dispose()
 
 
 async def test_a_replay_read_by_a_reader_process_applies_every_event_once(nc, db_url, caplog):

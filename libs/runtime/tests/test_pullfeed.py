@@ -7,6 +7,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from cchc.runtime.ids import new_id
 from cchc.runtime.pullfeed import PullFeed, ack_numbers
+from cchc.runtime.waiting import wait_at_most
 
 
 def test_sequence_and_pending_are_read_from_both_forms_of_ack_subject():
@@ -62,6 +63,20 @@ async def test_a_waiting_feed_gets_a_new_event_at_once_and_after_its_request_exp
     await js.publish(f"{stream.lower()}.late", b"0", stream=stream)
     batch = await waiting
     assert [m.data for m in batch] == [b"0"] and loop.time() - published < 0.5
+    await feed.stop()
+
+
+async def test_a_woken_feed_ends_its_wait_at_once_and_waits_no_more(nc):
+    stream, consumer = await make_stream(nc, 0)
+    feed = PullFeed(nc, stream, consumer, batch=10, expires_s=1.0)
+    await feed.start()
+    waiting = asyncio.create_task(feed.take(timeout=30.0))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    feed.wake()  # the runner is stopping
+    assert await wait_at_most(waiting, 5.0), "the take sat out its timeout"
+    assert waiting.result() == []
+    assert await wait_at_most(feed.take(timeout=30.0), 5.0)
     await feed.stop()
 
 

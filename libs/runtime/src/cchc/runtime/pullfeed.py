@@ -63,6 +63,13 @@ class PullFeed:
         self._arrived = asyncio.Event()
         self._inbox = nc.new_inbox()
         self._sub: Subscription | None = None
+        self._woken = False  # the runner is stopping: no take waits any longer
+
+    def wake(self) -> None:
+        """End the wait of the take in progress, and of every later one, at once: the runner
+        is stopping and must not sit out a wait for events that are not coming."""
+        self._woken = True
+        self._arrived.set()
 
     async def start(self) -> None:
         self._sub = await self.nc.subscribe(self._inbox, cb=self._on_message)
@@ -88,6 +95,8 @@ class PullFeed:
                 # that comes as the wait ends (gh-86296), and a cancelled runner went on.
                 async with asyncio.timeout(timeout):
                     await self._wait_for_message()
+                if not self._buffer:  # woken
+                    return []
             async with asyncio.timeout(timeout):
                 await self._wait_for_full_batch()
         except TimeoutError:
@@ -103,14 +112,15 @@ class PullFeed:
         await self.nc.publish(last.reply, b"+ACK")
 
     async def _wait_for_message(self) -> None:
-        while not self._buffer:
+        while not self._buffer and not self._woken:
             await self._arrived.wait()
             self._arrived.clear()
-            if not self._buffer and self._requested == 0:
+            if not self._buffer and self._requested == 0 and not self._woken:
                 await self._request()  # the previous request expired empty: ask again
 
     async def _wait_for_full_batch(self) -> None:
-        while len(self._buffer) < self.batch and self._buffer[-1].pending > 0:
+        while (len(self._buffer) < self.batch and self._buffer[-1].pending > 0
+               and not self._woken):
             await self._request()
             self._arrived.clear()
             await self._arrived.wait()

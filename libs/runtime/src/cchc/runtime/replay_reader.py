@@ -100,6 +100,10 @@ class ReplayFeed:
         return [Delivered(position, subject, data, "", pending, restored)
                 for position, subject, data, pending, restored in frame]
 
+    def wake(self) -> None:
+        """Nothing to wake: the child reads a log whose head it knows, so a take waits only for
+        events already stored; a stopping runner applies the batch in hand and stops."""
+
     async def acknowledge(self, last: Delivered) -> None:
         """Nothing to acknowledge: the consumer is ephemeral, the SQL checkpoint is the truth."""
 
