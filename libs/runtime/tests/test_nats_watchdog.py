@@ -155,14 +155,18 @@ async def test_a_client_on_a_node_cut_off_from_the_others_moves_to_another(three
     nodes, cluster_ports = three_nodes
     nc = await nats.connect([node.url for node in nodes], dont_randomize=True,
                             max_reconnect_attempts=-1, reconnect_time_wait=0.1)
-    watching = asyncio.create_task(watch(nc, every_s=0.2, give_up_after_s=60,
-                                         move_on_after_s=1.0))
+    watching: asyncio.Task | None = None
     try:
         deadline = time.monotonic() + 30
         while not await reaches_jetstream(nc):  # the cluster has formed, its meta leader chosen
             assert time.monotonic() < deadline, "the cluster never formed"
             await asyncio.sleep(0.2)
         assert nc.connected_url.port == nodes[0].port
+        # Watched from here: while the cluster forms, no node's JetStream answers, and a
+        # watchdog started before (as it was, once in CI) moved the client on before the test
+        # began.
+        watching = asyncio.create_task(watch(nc, every_s=0.2, give_up_after_s=60,
+                                             move_on_after_s=1.0))
         await asyncio.sleep(2.0)
         assert nc.connected_url.port == nodes[0].port  # a working node: it stays
         for index in (1, 2):  # the others restart wanting a route password n0 does not have
@@ -182,7 +186,8 @@ async def test_a_client_on_a_node_cut_off_from_the_others_moves_to_another(three
         assert nc.connected_url is not None and nc.connected_url.port in others
         assert not watching.done()  # moving on is not giving up
     finally:
-        watching.cancel()
+        if watching is not None:
+            watching.cancel()
         await nc.close()
 
 
