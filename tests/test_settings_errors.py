@@ -43,6 +43,8 @@ EXAMPLE_URLS = {  # as deploy/compose.env.example and the k8s secrets/*.env.exam
     "nats": "tls://dossier:change-me-nats-dossier@nats:4222",
     "database": "postgresql://cchc_dossier:change-me-postgres-dossier@postgres:5432/cchc_dossier",
     "empty password": "tls://gateway:@nats:4222",
+    # several nodes: the placeholder on a later one is found as well
+    "nodes": "tls://dossier:4b1e9f02a7c3d865@nats-0:4222,tls://dossier:change-me-nats@nats-1:4222",
 }
 REAL_DATABASE = "postgresql://cchc_dossier:3f9a0c51e7d24b68@postgres:5432/cchc_dossier"
 
@@ -69,4 +71,6 @@ def test_urls_without_a_password_or_with_a_real_one_are_taken() -> None:
     DossierSettings(nats_url="nats://127.0.0.1:4222", database_url="sqlite:///dossier.db")
     DossierSettings(database_url="postgresql://cchc_dossier@/cchc_dossier?host=/run/postgresql")
     DossierSettings(nats_url="tls://dossier:4b1e9f02a7c3d865@nats:4222",
+                    database_url=REAL_DATABASE)
+    DossierSettings(nats_url="tls://dossier:4b1e9f02a7c3d865@nats-0:4222,tls://nats-1:4222",
                     database_url=REAL_DATABASE)

@@ -24,6 +24,10 @@ def test_the_credentials_leave_the_url_and_go_to_the_options():
         "servers": ["nats://a:4222"], "token": "s3cr3t-token"}
     assert servers_and_credentials("nats://127.0.0.1:4222") == {
         "servers": ["nats://127.0.0.1:4222"]}
+    # A setting naming several nodes, separated by commas (spaces around them forgiven).
+    assert servers_and_credentials(f"tls://{URL_CREDENTIALS}nats-0:4222, tls://nats-1:4222") == {
+        "servers": ["tls://nats-0:4222", "tls://nats-1:4222"], "user": "svc",
+        "password": "p@ss/w:rd"}
 
 
 @pytest.fixture
@@ -68,3 +72,21 @@ async def test_a_client_whose_node_is_gone_gets_back_through_another_with_its_us
         await wait_for_jetstream(nc)  # and it works there
     finally:
         await nc.close()
+
+
+async def test_a_setting_naming_several_nodes_starts_while_its_first_is_down(cluster):
+    """Outside Kubernetes there may be no name that resolves to every node: a service started
+    while the first node it names is down connects to the next, with its user, through the
+    broker the services use."""
+    formed = await connect(with_credentials(cluster.urls[1]))
+    await wait_for_jetstream(formed)  # the cluster ran before its first node went down
+    await formed.close()
+    cluster.nodes[0].stop()
+    setting = ",".join(with_credentials(url) for url in cluster.urls)
+    broker = service_broker(setting, "several-nodes-test", reconnect_time_wait=0.2)
+    nc = await connect_broker(broker)
+    try:
+        assert nc.is_connected and nc.connected_url.port != int(cluster.urls[0].rsplit(":", 1)[1])
+        await wait_for_jetstream(nc)
+    finally:
+        await broker.stop()

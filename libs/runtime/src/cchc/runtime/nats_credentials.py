@@ -8,6 +8,10 @@ a name that resolves to every node) it never got back. This was the "Authorizati
 node coming back answered once in the compose cluster's fault drill, where the `nats` alias
 resolved to a live node on a later try. Given as options, the credentials go with every server
 nats-py connects to, discovered ones included (``libs/runtime/tests/test_nats_credentials.py``).
+
+A setting may name several nodes, separated by commas (``tls://u:pw@nats-0:4222,tls://nats-1:4222``):
+where no name resolves to every node (hosts outside Kubernetes, no DNS round robin), the client
+still starts while the first node is down, and knows the others before the cluster tells it.
 """
 
 from collections.abc import Sequence
@@ -19,10 +23,10 @@ from nats.aio.client import Client as NATS
 
 
 def servers_and_credentials(url: str | Sequence[str]) -> dict[str, Any]:
-    """nats-py's ``servers``, ``user`` and ``password`` for ``url`` (one URL or several): the
-    URLs without their credentials, and the credentials they carry (the first one's; a user
-    alone is a token, as nats-py reads it)."""
-    urls = [url] if isinstance(url, str) else list(url)
+    """nats-py's ``servers``, ``user`` and ``password`` for ``url`` (one URL, several separated
+    by commas, or a list): the URLs without their credentials, and the credentials they carry
+    (the first one's; a user alone is a token, as nats-py reads it)."""
+    urls = split_urls(url) if isinstance(url, str) else list(url)
     servers: list[str] = []
     credentials: dict[str, Any] = {}
     for each in urls:
@@ -32,6 +36,11 @@ def servers_and_credentials(url: str | Sequence[str]) -> dict[str, Any]:
                            {"user": unquote(parts.username), "password": unquote(parts.password)})
         servers.append(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
     return {"servers": servers, **credentials}
+
+
+def split_urls(setting: str) -> list[str]:
+    """The URLs of a setting that names one node or several, separated by commas."""
+    return [each.strip() for each in setting.split(",") if each.strip()]
 
 
 async def connect(url: str | Sequence[str], **options: Any) -> NATS:

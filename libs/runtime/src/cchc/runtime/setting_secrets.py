@@ -21,13 +21,15 @@ def is_placeholder(secret: str) -> bool:
 
 
 def _password_set(url: str) -> str:
-    password = urlsplit(url).password
-    if password is None:
-        return url  # no password at all (a local server, trust or peer authentication)
-    if not password:  # "user:@host": a password meant, left empty (an example's blank)
-        raise ValueError("its password is empty")
-    if is_placeholder(password):
-        raise ValueError(f"its password is still the example's placeholder; {HOW_TO_MAKE}")
+    # A NATS setting may name several nodes, separated by commas: each is checked.
+    for each in url.split(","):
+        password = urlsplit(each.strip()).password
+        if password is None:
+            continue  # no password at all (a local server, trust or peer authentication)
+        if not password:  # "user:@host": a password meant, left empty (an example's blank)
+            raise ValueError("its password is empty")
+        if is_placeholder(password):
+            raise ValueError(f"its password is still the example's placeholder; {HOW_TO_MAKE}")
     return url
 
 
