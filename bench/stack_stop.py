@@ -23,24 +23,15 @@ import httpx
 from cchc.cli.stack import EmbeddedStack
 from cchc.runtime.natsserver import free_port
 
-
-async def healthy(base_url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(400):
-            try:
-                if (await client.get(f"{base_url}/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise RuntimeError("the stack did not become healthy")
+from broker_load import wait_healthy  # bench/, beside this
 
 
 async def one_stop(folder: Path) -> tuple[float, dict[str, float]]:
     stack = EmbeddedStack(folder, free_port())
     await stack.start()
     serving = asyncio.create_task(stack.serve())
-    await healthy(f"http://127.0.0.1:{stack.http_port}")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{stack.http_port}") as api:
+        await wait_healthy(api, seconds=60)
     parts: dict[str, float] = {}
     for service in stack.services:
         stop = service.stop
