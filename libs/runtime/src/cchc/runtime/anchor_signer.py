@@ -31,6 +31,7 @@ from cchc.runtime import nats_watchdog
 from cchc.runtime.endpoints import close_connection, inbox_prefix, resilient_options
 from cchc.runtime.full_log import log_events
 from cchc.runtime.replicas import under_replicated
+from cchc.runtime.nats_tls import CaFile
 from cchc.runtime.setting_secrets import ConnectionUrl
 from cchc.runtime.signing_keys import SigningKey, load_signing_key
 from cchc.runtime.waiting import wait_at_most
@@ -45,6 +46,7 @@ class AnchorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CCHC_ANCHOR_", hide_input_in_errors=True)
 
     nats_url: ConnectionUrl = "nats://127.0.0.1:4222"
+    nats_tls_ca: CaFile = None  # the NATS servers' CA, trusted alone (cchc.runtime.nats_tls)
     signing_key: str | None = None
     signing_key_file: str | None = None
     interval_s: float = Field(default=300.0, gt=0, description="seconds between anchors")
@@ -132,8 +134,8 @@ async def run_until_signalled(settings: AnchorSettings) -> int:
     if key is None:
         raise SystemExit("the anchor signer needs CCHC_ANCHOR_SIGNING_KEY or "
                          "CCHC_ANCHOR_SIGNING_KEY_FILE")
-    nc = await nats_credentials.connect(settings.nats_url, name="cchc-anchor",
-                            inbox_prefix=inbox_prefix(USER), **resilient_options())
+    nc = await nats_credentials.connect(settings.nats_url, settings.nats_tls_ca, name="cchc-anchor",
+                                        inbox_prefix=inbox_prefix(USER), **resilient_options())
     signer = AnchorSigner(nc, key, replicas=settings.stream_replicas)
     await signer.setup()
     stop = asyncio.Event()

@@ -45,6 +45,7 @@ from cchc.runtime import nats_credentials
 from cchc.runtime import backup_crypto, backup_status
 from cchc.runtime.backups import MANIFEST, BackupError, create, write_durably
 from cchc.runtime.endpoints import close_connection, inbox_prefix
+from cchc.runtime.nats_tls import CaFile
 from cchc.runtime.setting_secrets import ConnectionUrl
 from cchc.runtime.waiting import wait_at_most
 
@@ -61,6 +62,7 @@ class BackupSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CCHC_BACKUP_", hide_input_in_errors=True)
 
     nats_url: ConnectionUrl = "nats://127.0.0.1:4222"
+    nats_tls_ca: CaFile = None  # the NATS servers' CA, trusted alone (cchc.runtime.nats_tls)
     folder: Path = Path("/var/lib/cchc-backups")
     keep: int = Field(default=7, ge=1, description="whole backups kept, the newest")
     interval_s: float = Field(default=0.0, ge=0, description="0: one backup, then exit")
@@ -162,7 +164,7 @@ async def back_up_once(settings: BackupSettings, moment: datetime | None = None,
     unfinished."""
     target = settings.folder / folder_name(moment or datetime.now(UTC))
     to = backup_crypto.recipient(settings.recipient) if settings.recipient else None
-    nc = await nats_credentials.connect(settings.nats_url, name="cchc-backup", connect_timeout=10,
+    nc = await nats_credentials.connect(settings.nats_url, settings.nats_tls_ca, name="cchc-backup", connect_timeout=10,
                             allow_reconnect=False, inbox_prefix=inbox_prefix(USER))
     try:
         await create(nc, target, report=lambda line: log.info("%s: %s", target.name, line),
@@ -182,7 +184,7 @@ async def _record(settings: BackupSettings, state: str, **details: Any) -> None:
     status = write_status(settings.folder, state, datetime.now(UTC), every_s=settings.every_s,
                           **details)
     try:
-        nc = await nats_credentials.connect(settings.nats_url, name="cchc-backup", connect_timeout=10,
+        nc = await nats_credentials.connect(settings.nats_url, settings.nats_tls_ca, name="cchc-backup", connect_timeout=10,
                                 allow_reconnect=False, inbox_prefix=inbox_prefix(USER))
     except (OSError, TimeoutError, nats.errors.Error) as error:
         log.warning("the backup status was not published: %s: %s", type(error).__name__, error)

@@ -18,7 +18,7 @@ from faststream import BaseMiddleware, ExceptionMiddleware
 from faststream.nats import NatsBroker, NatsRouter
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
-from faststream.nats.security import NatsToken, NatsUserPassword
+from faststream.nats.security import NatsSecurity, NatsToken, NatsUserPassword
 from nats.aio.client import Client as NATS
 from nats.errors import (
     ConnectionClosedError,
@@ -33,6 +33,7 @@ from cchc.contracts.messages import FieldError, ProblemKind, Reply, Request, Ser
 from cchc.contracts.subjects import service_subject
 from cchc.runtime.domain_errors import DomainError, Unavailable
 from cchc.runtime.nats_credentials import servers_and_credentials
+from cchc.runtime.nats_tls import client_context
 from cchc.runtime.nats_failures import PASSING_NATS_FAILURES
 from cchc.runtime.nats_pongs import skip_abandoned_pongs
 from cchc.runtime.nats_transport import bound_transport_close
@@ -144,12 +145,16 @@ def resilient_options() -> dict[str, Any]:
 
 
 def _broker(url: str | Sequence[str], name: str, middlewares: list[Any], log_messages: bool,
-            **connect: Any) -> NatsBroker:
+            ca_file: str | None = None, **connect: Any) -> NatsBroker:
     # The URL's credentials as options: nats-py gives them to every node it connects to, the
-    # ones it learns from the cluster included (cchc.runtime.nats_credentials).
+    # ones it learns from the cluster included (cchc.runtime.nats_credentials). The CA, when
+    # named, is trusted alone (cchc.runtime.nats_tls).
     found = servers_and_credentials(url)
-    security = (NatsUserPassword(found["user"], found["password"]) if "user" in found
-                else NatsToken(found["token"]) if "token" in found else None)
+    tls = client_context(ca_file) if ca_file else None
+    security = (NatsUserPassword(found["user"], found["password"], ssl_context=tls)
+                if "user" in found
+                else NatsToken(found["token"], ssl_context=tls) if "token" in found
+                else NatsSecurity(ssl_context=tls) if tls is not None else None)
     return NatsBroker(
         found["servers"], name=name, middlewares=middlewares, security=security,
         logger=log if log_messages else None, graceful_timeout=5.0,
@@ -212,7 +217,7 @@ async def _close_lost(nc: NATS, error: Exception) -> None:
 
 def service_broker(
     url: str | Sequence[str], name: str, *, middlewares: Sequence[Any] = (),
-    log_messages: bool = False, **connect: Any,
+    log_messages: bool = False, ca_file: str | None = None, **connect: Any,
 ) -> NatsBroker:
     """A broker for a process that serves endpoints: reconnecting for ever, answering problems,
     quiet by default, traced when tracing is on (the trace context travels in the NATS headers,
@@ -221,16 +226,17 @@ def service_broker(
     observed = [*_traced(), NatsPrometheusMiddleware(registry=REGISTRY, app_name=name),
                 CorrelationMiddleware, ReadPinMiddleware]
     return _broker(url, name, [*observed, *middlewares, problem_middleware()], log_messages,
-                   **connect)
+                   ca_file, **connect)
 
 
 def client_broker(
-    url: str | Sequence[str], name: str, *, log_messages: bool = False, **connect: Any,
+    url: str | Sequence[str], name: str, *, log_messages: bool = False,
+    ca_file: str | None = None, **connect: Any,
 ) -> NatsBroker:
     """A broker for a process that only calls endpoints (the gateway): traced when tracing is
     on, nothing else on the path of each request. Its requests are counted where they are
     handled (the services' metrics) and where they arrive (the gateway's HTTP metrics)."""
-    return _broker(url, name, _traced(), log_messages, **connect)
+    return _broker(url, name, _traced(), log_messages, ca_file, **connect)
 
 
 class ServiceRouter:

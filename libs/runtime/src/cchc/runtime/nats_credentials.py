@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import nats
 from nats.aio.client import Client as NATS
 
+from cchc.runtime.nats_tls import connect_options
+
 
 def servers_and_credentials(url: str | Sequence[str]) -> dict[str, Any]:
     """nats-py's ``servers``, ``user`` and ``password`` for ``url`` (one URL, several separated
@@ -43,6 +45,8 @@ def split_urls(setting: str) -> list[str]:
     return [each.strip() for each in setting.split(",") if each.strip()]
 
 
-async def connect(url: str | Sequence[str], **options: Any) -> NATS:
-    """``nats.connect`` to ``url`` with its credentials given to every server."""
-    return await nats.connect(**servers_and_credentials(url), **options)
+async def connect(url: str | Sequence[str], ca_file: str | None = None, **options: Any) -> NATS:
+    """``nats.connect`` to ``url`` with its credentials given to every server, trusting the CA
+    of ``ca_file`` alone when one is named (``cchc.runtime.nats_tls``)."""
+    return await nats.connect(**servers_and_credentials(url), **connect_options(ca_file),
+                              **options)

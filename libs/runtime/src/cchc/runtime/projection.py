@@ -574,11 +574,9 @@ class ProjectionRunner:
         if (self.replay_reader_from is not None and not self._reader_failed
                 and head - self.position >= self.replay_reader_from
                 and self.nc.connected_url is not None):
-            self._feed = ReplayFeed(ReadTask(
-                url=self.nc.connected_url.geturl(),
-                inbox_prefix=self.nc.new_inbox().rsplit(".", 1)[0], stream=stream,
-                subjects=context_subjects(self.projection.context), first=self.position + 1,
-                last=head, batch=self.replay_batch_size))
+            self._feed = ReplayFeed(ReadTask.of_connection(
+                self.nc, stream=stream, subjects=context_subjects(self.projection.context),
+                first=self.position + 1, last=head, batch=self.replay_batch_size))
             await self._feed.start()
             log.info("projection %s: replaying %d events with a reader process",
                      self.name, head - self.position)

@@ -11,8 +11,11 @@ ephemeral consumer (no acknowledgements), and the projection's SQL checkpoint st
 truth; the runner checks every position against it as before. If the child dies, the feed ends
 and the runner goes on from its checkpoint with its usual consumer.
 
-Child: ``python -m cchc.runtime.replay_reader`` with its task as one JSON line on stdin (the NATS
-URL may carry credentials: never on the command line, where ``ps`` shows it). It stops at
+Child: ``python -m cchc.runtime.replay_reader`` with its task as one JSON line on stdin: the
+parent connection's user and password, and the CAs it trusts (``cchc.runtime.nats_tls``), never
+on the command line, where ``ps`` shows them. It tries each server once: one it cannot reach, log
+into or trust ends it at once, and the runner goes on with its consumer. A child that sends
+nothing for ``STALLED_AFTER_S`` of the runner's waiting is given up the same way. It stops at
 ``last`` (the head of the log when the replay began) or when the consumer has nothing more.
 On stdout, frames: a 4-byte big-endian length, then a ``marshal``-ed list of
 ``(position, subject, data, pending, restored)``; an empty list means the read is complete.
@@ -27,16 +30,25 @@ import secrets
 import struct
 import sys
 from dataclasses import asdict, dataclass
+from typing import Any
 
+import nats
+from nats.aio.client import Client as NATS
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from cchc.runtime import nats_credentials
+from cchc.runtime.nats_tls import ca_certificates, context_trusting
 from cchc.runtime.pullfeed import Delivered, PullFeed
 
 log = logging.getLogger("cchc.replay_reader")
 
 _LENGTH = struct.Struct(">I")
 STREAM_LIMIT = 2 * 1024 * 1024  # asyncio stops reading the pipe at twice this: the child waits
+
+
+# The runner's waiting, summed, after which a child that sent nothing is given up: it reads only
+# events already stored, a batch in well under a second.
+STALLED_AFTER_S = 30.0
+CONNECT_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,28 @@ class ReadTask:
     first: int  # the first position to read
     last: int  # the head of the log when the replay began: read up to here
     batch: int
+    # The parent connection's login (nats-py keeps it apart from the URL) and the PEM of the CAs
+    # it was told to trust (None: OpenSSL's defaults, SSL_CERT_FILE included, as inherited).
+    user: str | None = None
+    password: str | None = None
+    token: str | None = None
+    ca_certificates: str | None = None
+
+    @classmethod
+    def of_connection(cls, nc: NATS, **task: Any) -> "ReadTask":
+        """The task of a child reading as ``nc`` does: its server, login, inbox prefix and CAs."""
+        assert nc.connected_url is not None
+        return cls(url=nc.connected_url.geturl(),
+                   inbox_prefix=nc.new_inbox().rsplit(".", 1)[0],
+                   user=nc.options.get("user"), password=nc.options.get("password"),
+                   token=nc.options.get("token"), ca_certificates=ca_certificates(nc), **task)
+
+    def connect_options(self) -> dict[str, Any]:
+        """nats-py's options for the child's connection."""
+        login = {name: value for name, value in (("user", self.user), ("password", self.password),
+                                                 ("token", self.token)) if value is not None}
+        tls = {"tls": context_trusting(self.ca_certificates)} if self.ca_certificates else {}
+        return {**login, **tls}
 
 
 class ReplayFeed:
@@ -64,6 +98,7 @@ class ReplayFeed:
         self.finished = False  # nothing more will come
         self.complete = False  # ... because the child read all it was asked to
         self._process: asyncio.subprocess.Process | None = None
+        self._waited = 0.0  # the runner's waiting since the child last sent a batch
 
     async def start(self) -> None:
         self._process = await asyncio.create_subprocess_exec(
@@ -88,12 +123,19 @@ class ReplayFeed:
             (size,) = _LENGTH.unpack(header)
             frame = marshal.loads(await stdout.readexactly(size))
         except TimeoutError:
+            self._waited += timeout
+            if self._waited >= STALLED_AFTER_S:
+                log.warning("replay reader for %s sent nothing for %.0f s; going on with the "
+                            "consumer", self.task.stream, self._waited)
+                self.finished = True
+                await self.stop()
             return []
         except asyncio.IncompleteReadError:
             log.warning("replay reader for %s ended early; going on with the consumer",
                         self.task.stream)
             self.finished = True
             return []
+        self._waited = 0.0
         if not frame:
             self.finished = self.complete = True
             return []
@@ -117,8 +159,9 @@ class ReplayFeed:
 
 
 async def _read(task: ReadTask, out) -> None:  # type: ignore[no-untyped-def]
-    nc = await nats_credentials.connect(task.url, name="replay-reader", inbox_prefix=task.inbox_prefix,
-                            max_reconnect_attempts=3)
+    nc = await nats.connect(task.url, name="replay-reader", inbox_prefix=task.inbox_prefix,
+                            allow_reconnect=False, connect_timeout=CONNECT_TIMEOUT_S,
+                            **task.connect_options())
     try:
         js = nc.jetstream()
         # Named, so that it is created on $JS.API.CONSUMER.CREATE.<stream>.<name>, which the

@@ -104,7 +104,7 @@ class ServiceProcess(ABC):
     async def start(self) -> None:
         self.broker = service_broker(
             self.settings.nats_url, f"cchc-{self.name}", log_messages=self.settings.log_messages,
-            **self.connect_options(),
+            ca_file=self.settings.nats_tls_ca, **self.connect_options(),
         )
         self.nc = await connect_broker(self.broker)
         js = self.nc.jetstream()

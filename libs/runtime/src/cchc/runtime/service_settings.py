@@ -4,6 +4,7 @@ service, all alike but for the prefix and the default database (``for_service``)
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cchc.runtime.nats_tls import CaFile
 from cchc.runtime.projection_upgrade import RETIRE_AFTER_S
 from cchc.runtime.setting_secrets import ConnectionUrl
 
@@ -14,6 +15,9 @@ class ServiceSettingsBase(BaseSettings):
     model_config = SettingsConfigDict(hide_input_in_errors=True)
 
     nats_url: ConnectionUrl = "nats://127.0.0.1:4222"
+    # The CA file of the installation's NATS servers, trusted alone on this process's NATS
+    # connections (cchc.runtime.nats_tls); unset: OpenSSL's defaults (SSL_CERT_FILE, the system's).
+    nats_tls_ca: CaFile = None
     database_url: ConnectionUrl
     stream_replicas: int = Field(default=1, ge=1, le=5)  # NATS clusters have 3 or 5 nodes
     projection_batch_size: int = Field(default=500, gt=0)

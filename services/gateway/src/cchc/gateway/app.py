@@ -84,7 +84,7 @@ def create_app(settings: GatewaySettings, watch_nats: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        broker = client_broker(settings.nats_url, "cchc-gateway",
+        broker = client_broker(settings.nats_url, "cchc-gateway", ca_file=settings.nats_tls_ca,
                                inbox_prefix=inbox_prefix("gateway"))
         nc = await connect_broker(broker)
         authenticator = None  # issue 13: token checks (exp, revocation, agency, OIDC)

@@ -6,6 +6,7 @@ from datetime import time
 from pydantic import Field, NonNegativeFloat, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cchc.runtime.nats_tls import CaFile
 from cchc.runtime.setting_secrets import ConnectionUrl, is_placeholder
 
 
@@ -13,6 +14,9 @@ class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CCHC_GATEWAY_", hide_input_in_errors=True)
 
     nats_url: ConnectionUrl = "nats://127.0.0.1:4222"
+    # The CA file of the installation's NATS servers, trusted alone on the NATS connection and
+    # nowhere else (cchc.runtime.nats_tls); unset: OpenSSL's defaults.
+    nats_tls_ca: CaFile = None
     # HS256 wants a key of 256 bits at least (RFC 7518, 3.2): a short or a copied example secret
     # lets anyone sign tokens, an admin's included. deploy/make_secrets.py and `cchc up` make
     # 64 characters (secrets.token_urlsafe(48)).

@@ -1,0 +1,132 @@
+"""The NATS CA setting (cchc.runtime.nats_tls) against the deployed NATS configuration: users of
+deploy/nats/accounts.conf, TLS with the private CA of deploy/tls/make_certs.py, and no
+SSL_CERT_FILE anywhere, so that nothing but the setting can make a connection trust the CA."""
+
+import logging
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import Column, Integer, MetaData, Table, select
+
+from cchc.contracts.dossier import CalendarDayDeclared, DayKind
+from cchc.runtime import nats_credentials
+from cchc.runtime.endpoints import connect_broker, service_broker
+from cchc.runtime.eventstore import AggregateHistory, EventStore, Metadata
+from cchc.runtime.ids import new_id
+from cchc.runtime.projection import ProjectionRunner
+from cchc.runtime.service_settings import ServiceSettingsBase
+from cchc.runtime.sqldb import create_engine
+from cchc.runtime.streams import ensure_event_stream
+
+
+@pytest.fixture(autouse=True)
+def no_process_wide_ca(monkeypatch):
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+
+
+class Positions:
+    """A projection that keeps the position of every event it is given."""
+
+    context = "dossier"
+
+    def __init__(self) -> None:
+        self.name = f"ca-{new_id()[:8]}"
+        self.metadata = MetaData()
+        self.table = Table(f"seen_{self.name.replace('-', '_')}", self.metadata,
+                           Column("position", Integer, primary_key=True))
+
+    async def apply(self, conn, envelope) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute(self.table.insert().values(position=envelope.position))
+
+
+async def test_a_service_broker_trusts_the_ca_its_setting_names_and_nothing_else(
+        secured_nats, nats_user_url, nats_certs, tmp_path):
+    url = nats_user_url(secured_nats, "dossier")
+    broker = service_broker(url, "ca-test", ca_file=str(nats_certs / "ca.crt"),
+                            inbox_prefix="_INBOX_dossier")
+    nc = await connect_broker(broker)
+    assert nc.is_connected and nc._server_info.get("tls_required") is True
+    await broker.stop()
+
+    # Another installation's CA, named by the setting: refused, as is the system's trust alone.
+    other = subprocess.run([sys.executable, "deploy/tls/make_certs.py", "--out",
+                            str(tmp_path / "other")], capture_output=True, text=True, timeout=60)
+    assert other.returncode == 0, other.stderr
+    for ca_file in (str(tmp_path / "other" / "ca.crt"), None):
+        with pytest.raises(Exception) as refused:  # noqa: B017 - ssl's error or nats-py's
+            await nats_credentials.connect(url, ca_file, allow_reconnect=False,
+                                           connect_timeout=3, inbox_prefix="_INBOX_dossier")
+        assert "certificate verify failed" in repr(refused.value).lower() or \
+            "no servers available" in repr(refused.value).lower(), refused.value
+
+
+async def test_a_replay_reads_in_its_reader_process_as_the_service_user_trusting_the_ca(
+        secured_nats, nats_user_url, nats_certs, tmp_path, caplog):
+    """The reader process logs in as its parent's user and trusts its parent's CA: before, it
+    was handed the connected URL alone, without the credentials nats-py keeps apart, failed the
+    server's authorization, and every replay of a deployment fell back to the slower consumer."""
+    nc = await nats_credentials.connect(nats_user_url(secured_nats, "dossier"),
+                                        str(nats_certs / "ca.crt"), inbox_prefix="_INBOX_dossier")
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'read.db'}")
+    try:
+        await ensure_event_stream(nc.jetstream(), "dossier")
+        store = EventStore(nc)
+        for day in range(1, 26):
+            await store.append(
+                AggregateHistory("dossier", new_id()),
+                CalendarDayDeclared(date=date(2023, 1, day), kind=DayKind.DAY_OFF, note="ca"),
+                agency="_province", occurred_at=datetime.now(UTC),
+                meta=Metadata(actor="t", correlation_id="c"))
+        head = await store.last_position("dossier")
+        projection = Positions()
+        runner = ProjectionRunner(nc, engine, projection, batch_size=5, replay_reader_from=1,
+                                  replay_batch_size=5)
+        with caplog.at_level(logging.INFO):
+            assert await runner.catch_up() == head
+        assert "with a reader process" in caplog.text
+        assert "ended early" not in caplog.text, caplog.text
+        async with engine.connect() as conn:
+            seen = set((await conn.execute(select(projection.table.c.position))).scalars())
+        assert seen == set(range(head - 24, head + 1))  # every event, once (a primary key)
+        await runner.close()
+    finally:
+        await engine.dispose()
+        await nc.close()
+
+
+@pytest.mark.parametrize("problem, expected", [
+    ("missing", "cannot be read"),
+    ("not a certificate", "holds no PEM certificate"),
+    ("damaged", "not a usable certificate"),
+])
+def test_a_ca_setting_that_is_not_a_readable_certificate_is_named(
+        tmp_path, monkeypatch, nats_certs, problem, expected):
+    path = tmp_path / "ca.crt"
+    if problem == "not a certificate":
+        path.write_text("this is a password file\n")
+    elif problem == "damaged":
+        pem = (nats_certs / "ca.crt").read_text()
+        path.write_text(pem.replace(pem.splitlines()[3], "A" * len(pem.splitlines()[3])))
+    monkeypatch.setenv("CCHC_TEST_NATS_TLS_CA", str(path))
+
+    class Settings(ServiceSettingsBase):
+        model_config = {"env_prefix": "CCHC_TEST_"}
+        database_url: str = "sqlite+aiosqlite://"
+
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert "nats_tls_ca" in str(refused.value) and expected in str(refused.value)
+
+
+def test_an_empty_ca_setting_means_none(monkeypatch):
+    monkeypatch.setenv("CCHC_TEST_NATS_TLS_CA", "")
+
+    class Settings(ServiceSettingsBase):
+        model_config = {"env_prefix": "CCHC_TEST_"}
+        database_url: str = "sqlite+aiosqlite://"
+
+    assert Settings().nats_tls_ca is None
