@@ -6,7 +6,7 @@
 The gateway is asked over HTTP (GET /health on its own port); the scheduled backup by how its
 last backup went. A service has no HTTP port, so its
 ``health`` endpoint is asked over NATS with the service's own settings (CCHC_<SERVICE>_NATS_URL,
-credentials in the URL; TLS trusting $SSL_CERT_FILE, its own inbox prefix), on the subject of
+credentials in the URL; TLS trusting the CA of CCHC_<SERVICE>_NATS_TLS_CA, its own inbox prefix), on the subject of
 this very instance (``svc.<service>.health.<instance>``, the container's host name, which the
 service in the same container answers to; deploy/README.md, "Probes"): the answer is this
 replica's, not any replica's of the queue group.
@@ -32,13 +32,20 @@ def gateway_ready() -> bool:
         return False
 
 
+def nats_settings(service: str) -> tuple[str, str | None]:
+    """The NATS URL and CA file the process of ``service`` in this container uses."""
+    prefix = f"CCHC_{service.upper()}_"
+    return (os.environ.get(prefix + "NATS_URL", "nats://127.0.0.1:4222"),
+            os.environ.get(prefix + "NATS_TLS_CA") or None)
+
+
 async def service_ready(service: str) -> bool:
     from cchc.runtime import nats_credentials
 
     from cchc.contracts.messages import CommandMeta, Principal, Reply, Request, Role
     from cchc.contracts.subjects import instance_subject, this_instance
 
-    url = os.environ.get(f"CCHC_{service.upper()}_NATS_URL", "nats://127.0.0.1:4222")
+    url, ca_file = nats_settings(service)
     meta = CommandMeta(
         principal=Principal(sub=f"{service}-probe", role=Role.INSPECTOR),
         correlation_id=str(uuid.uuid4()),
@@ -48,7 +55,7 @@ async def service_ready(service: str) -> bool:
 
     try:
         nc = await nats_credentials.connect(
-            url, connect_timeout=TIMEOUT_S, allow_reconnect=False, error_cb=quiet,
+            url, ca_file, connect_timeout=TIMEOUT_S, allow_reconnect=False, error_cb=quiet,
             name=f"cchc-{service}-probe",
             # The service's user may subscribe to its own inbox prefix only (accounts.conf).
             inbox_prefix=f"_INBOX_{service}",
@@ -78,8 +85,7 @@ async def anchor_ready() -> bool:
 
     try:
         nc = await nats_credentials.connect(
-            os.environ.get("CCHC_ANCHOR_NATS_URL", "nats://127.0.0.1:4222"),
-            connect_timeout=TIMEOUT_S, allow_reconnect=False, error_cb=quiet,
+            *nats_settings("anchor"), connect_timeout=TIMEOUT_S, allow_reconnect=False, error_cb=quiet,
             name="cchc-anchor-probe", inbox_prefix="_INBOX_anchor")
     except Exception:  # noqa: BLE001 - unreachable, refused or not authorised: not ready
         return False

@@ -12,7 +12,7 @@ and Kubernetes (`deploy/nats/tls.conf` reads /etc/nats-tls/{tls.crt,tls.key,ca.c
     client/tls.crt, tls.key     a client certificate (an agency's system, if it is asked for one)
     client/ca.crt
 
-Clients trust the CA with ca.crt (the services: SSL_CERT_FILE=<that file>). Names on the server
+Clients trust the CA with ca.crt (the services: CCHC_<SERVICE>_NATS_TLS_CA=<that file>). Names on the server
 certificate: nats, localhost, 127.0.0.1, ::1 and every --san. Keys are ECDSA P-256, written 0600;
 an existing folder is refused unless --force, so a running installation's CA is not replaced by
 accident. Needs the `cryptography` package.

@@ -107,11 +107,12 @@ def secured_nats(tmp_path_factory: pytest.TempPathFactory, nats_certs) -> Iterat
 
 
 @pytest.fixture
-def trusting_the_ca(monkeypatch, nats_certs) -> Path:
-    """Processes started now trust the private CA the way the deployment makes them: OpenSSL's
-    default file, SSL_CERT_FILE (the services pass no TLS settings of their own)."""
-    monkeypatch.setenv("SSL_CERT_FILE", str(nats_certs / "ca.crt"))
-    return nats_certs / "ca.crt"
+def deployed_ca(monkeypatch, nats_certs) -> str:
+    """The private CA's file, for the NATS CA setting of each process, as deployed
+    (``CCHC_<SERVICE>_NATS_TLS_CA``); OpenSSL's process-wide SSL_CERT_FILE is unset, so that
+    nothing else can make a connection trust the CA."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    return str(nats_certs / "ca.crt")
 
 
 class Connection:

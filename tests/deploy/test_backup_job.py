@@ -37,10 +37,10 @@ async def dossier_events(connect) -> int:
 
 
 async def test_the_backup_user_backs_up_every_stream_whole_and_it_restores(
-    secured_nats, nats_user_url, trusting_the_ca, dossier_events, tmp_path,
+    secured_nats, nats_user_url, deployed_ca, dossier_events, tmp_path,
 ):
     secret, public = new_identity()
-    settings = BackupSettings(nats_url=nats_user_url(secured_nats, "backup"),
+    settings = BackupSettings(nats_url=nats_user_url(secured_nats, "backup"), nats_tls_ca=deployed_ca,
                               folder=tmp_path / "backups", keep=3, recipient=public)
     settings.folder.mkdir()
     taken = await back_up_once(settings, datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
@@ -87,13 +87,13 @@ async def test_the_backup_user_can_change_nothing(connect, dossier_events):
 
 
 async def test_the_job_tells_the_gateway_how_its_last_backup_went(
-    secured_nats, nats_user_url, trusting_the_ca, connect, dossier_events, tmp_path, monkeypatch,
+    secured_nats, nats_user_url, deployed_ca, connect, dossier_events, tmp_path, monkeypatch,
 ):
     """The job's record goes to the bucket BACKUP_STATUS, which the gateway's user reads (GET
     /health, the dashboard): whole, then failed with the reason."""
     from cchc.runtime import backup_job, backup_status
 
-    settings = BackupSettings(nats_url=nats_user_url(secured_nats, "backup"),
+    settings = BackupSettings(nats_url=nats_user_url(secured_nats, "backup"), nats_tls_ca=deployed_ca,
                               folder=tmp_path / "backups", retry_after_s=0, tries=1)
     settings.folder.mkdir()
     gateway = (await connect("gateway")).nc.jetstream()
@@ -114,7 +114,8 @@ async def test_the_job_tells_the_gateway_how_its_last_backup_went(
 
 
 def job_environment(url: str, folder, ca, **settings: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {**os.environ, "SSL_CERT_FILE": str(ca), "CCHC_BACKUP_NATS_URL": url,
+    environment = {name: value for name, value in os.environ.items() if name != "SSL_CERT_FILE"}
+    return {**environment, "CCHC_BACKUP_NATS_TLS_CA": str(ca), "CCHC_BACKUP_NATS_URL": url,
             "CCHC_BACKUP_FOLDER": str(folder),
             **{f"CCHC_BACKUP_{name.upper()}": value for name, value in settings.items()}}
 

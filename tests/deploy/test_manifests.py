@@ -266,7 +266,7 @@ def test_production_scales_the_services_and_runs_three_nats_nodes():
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["readinessProbe"] and container["livenessProbe"], name
         assert container["resources"]["requests"] and container["resources"]["limits"], name
-        given = {e["name"] for e in container.get("env", [])} - {"SSL_CERT_FILE"}
+        given = {e["name"] for e in container.get("env", [])}
         assert given <= settings_variables(name), given - settings_variables(name)
         secret = container["envFrom"][0]["secretRef"]["name"]
         assert secret == f"cchc-{name}"
@@ -478,25 +478,40 @@ def test_cert_manager_issues_the_nats_certificates_from_a_private_ca():
     assert 'include "tls.conf"' in cluster
 
 
-def test_every_nats_client_connects_over_tls_trusting_the_ca():
+NATS_CLIENTS = [*SETTINGS, "anchor", "backup"]
+
+
+def test_every_nats_client_connects_over_tls_trusting_the_ca_on_that_connection_alone():
+    """Each process names the CA in its own NATS setting (cchc.runtime.nats_tls), and none sets
+    SSL_CERT_FILE, which would make every TLS client of the process trust the private CA: the
+    gateway's calls to the OIDC provider and webhooks included."""
     services = compose()["services"]
     assert any("/etc/nats-tls" in volume for volume in services["nats"]["volumes"])
     main_config = DEPLOY / compose()["configs"]["nats-main"]["file"]
     assert 'include "tls.conf"' in main_config.read_text()
-    for name in SETTINGS:
+    for name in NATS_CLIENTS:
         environment = services[name]["environment"]
         assert environment[f"CCHC_{name.upper()}_NATS_URL"].startswith("tls://"), name
-        ca = environment["SSL_CERT_FILE"]
-        assert any(volume.endswith(f":{ca}:ro") for volume in services[name]["volumes"]), name
+        ca = environment[f"CCHC_{name.upper()}_NATS_TLS_CA"]
+        volumes = services[name].get("volumes", []) + compose()["x-service"]["volumes"]
+        assert any(volume.endswith(f":{ca}:ro") for volume in volumes), name
+        assert "SSL_CERT_FILE" not in environment, name
     resources = {(r["kind"], r["metadata"]["name"]): r for r in render("dev")}
-    for name in SETTINGS:
-        pod = resources[("Deployment", name)]["spec"]["template"]["spec"]
+    for name in NATS_CLIENTS:
+        if name == "backup":
+            pod = resources[("CronJob", "backup")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        else:
+            deployment = "anchor-signer" if name == "anchor" else name
+            pod = resources[("Deployment", deployment)]["spec"]["template"]["spec"]
         env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
         mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
         volumes = {v["name"]: v for v in pod["volumes"]}
-        (ca_volume,) = [v for v in volumes.values() if v.get("secret")]
+        (ca_volume,) = [v for v in volumes.values()
+                        if v.get("secret") and v["secret"].get("items") and any(
+                            item["key"] == "ca.crt" for item in v["secret"]["items"])]
         assert ca_volume["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]  # no key
-        assert env["SSL_CERT_FILE"] == mounts[ca_volume["name"]] + "/ca.crt", name
+        assert env[f"CCHC_{name.upper()}_NATS_TLS_CA"] == mounts[ca_volume["name"]] + "/ca.crt"
+        assert "SSL_CERT_FILE" not in env, name
         secret = resources[("Secret", pod["containers"][0]["envFrom"][0]["secretRef"]["name"])]
         url = base64.b64decode(secret["data"][f"CCHC_{name.upper()}_NATS_URL"]).decode()
         assert url.startswith(f"tls://{name}:"), name

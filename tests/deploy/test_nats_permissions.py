@@ -122,11 +122,12 @@ async def test_no_one_gets_in_without_a_password(secured_nats, nats_certs, deplo
 
 
 async def test_the_dossier_service_works_with_its_restricted_user(
-    secured_nats, nats_user_url, gateway_client, sqlite_url, trusting_the_ca, monkeypatch,
+    secured_nats, nats_user_url, gateway_client, sqlite_url, deployed_ca, monkeypatch,
 ):
     monkeypatch.setenv("CCHC_INSTANCE", "dossier-replica-a")  # its pod's name, say
     service = DossierService(DossierSettings(
-        nats_url=nats_user_url(secured_nats, "dossier"), database_url=sqlite_url))
+        nats_url=nats_user_url(secured_nats, "dossier"), nats_tls_ca=deployed_ca,
+        database_url=sqlite_url))
     await service.start()
     try:
         client = gateway_client
@@ -155,14 +156,15 @@ async def test_the_dossier_service_works_with_its_restricted_user(
         assert not service.nc._err, service.nc._err
 
         # The container probe, with the service's own (restricted) user, its own inbox prefix
-        # and TLS trusting the CA through SSL_CERT_FILE (in os.environ here), sees it ready:
+        # and TLS trusting the CA of its CA setting (no SSL_CERT_FILE), sees it ready:
         # this instance. In another replica's container (another instance name) it does not,
         # though the queue group would answer for any replica.
         for instance, ready in (("dossier-replica-a", 0), ("dossier-replica-b", 1)):
             probe = await asyncio.create_subprocess_exec(
                 sys.executable, str(PROBE), "dossier",
                 env={**os.environ, "CCHC_INSTANCE": instance,
-                     "CCHC_DOSSIER_NATS_URL": nats_user_url(secured_nats, "dossier")},
+                     "CCHC_DOSSIER_NATS_URL": nats_user_url(secured_nats, "dossier"),
+                     "CCHC_DOSSIER_NATS_TLS_CA": deployed_ca},
             )
             assert await asyncio.wait_for(probe.wait(), 30) == ready, instance
         assert (await client.call("dossier", "health", request())).ok  # the group's, as before

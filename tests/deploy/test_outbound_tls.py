@@ -1,5 +1,7 @@
-"""The gateway's calls out of the installation (OIDC provider, alert webhook) under the deployed
-TLS settings: ``SSL_CERT_FILE`` names the installation's private CA, for NATS.
+"""The gateway's calls out of the installation (OIDC provider, alert webhook): the public roots,
+an operator's own CA where ``SSL_CERT_FILE`` names one (an on-premises provider's), and never the
+installation's NATS CA, which the gateway trusts on its NATS connection alone
+(``CCHC_GATEWAY_NATS_TLS_CA``, as deployed).
 
 httpx, when that variable is set, trusts that file alone; the gateway's client also trusts
 certifi's public roots and the system's. A public CA is played here by a second private CA put
@@ -52,7 +54,7 @@ async def https_server(certs: Path) -> AsyncIterator[str]:
 
 @pytest.fixture
 def deployed_trust(tmp_path, monkeypatch, deploy_tls):  # type: ignore[no-untyped-def]
-    """The installation's CA as SSL_CERT_FILE (as deployed); a "public" CA as certifi's."""
+    """An operator's own CA as SSL_CERT_FILE; a "public" CA as certifi's."""
     installation = deploy_tls.make_certs(tmp_path / "installation")
     public = deploy_tls.make_certs(tmp_path / "public")
     monkeypatch.setenv("SSL_CERT_FILE", str(installation / "ca.crt"))
@@ -72,6 +74,26 @@ async def test_outbound_calls_trust_public_and_installation_cas(deployed_trust) 
         async with outbound_http.outbound_client(5.0) as client:
             for url in (provider, on_premises):
                 assert (await client.get(url)).json()["issuer"] == "https://127.0.0.1"
+
+
+async def test_outbound_calls_do_not_trust_the_installations_nats_ca(
+        tmp_path, monkeypatch, deploy_tls) -> None:
+    """Deployed, the NATS CA is the gateway's NATS setting, not SSL_CERT_FILE: a server with a
+    certificate that CA signed (for any name: it is the installation's own, kept by whoever
+    runs NATS) is no provider or webhook the gateway trusts."""
+    installation = deploy_tls.make_certs(tmp_path / "installation")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    outbound_http.trusted_roots.cache_clear()
+    settings = GatewaySettings(jwt_secret="s" * 32,
+                               nats_tls_ca=str(installation / "ca.crt"))
+    assert settings.nats_tls_ca == str(installation / "ca.crt")
+    try:
+        async with https_server(installation) as signed_by_the_nats_ca:
+            async with outbound_http.outbound_client(5.0) as client:
+                with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                    await client.get(signed_by_the_nats_ca)
+    finally:
+        outbound_http.trusted_roots.cache_clear()
 
 
 async def test_the_oidc_provider_with_a_public_certificate_is_reached(deployed_trust) -> None:

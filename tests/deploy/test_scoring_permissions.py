@@ -23,14 +23,14 @@ def request(body=None, target=None, min_position=None) -> Request:  # type: igno
 
 
 async def test_scoring_starts_first_and_follows_the_dossier_stream_with_its_restricted_user(
-    secured_nats, nats_user_url, connect, gateway_client, tmp_path, trusting_the_ca,
+    secured_nats, nats_user_url, connect, gateway_client, tmp_path, deployed_ca,
 ):
     scoring = ScoringService(ScoringSettings(
-        nats_url=nats_user_url(secured_nats, "scoring"),
+        nats_url=nats_user_url(secured_nats, "scoring"), nats_tls_ca=deployed_ca,
         database_url=f"sqlite:///{tmp_path / 'scoring.db'}"))
     await scoring.start()
     dossier = DossierService(DossierSettings(
-        nats_url=nats_user_url(secured_nats, "dossier"),
+        nats_url=nats_user_url(secured_nats, "dossier"), nats_tls_ca=deployed_ca,
         database_url=f"sqlite:///{tmp_path / 'dossier.db'}"))
     await dossier.start()
     try:

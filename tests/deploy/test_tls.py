@@ -1,8 +1,8 @@
 """TLS and route authorization of the deploy NATS configuration, on real nats-servers.
 
 Certificates come from deploy/tls/make_certs.py. Clients: the secured server (deploy/nats/tls.conf
-and accounts.conf) accepts a TLS client that trusts the private CA, including one configured the
-way the services are (no TLS settings, SSL_CERT_FILE), and refuses a plaintext client and one that
+and accounts.conf) accepts a TLS client that trusts the private CA, including one with no TLS settings of its
+own that trusts it through SSL_CERT_FILE, and refuses a plaintext client and one that
 does not trust the CA. Routes: two nodes run k8s/base/nats/cluster.conf (mutual TLS and the route
 user); they form a cluster only with the right route password and certificates from the same CA.
 """
@@ -31,10 +31,12 @@ async def test_a_client_trusting_the_ca_gets_in_over_tls(connect):
     assert (await subscription.next_msg(timeout=2)).data == b"over tls"
 
 
-async def test_a_client_configured_like_the_services_trusts_the_ca_through_ssl_cert_file(
-    secured_nats, nats_user_url, trusting_the_ca
+async def test_a_client_without_a_ca_setting_still_trusts_the_ca_through_ssl_cert_file(
+    secured_nats, nats_user_url, nats_certs, monkeypatch
 ):
-    # The services call nats.connect(url) with no TLS argument: OpenSSL's default file decides.
+    # How installations trusted the CA before CCHC_<SERVICE>_NATS_TLS_CA, and an operator's
+    # shell with the cli: nats.connect(url) with no TLS argument, OpenSSL's default file decides.
+    monkeypatch.setenv("SSL_CERT_FILE", str(nats_certs / "ca.crt"))
     nc = await nats.connect(nats_user_url(secured_nats, "ops"), allow_reconnect=False)
     assert nc.is_connected
     await nc.close()
