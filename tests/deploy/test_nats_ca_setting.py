@@ -5,42 +5,22 @@ SSL_CERT_FILE anywhere, so that nothing but the setting can make a connection tr
 import logging
 import subprocess
 import sys
-from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import Column, Integer, MetaData, Table, select
 
-from cchc.contracts.dossier import CalendarDayDeclared, DayKind
 from cchc.runtime import nats_credentials
 from cchc.runtime.endpoints import connect_broker, service_broker
-from cchc.runtime.eventstore import AggregateHistory, EventStore, Metadata
-from cchc.runtime.ids import new_id
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.service_settings import ServiceSettingsBase
 from cchc.runtime.sqldb import create_engine
-from cchc.runtime.streams import ensure_event_stream
+from cchc.runtime.testing import PositionsSeen, append_calendar_days
 
 
 @pytest.fixture(autouse=True)
 def no_process_wide_ca(monkeypatch):
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-
-
-class Positions:
-    """A projection that keeps the position of every event it is given."""
-
-    context = "dossier"
-
-    def __init__(self) -> None:
-        self.name = f"ca-{new_id()[:8]}"
-        self.metadata = MetaData()
-        self.table = Table(f"seen_{self.name.replace('-', '_')}", self.metadata,
-                           Column("position", Integer, primary_key=True))
-
-    async def apply(self, conn, envelope) -> None:  # type: ignore[no-untyped-def]
-        await conn.execute(self.table.insert().values(position=envelope.position))
 
 
 async def test_a_service_broker_trusts_the_ca_its_setting_names_and_nothing_else(
@@ -60,8 +40,7 @@ async def test_a_service_broker_trusts_the_ca_its_setting_names_and_nothing_else
         with pytest.raises(Exception) as refused:  # noqa: B017 - ssl's error or nats-py's
             await nats_credentials.connect(url, ca_file, allow_reconnect=False,
                                            connect_timeout=3, inbox_prefix="_INBOX_dossier")
-        assert "certificate verify failed" in repr(refused.value).lower() or \
-            "no servers available" in repr(refused.value).lower(), refused.value
+        assert "certificate verify failed" in repr(refused.value).lower(), refused.value
 
 
 async def test_a_replay_reads_in_its_reader_process_as_the_service_user_trusting_the_ca(
@@ -73,25 +52,15 @@ async def test_a_replay_reads_in_its_reader_process_as_the_service_user_trusting
                                         str(nats_certs / "ca.crt"), inbox_prefix="_INBOX_dossier")
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'read.db'}")
     try:
-        await ensure_event_stream(nc.jetstream(), "dossier")
-        store = EventStore(nc)
-        for day in range(1, 26):
-            await store.append(
-                AggregateHistory("dossier", new_id()),
-                CalendarDayDeclared(date=date(2023, 1, day), kind=DayKind.DAY_OFF, note="ca"),
-                agency="_province", occurred_at=datetime.now(UTC),
-                meta=Metadata(actor="t", correlation_id="c"))
-        head = await store.last_position("dossier")
-        projection = Positions()
+        head = await append_calendar_days(nc, 25)
+        projection = PositionsSeen("ca")
         runner = ProjectionRunner(nc, engine, projection, batch_size=5, replay_reader_from=1,
                                   replay_batch_size=5)
         with caplog.at_level(logging.INFO):
             assert await runner.catch_up() == head
         assert "with a reader process" in caplog.text
-        assert "ended early" not in caplog.text, caplog.text
-        async with engine.connect() as conn:
-            seen = set((await conn.execute(select(projection.table.c.position))).scalars())
-        assert seen == set(range(head - 24, head + 1))  # every event, once (a primary key)
+        assert "ended early" not in caplog.text and "sent nothing" not in caplog.text
+        assert await projection.positions(engine) == set(range(head - 24, head + 1))
         await runner.close()
     finally:
         await engine.dispose()

@@ -3,38 +3,18 @@ installation runs one (`cchc up` included), and a reader that sends nothing."""
 
 import asyncio
 import logging
-from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, select
 
-from cchc.contracts.dossier import CalendarDayDeclared, DayKind
 from cchc.runtime import replay_reader
-from cchc.runtime.eventstore import AggregateHistory, EventStore, Metadata
-from cchc.runtime.ids import new_id
 from cchc.runtime.nats_credentials import connect
 from cchc.runtime.natsserver import NatsServer
 from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.replay_reader import ReadTask, ReplayFeed
 from cchc.runtime.sqldb import create_engine
-from cchc.runtime.streams import ensure_event_stream
+from cchc.runtime.testing import PositionsSeen, append_calendar_days
 
 USERS = 'authorization { users: [ { user: "dossier", password: "p@ss/w:rd" } ] }\n'
-
-
-class Positions:
-    """A projection keeping the position of every event it is given (a primary key: once)."""
-
-    context = "dossier"
-
-    def __init__(self) -> None:
-        self.name = f"reader-{new_id()[:8]}"
-        self.metadata = MetaData()
-        self.table = Table(f"seen_{self.name.replace('-', '_')}", self.metadata,
-                           Column("position", Integer, primary_key=True))
-
-    async def apply(self, conn, envelope) -> None:  # type: ignore[no-untyped-def]
-        await conn.execute(self.table.insert().values(position=envelope.position))
 
 
 @pytest.fixture
@@ -50,28 +30,18 @@ async def test_a_replay_is_read_by_the_reader_process_logged_in_as_its_parent(
     """Before, the child was handed the connected URL, without the user and password nats-py
     keeps apart from it: the server refused it, and after 6 s of tries every replay of an
     installation went on with the slower consumer ("ended early")."""
-    url = server_with_users.url.replace("nats://", "nats://dossier:p%40ss%2Fw%3Ard@")
-    nc = await connect(url)
+    nc = await connect(server_with_users.url.replace("nats://", "nats://dossier:p%40ss%2Fw%3Ard@"))
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'read.db'}")
     try:
-        await ensure_event_stream(nc.jetstream(), "dossier")
-        store = EventStore(nc)
-        for day in range(1, 31):
-            await store.append(
-                AggregateHistory("dossier", new_id()),
-                CalendarDayDeclared(date=date(2023, 1, day), kind=DayKind.DAY_OFF, note="r"),
-                agency="_province", occurred_at=datetime.now(UTC),
-                meta=Metadata(actor="t", correlation_id="c"))
-        projection = Positions()
+        head = await append_calendar_days(nc, 30)
+        projection = PositionsSeen()
         runner = ProjectionRunner(nc, engine, projection, batch_size=5, replay_reader_from=1,
                                   replay_batch_size=5)
         with caplog.at_level(logging.INFO):
-            assert await runner.catch_up() == 30
+            assert await runner.catch_up() == head == 30
         assert "with a reader process" in caplog.text
         assert "ended early" not in caplog.text and "sent nothing" not in caplog.text
-        async with engine.connect() as conn:
-            seen = set((await conn.execute(select(projection.table.c.position))).scalars())
-        assert seen == set(range(1, 31))
+        assert await projection.positions(engine) == set(range(1, 31))
         await runner.close()
     finally:
         await engine.dispose()

@@ -38,6 +38,51 @@ class LaggingReplica(EventStore):
         return await super().load(context, aggregate_id, consistent=True)
 
 
+class PositionsSeen:
+    """A projection of the dossier context that keeps the position of every event it is given,
+    a primary key: an event applied twice fails its batch."""
+
+    context = "dossier"
+
+    def __init__(self, prefix: str = "seen") -> None:
+        from sqlalchemy import Column, Integer, MetaData, Table
+
+        self.name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        self.metadata = MetaData()
+        self.table = Table(f"seen_{self.name.replace('-', '_')}", self.metadata,
+                           Column("position", Integer, primary_key=True))
+
+    async def apply(self, conn: Any, envelope: Any) -> None:
+        await conn.execute(self.table.insert().values(position=envelope.position))
+
+    async def positions(self, engine: Any) -> set[int]:
+        from sqlalchemy import select
+
+        async with engine.connect() as conn:
+            return set((await conn.execute(select(self.table.c.position))).scalars())
+
+
+async def append_calendar_days(nc: NATS, count: int) -> int:
+    """Append ``count`` events to the dossier context's stream (made if missing); returns the
+    head's position."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from cchc.contracts.dossier import CalendarDayDeclared, DayKind
+    from cchc.runtime.eventstore import Metadata
+    from cchc.runtime.streams import ensure_event_stream
+
+    await ensure_event_stream(nc.jetstream(), "dossier")
+    store = EventStore(nc)
+    for day in range(count):
+        await store.append(
+            AggregateHistory("dossier", uuid.uuid4().hex),
+            CalendarDayDeclared(date=date(2023, 1, 1) + timedelta(days=day), kind=DayKind.DAY_OFF,
+                                note="test"),
+            agency="_province", occurred_at=datetime.now(UTC),
+            meta=Metadata(actor="test", correlation_id="test"))
+    return await store.last_position("dossier")
+
+
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     server = NatsServer(store_dir=tmp_path_factory.mktemp("nats")).start()
