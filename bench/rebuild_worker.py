@@ -15,7 +15,7 @@ import resource
 import sys
 import time
 
-import nats
+from cchc.runtime import nats_credentials
 
 from cchc.dossier.projections import DossierReadModel
 from cchc.runtime.heap import settle_heap
@@ -24,7 +24,7 @@ from cchc.runtime.sqldb import create_engine
 
 
 async def main(nats_url: str, database_url: str) -> None:
-    nc = await nats.connect(nats_url)
+    nc = await nats_credentials.connect(nats_url)  # as the services and `cchc rebuild` connect
     engine = create_engine(database_url)
     reader = os.environ.get("CCHC_BENCH_REPLAY_READER", "on") == "on"
     runner = ProjectionRunner(nc, engine, DossierReadModel(), batch_size=1000,

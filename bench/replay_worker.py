@@ -12,13 +12,13 @@ import resource
 import sys
 import time
 
-import nats
+from cchc.runtime import nats_credentials
 
 from cchc.contracts.subjects import context_subjects, stream_name
 
 
 async def main(nats_url: str, context: str) -> None:
-    nc = await nats.connect(nats_url)
+    nc = await nats_credentials.connect(nats_url)  # as the services and `cchc rebuild` connect
     js = nc.jetstream()
     last = (await js.stream_info(stream_name(context))).state.last_seq
     done = asyncio.Event()
