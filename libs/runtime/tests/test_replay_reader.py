@@ -74,3 +74,17 @@ async def test_a_reader_that_sends_nothing_is_given_up(monkeypatch, caplog):
     finally:
         await feed.stop()
         silent.close()
+
+
+async def test_a_reader_checks_a_discovered_nodes_certificate_against_the_parents_name(nc):
+    """A node the parent learned from the cluster is dialled at its address (a pod's IP), and
+    nats-py checks its certificate against the name the parent first connected to: the reader
+    is given that name too, or it would refuse every such node's certificate."""
+    assert ReadTask.of_connection(nc, stream="DOSSIER", subjects="cchc.dossier.>", first=1,
+                                  last=1, batch=1).tls_hostname is None
+    nc._current_server.tls_name = "nats"  # as nats-py marks a discovered node
+    task = ReadTask.of_connection(nc, stream="DOSSIER", subjects="cchc.dossier.>", first=1,
+                                  last=1, batch=1)
+    assert task.tls_hostname == "nats"
+    assert task.connect_options()["tls_hostname"] == "nats"
+    nc._current_server.tls_name = None

@@ -66,6 +66,10 @@ class ReadTask:
     password: str | None = None
     token: str | None = None
     ca_certificates: str | None = None
+    # The name the server's certificate is checked against, where it is not the URL's host: a
+    # node the parent learned from the cluster is dialled at its address, its certificate bears
+    # the name the parent first connected to (nats-py's tls_name).
+    tls_hostname: str | None = None
 
     @classmethod
     def of_connection(cls, nc: NATS, **task: Any) -> "ReadTask":
@@ -74,14 +78,17 @@ class ReadTask:
         return cls(url=nc.connected_url.geturl(),
                    inbox_prefix=nc.new_inbox().rsplit(".", 1)[0],
                    user=nc.options.get("user"), password=nc.options.get("password"),
-                   token=nc.options.get("token"), ca_certificates=ca_certificates(nc), **task)
+                   token=nc.options.get("token"), ca_certificates=ca_certificates(nc),
+                   tls_hostname=nc.options.get("tls_hostname") or getattr(
+                       getattr(nc, "_current_server", None), "tls_name", None), **task)
 
     def connect_options(self) -> dict[str, Any]:
         """nats-py's options for the child's connection."""
         login = {name: value for name, value in (("user", self.user), ("password", self.password),
                                                  ("token", self.token)) if value is not None}
         tls = {"tls": context_trusting(self.ca_certificates)} if self.ca_certificates else {}
-        return {**login, **tls}
+        name = {"tls_hostname": self.tls_hostname} if self.tls_hostname else {}
+        return {**login, **tls, **name}
 
 
 class ReplayFeed:
