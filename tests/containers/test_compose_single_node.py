@@ -171,6 +171,27 @@ async def stream_states(deployment: Deployment) -> dict[str, tuple[int, int]]:
         await nc.close()
 
 
+async def test_the_rebuild_drill_replays_the_dossier_read_models_into_the_same_reports(  # type: ignore[no-untyped-def]
+        deployment: Deployment, api):
+    """deploy/README.md's rebuild block: the dossier service stopped, its image run with the
+    argument `rebuild` (its settings, NATS user and CA), started again; every agency's report
+    the same as before."""
+    _, procedure = await agency_with_procedure(api.admin)  # data even when run alone
+    await receive_dossiers(late_entries(api), procedure, 5)
+    before = await agency_reports(api)
+    started = time.monotonic()
+    out = await asyncio.to_thread(run_readme_block, "rebuild", deployment)
+    assert "dossier-read-v4: replayed to position" in out, out
+    assert "dossier-alerts-v1: replayed to position" in out, out
+    wait_healthy(deployment.base_url)
+    TIMINGS.append(("drill: rebuild the dossier read models (README block)",
+                    time.monotonic() - started))
+    deadline = time.monotonic() + 60
+    while (after := await agency_reports(api)) != before:
+        assert time.monotonic() < deadline, first_difference(before, after)
+        await asyncio.sleep(1)
+
+
 async def test_backup_and_restore_drill_gives_the_same_reports(  # type: ignore[no-untyped-def]
         deployment: Deployment, api, tmp_path_factory):
     """deploy/README.md's backup block on the running deployment, its restore block into a fresh

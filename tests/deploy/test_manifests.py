@@ -257,6 +257,35 @@ def test_the_backup_reader_pod_is_valid_mounts_the_backups_read_only_and_passes_
     assert policy_violations([pod]) == []
 
 
+@pytest.mark.parametrize("service", ["dossier", "planning", "scoring"])
+def test_each_services_rebuild_job_runs_its_image_with_its_settings_and_network(service):
+    """base/rebuild.yaml: a suspended CronJob per service, started by hand with the replicas
+    stopped: the service Deployment's secret (its generated name), CA and mounts, the argument
+    `rebuild`, the services' network policy, and no Service sending it requests."""
+    resources = render("dev")
+    by_key = {(r["kind"], r["metadata"]["name"]): r for r in resources}
+    cronjob = by_key[("CronJob", f"{service}-rebuild")]
+    assert cronjob["spec"]["suspend"] is True
+    job = cronjob["spec"]["jobTemplate"]
+    assert job["spec"]["backoffLimit"] == 0
+    service_pod = by_key[("Deployment", service)]["spec"]["template"]["spec"]
+    pod = job["spec"]["template"]["spec"]
+    [container], [serving] = pod["containers"], service_pod["containers"]
+    assert container["args"] == ["rebuild"] and container["image"] == serving["image"]
+    assert container["envFrom"] == serving["envFrom"]
+    ca = {"name": f"CCHC_{service.upper()}_NATS_TLS_CA", "value": "/etc/cchc-tls/ca.crt"}
+    assert ca in container["env"] and ca in serving["env"]
+    assert container["volumeMounts"] == serving["volumeMounts"]
+    assert pod["volumes"] == service_pod["volumes"]
+    assert policy_violations([cronjob]) == []
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    policies = {r["metadata"]["name"]: r for r in resources if r["kind"] == "NetworkPolicy"}
+    assert policies["services"]["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+    for other in (r for r in resources if r["kind"] == "Service"):
+        selector = other["spec"].get("selector") or {}
+        assert not selector.items() <= labels.items(), other["metadata"]["name"]
+
+
 def test_production_scales_the_services_and_runs_three_nats_nodes():
     resources = {(r["kind"], r["metadata"]["name"]): r for r in render("production")}
     assert resources[("StatefulSet", "nats")]["spec"]["replicas"] == 3
@@ -285,7 +314,8 @@ def test_the_backup_job_is_given_only_settings_it_has():
     [secret] = [r for r in render("dev")
                 if r["kind"] == "Secret" and r["metadata"]["name"].startswith("cchc-backup")]
     assert set(secret["data"]) == {"CCHC_BACKUP_NATS_URL", "CCHC_BACKUP_RECIPIENT"}
-    [job] = [r for r in render("dev") if r["kind"] == "CronJob"]
+    [job] = [r for r in render("dev")
+             if r["kind"] == "CronJob" and r["metadata"]["name"] == "backup"]
     container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert {e["name"] for e in container["env"] if e["name"].startswith("CCHC_BACKUP_")} <= known
 

@@ -1,11 +1,12 @@
 """Rebuild a service's read model from the log, with a progress bar.
 
 Runs on a stopped installation: it starts its own nats-server on the data folder, so it refuses
-while `cchc up` holds the folder. Each projection is rebuilt where its version lives (its own
-namespace, or the default one: ``cchc.runtime.projection_upgrade``).
+while `cchc up` holds the folder. The rebuild itself is ``cchc.runtime.rebuild``'s, which a
+deployment runs from the service's image (``run-service rebuild``).
 """
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from nats.aio.client import Client as NATS
@@ -17,9 +18,8 @@ from cchc.cli.installation import Installation, InstallationBusy
 from cchc.dossier.alert_projection import DossierAlertsProjection
 from cchc.dossier.projections import DossierReadModel
 from cchc.planning.projections import PlanningReadModel
-from cchc.runtime.heap import settle_heap
 from cchc.runtime.projection import ProjectionRunner
-from cchc.runtime.projection_upgrade import engine_of_version
+from cchc.runtime.rebuild import rebuild_projections
 from cchc.runtime.sqldb import create_engine
 from cchc.scoring.main import projection_runners as scoring_runners
 
@@ -42,22 +42,27 @@ async def rebuild(data_dir: Path, service: str) -> int:
         with installation.offline_nats() as url:
             nc = await nats_credentials.connect(url)
             engine = create_engine(installation.database_url(service))
-            settle_heap()  # as a service does once started: a replay's garbage is its own
-            for runner in _runners(service, nc, engine):
-                runner.engine = await engine_of_version(engine, runner.name)
-                await runner.drop()
-                with tqdm(unit="event", desc=f"rebuild {runner.name}") as bar:
-                    def progress(done: int, total: int) -> None:
-                        bar.total = total
-                        bar.update(done - bar.n)
-
-                    position = await runner.catch_up(progress)
-                print(f"{runner.name}: replayed to position {position}")
-                if runner.engine is not engine:
-                    await runner.engine.dispose()
-            await nc.close()
-            await engine.dispose()
+            try:
+                reached = await rebuild_projections(_runners(service, nc, engine), engine,
+                                                    _progress_bar)
+            finally:
+                await nc.close()
+                await engine.dispose()
     except InstallationBusy as error:
         print(f"cchc rebuild: {error}; stop it first", file=sys.stderr)
         return 1
+    for name, position in reached.items():
+        print(f"{name}: replayed to position {position}")
     return 0
+
+
+def _progress_bar(name: str) -> Callable[[int, int], None]:
+    bar = tqdm(unit="event", desc=f"rebuild {name}")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return progress

@@ -52,6 +52,12 @@ class ProjectionLease:
             await wait_at_most(stop.wait(), self.retry_s)
         return False
 
+    async def try_acquire(self) -> bool:
+        """Take the lease if nobody holds it (True), without waiting; False while a replica
+        does (or the database cannot be reached)."""
+        self.held = not self.shared or await self._try()
+        return self.held
+
     async def still_held(self) -> bool:
         """False once the session that holds the lock is gone (then the lock is gone too)."""
         if not self.shared:

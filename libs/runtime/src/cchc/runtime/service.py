@@ -227,8 +227,17 @@ async def run_until_signalled(service: ServiceProcess) -> int:
     return 1 if lost else 0
 
 
-def main(service: ServiceProcess) -> None:
+def main(service: ServiceProcess, argv: list[str] | None = None) -> None:
+    """The service's process; with the argument ``rebuild``, its read models rebuilt from the
+    log instead (``cchc.runtime.rebuild``), its replicas stopped."""
+    argv = sys.argv[1:] if argv is None else argv
     configure_logging()
+    if argv == ["rebuild"]:
+        from cchc.runtime import rebuild
+
+        sys.exit(rebuild.run(service))
+    if argv:
+        sys.exit(f"usage: {service.name} [rebuild]; not {' '.join(argv)!r}")
     configure_tracing(f"cchc-{service.name}")
     start_metrics_server(service.settings.metrics_port)
     # uvloop: in bench/run.py's deployed topology the dossier service spent ~10 % less CPU per
