@@ -14,7 +14,7 @@ installed by hand: it is no requirement).
    1 and 32 concurrent writers; nats-server with sync_interval: always, as deployed.
 2. The data set: ``--dossiers`` dossier histories (received; every third resolved) appended
    through the event store into a second nats-server (default sync: only how fast the data set
-   is made depends on it).
+   is made depends on it), with a user, as every installation's: every process below logs in.
 3. Rebuild: the dossier read model replayed from that log into SQLite and into PostgreSQL, each
    in a process of its own: events per second and peak resident memory, and each as a share of
    the raw read of the same stream in the same run (ordered consumer, JSON decode only).
@@ -49,6 +49,7 @@ from tqdm import tqdm
 from cchc.dossier.alert_projection import DossierAlertsProjection
 from cchc.dossier.projections import DossierReadModel
 from cchc.gateway.auth import issue_token
+from cchc.runtime import nats_credentials
 from cchc.runtime.eventstore import EventStore
 from cchc.runtime.natsserver import NatsServer, free_port
 from cchc.runtime.streams import ensure_event_stream, event_stream_config
@@ -113,8 +114,8 @@ async def append_benchmark(tmp: Path, events: int) -> list[Row]:
     return rows
 
 
-async def make_data_set(server: NatsServer, dossiers: int) -> int:
-    nc = await nats.connect(server.url)
+async def make_data_set(url: str, dossiers: int) -> int:
+    nc = await nats_credentials.connect(url)
     await ensure_event_stream(nc.jetstream(), "dossier")
     with tqdm(total=dossiers, unit="dossier", desc="data set") as bar:
         events = await append_dossiers(EventStore(nc), range(dossiers), 64, resolved_every=3,
@@ -123,17 +124,28 @@ async def make_data_set(server: NatsServer, dossiers: int) -> int:
     return events
 
 
-def rebuild(server: NatsServer, database_url: str) -> dict:
+def data_server(tmp: Path) -> tuple[NatsServer, str]:
+    """The data set's nats-server, with a user as every installation's has (a replay's reader
+    process logging in as nobody went unseen while this one had none), and its URL as that
+    user: the workers connect with it as the services do (``cchc.runtime.nats_credentials``)."""
+    password = secrets.token_urlsafe(16)
+    conf = tmp / "data-users.conf"
+    conf.write_text(f'authorization {{ users: [ {{ user: "bench", password: "{password}" }} ] }}\n')
+    server = NatsServer(store_dir=tmp / "data-js", config_file=conf).start()
+    return server, f"nats://bench:{password}@{server.host}:{server.port}"
+
+
+def rebuild(url: str, database_url: str) -> dict:
     out = subprocess.run(
-        [sys.executable, str(HERE / "rebuild_worker.py"), server.url, database_url],
+        [sys.executable, str(HERE / "rebuild_worker.py"), url, database_url],
         capture_output=True, text=True, check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def raw_replay(server: NatsServer) -> dict:
+def raw_replay(url: str) -> dict:
     """The same stream read with nats-py's ordered consumer, JSON-decoded, nothing else."""
-    out = subprocess.run([sys.executable, str(HERE / "replay_worker.py"), server.url],
+    out = subprocess.run([sys.executable, str(HERE / "replay_worker.py"), url],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -156,19 +168,20 @@ def latency_row(name: str, result: dict) -> Row:
             note)
 
 
-async def api_benchmark(tmp: Path, server: NatsServer, database_url: str) -> list[Row]:
+async def api_benchmark(tmp: Path, server: NatsServer, url: str, database_url: str
+                        ) -> list[Row]:
     """The API rows, first with the gateway and the dossier service in one process (the
     embedded default), then in a process each (as compose and Kubernetes run them)."""
-    rows = await serve_and_load(tmp / "one", server, database_url, apart=False)
-    return rows + await serve_and_load(tmp / "apart", server, database_url, apart=True)
+    rows = await serve_and_load(tmp / "one", server, url, database_url, apart=False)
+    return rows + await serve_and_load(tmp / "apart", server, url, database_url, apart=True)
 
 
-async def serve_and_load(tmp: Path, server: NatsServer, database_url: str, apart: bool,
-                         ) -> list[Row]:
+async def serve_and_load(tmp: Path, server: NatsServer, url: str, database_url: str,
+                         apart: bool) -> list[Row]:
     tmp.mkdir()
     port, secret = free_port(), secrets.token_urlsafe(32)
     applied_file = tmp / "applied.json"
-    arguments = [server.url, database_url, str(port), secret, str(applied_file)]
+    arguments = [url, database_url, str(port), secret, str(applied_file)]
     workers = []
     if apart:
         workers.append(subprocess.Popen([sys.executable, str(HERE / "serve_worker.py"),
@@ -287,21 +300,22 @@ async def main(args: argparse.Namespace) -> None:
         if args.only == "all":
             print("append ...", flush=True)
             rows += await append_benchmark(tmp, args.append_events)
-        server = NatsServer(store_dir=tmp / "data-js").start()
+        server, url = data_server(tmp)
         try:
-            events = await make_data_set(server, args.dossiers)
+            events = await make_data_set(url, args.dossiers)
             sqlite_url = f"sqlite:///{tmp / 'dossier.db'}"
             raw_rate = 0.0
             if args.only == "all":
                 print("raw replay ...", flush=True)
-                raw = raw_replay(server)
+                raw = raw_replay(url)
                 raw_rate = raw["events"] / raw["seconds"]
                 rows.append(("raw replay (ordered consumer, JSON)", str(raw["events"]),
                              f"{raw_rate:.0f}/s", f"peak {raw['peak_mib']:.0f} MiB"))
             for kind in ("sqlite", "postgres") if args.only == "all" else ("sqlite",):
                 print(f"rebuild into {kind} ...", flush=True)
-                url = sqlite_url if kind == "sqlite" else await create_database(args.postgres)
-                result = rebuild(server, url)
+                database = (sqlite_url if kind == "sqlite"
+                            else await create_database(args.postgres))
+                result = rebuild(url, database)
                 rate = result["events"] / result["seconds"]
                 share = f", {rate / raw_rate:.0%} of raw replay" if raw_rate else ""
                 cpu = (f", CPU {result['cpu_s'] / result['events'] * 1e6:.0f} + "
@@ -310,9 +324,9 @@ async def main(args: argparse.Namespace) -> None:
                 rows.append((f"rebuild into {kind}", str(result["events"]), f"{rate:.0f}/s",
                              f"peak {result['peak_mib']:.0f} MiB{share}{cpu}"))
                 if kind == "postgres":
-                    await drop_database(args.postgres, url)
+                    await drop_database(args.postgres, database)
             print(f"API at {args.dossiers} dossiers ({events} events) ...", flush=True)
-            rows += await api_benchmark(tmp, server, sqlite_url)
+            rows += await api_benchmark(tmp, server, url, sqlite_url)
         finally:
             server.stop()
     print(f"\n{args.dossiers} dossiers, {events} dossier events, commit {commit()}\n")
