@@ -88,3 +88,11 @@ async def test_a_reader_checks_a_discovered_nodes_certificate_against_the_parent
     assert task.tls_hostname == "nats"
     assert task.connect_options()["tls_hostname"] == "nats"
     nc._current_server.tls_name = None
+
+
+def test_a_read_task_never_shows_its_secrets():
+    task = ReadTask(url="nats://h:4222", inbox_prefix="_INBOX", stream="DOSSIER",
+                    subjects="cchc.dossier.>", first=1, last=2, batch=1, user="dossier",
+                    password="s3cret-pw", token="s3cret-token")
+    assert "s3cret" not in repr(task) and "dossier" in repr(task)
+    assert task.connect_options()["password"] == "s3cret-pw"

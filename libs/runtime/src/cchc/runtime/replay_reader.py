@@ -29,7 +29,7 @@ import marshal
 import secrets
 import struct
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import nats
@@ -63,8 +63,8 @@ class ReadTask:
     # The parent connection's login (nats-py keeps it apart from the URL) and the PEM of the CAs
     # it was told to trust (None: OpenSSL's defaults, SSL_CERT_FILE included, as inherited).
     user: str | None = None
-    password: str | None = None
-    token: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line
+    token: str | None = field(default=None, repr=False)
     ca_certificates: str | None = None
     # The name the server's certificate is checked against, where it is not the URL's host: a
     # node the parent learned from the cluster is dialled at its address, its certificate bears
