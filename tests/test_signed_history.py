@@ -7,6 +7,7 @@ The tests of this module run in order on one stack: the forgery comes last.
 """
 
 import argparse
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -43,11 +44,13 @@ def verify_args(stack_api, *anchors: str, **options) -> argparse.Namespace:  # t
                                  **options})
 
 
-async def backed_up(stack_api, folder: Path) -> argparse.Namespace:  # type: ignore[no-untyped-def]
-    """``cchc backup create`` of the running stack, as ops; the arguments to verify it."""
+async def backed_up(stack_api, folder: Path, base: Path | None = None) -> argparse.Namespace:  # type: ignore[no-untyped-def]
+    """``cchc backup create`` of the running stack, as ops (differential, given the full backup
+    ``base``); the arguments to verify it."""
     ops = await nats.connect(stack_api.stack.nats_url_of("ops"))
     try:
-        assert await backups.create(ops, folder) == 0
+        extended = backups.FullBackup.checked(base) if base is not None else None
+        assert await backups.create(ops, folder, base=extended) == 0
     finally:
         await ops.close()
     return verify_args(stack_api, backup=folder,
@@ -106,6 +109,20 @@ async def test_a_backup_is_verified_in_a_scratch_server_of_its_own(stack_api, tm
     dossier_line = next(line for line in live.splitlines() if line.startswith("DOSSIER:"))
     assert dossier_line in printed.splitlines()  # every event of the log, from the backup
     assert "verified: no failure" in printed
+
+    # A differential backup beside it: the full one's snapshot and the events since, verified
+    # together as one log.
+    await received_dossier(stack_api)
+    assert await run_verify(verify_args(stack_api)) == 0
+    live = capsys.readouterr().out
+    later = await backed_up(stack_api, tmp_path / "later", base=tmp_path / "backup")
+    kinds = {entry["name"]: entry["kind"] for entry in json.loads(
+        (tmp_path / "later" / backups.MANIFEST).read_text())["streams"]}
+    assert kinds["DOSSIER"] == "increment", kinds
+    assert await run_verify(later) == 0
+    printed = capsys.readouterr().out
+    dossier_line = next(line for line in live.splitlines() if line.startswith("DOSSIER:"))
+    assert dossier_line in printed.splitlines() and "verified: no failure" in printed
     empty = tmp_path / "empty"
     empty.mkdir()
     assert await run_verify(verify_args(stack_api, backup=empty, keyring=args.keyring)) == 1

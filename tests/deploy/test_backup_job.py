@@ -36,8 +36,8 @@ async def dossier_events(connect) -> int:
     return (await js.stream_info("DOSSIER")).state.last_seq
 
 
-async def test_the_backup_user_backs_up_every_stream_whole_and_it_restores(
-    secured_nats, nats_user_url, deployed_ca, dossier_events, tmp_path,
+async def test_the_backup_user_backs_up_every_stream_whole_then_what_it_gained_and_both_restore(
+    secured_nats, nats_user_url, deployed_ca, connect, dossier_events, tmp_path,
 ):
     secret, public = new_identity()
     settings = BackupSettings(nats_url=nats_user_url(secured_nats, "backup"), nats_tls_ca=deployed_ca,
@@ -61,6 +61,30 @@ async def test_the_backup_user_backs_up_every_stream_whole_and_it_restores(
             assert (await js.stream_info("DOSSIER")).state.last_seq == dossier_events
             last = await js.get_msg("DOSSIER", dossier_events)
             assert last.data == f"event {EVENTS - 1}".encode()
+        finally:
+            await nc.close()
+    finally:
+        target.stop()
+
+    # The next day's backup holds what DOSSIER gained since, read as the same user.
+    dossier = (await connect("dossier")).nc.jetstream()
+    for n in range(EVENTS, EVENTS + 30):
+        await dossier.publish(f"cchc.dossier.STTTT.b{n % 9}", f"event {n}".encode())
+    later = await back_up_once(settings, datetime(2026, 12, 8, 1, 0, tzinfo=UTC))
+    manifest = json.loads((later / MANIFEST).read_text())
+    assert manifest["base"]["name"] == taken.name
+    listed = {entry["name"]: entry for entry in manifest["streams"]}
+    assert listed["DOSSIER"]["kind"] == "increment"
+    assert (listed["DOSSIER"]["since_seq"], listed["DOSSIER"]["last_seq"]) == (
+        dossier_events, dossier_events + 30)
+    target = NatsServer(store_dir=tmp_path / "restored-later").start()
+    try:
+        nc = await nats.connect(target.url)
+        try:
+            assert await restore(nc, later, None, report=lambda line: None,
+                                 identity=x25519.Identity.from_str(secret)) == 0
+            last = await nc.jetstream().get_msg("DOSSIER", dossier_events + 30)
+            assert last.data == f"event {EVENTS + 29}".encode()
         finally:
             await nc.close()
     finally:
@@ -158,7 +182,8 @@ async def test_the_job_on_an_interval_keeps_the_newest_whole_backups_until_stopp
     job = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cchc.runtime.backup_job",
         env=job_environment(nats_user_url(secured_nats, "backup"), folder,
-                            nats_certs / "ca.crt", interval_s="1.1", keep="2"),
+                            nats_certs / "ca.crt", interval_s="1.1", keep="2",
+                            full_every="2"),
         stderr=asyncio.subprocess.PIPE)
     seen: set[str] = set()
     try:
@@ -172,8 +197,14 @@ async def test_the_job_on_an_interval_keeps_the_newest_whole_backups_until_stopp
         _, err = await asyncio.wait_for(job.communicate(), 60)
     names = sorted(p.name for p in folder.iterdir())
     whole = [name for name in names if (folder / name / MANIFEST).exists()]
-    assert len(whole) == 2 and set(names) == {*whole, "notes", STATUS}, names
-    assert whole[0] > sorted(seen)[-3]  # the oldest two went, the unfinished one of 2020 too
+    # Every other backup is full, the one between extends it: the two newest remain, and the
+    # full one the older of them extends when the job took a fifth before it stopped.
+    bases = {name: json.loads((folder / name / MANIFEST).read_text()).get("base")
+             for name in whole}
+    newest = whole[-2:]
+    assert set(whole) == {*newest, *(bases[n]["name"] for n in newest if bases[n])}, names
+    assert any(bases[n] for n in newest) and set(names) == {*whole, "notes", STATUS}, names
+    assert sorted(seen)[0] not in whole and sorted(seen)[1] not in whole  # the oldest two went
     assert job.returncode == 0, err.decode()
     assert err.decode().count("is whole") >= 4 and "pruned 2020-01-01T000000Z" in err.decode()
 

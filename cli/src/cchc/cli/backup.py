@@ -3,6 +3,7 @@ the KV buckets, the archive bucket) to a folder and back, online, as ops (``cchc
 says how, and what a backup folder holds).
 
     cchc backup create /backups/2026-12-07                  # the data folder .data, running or not
+    cchc backup create /backups/2026-12-08 --base /backups/2026-12-07   # what grew since: differential
     cchc backup restore /backups/2026-12-07 --data-dir .data-restored   # a new one, then `cchc up`
     cchc backup create /backups/2026-12-07 --nats-url tls://ops:…@nats:4222   # a cluster
 """
@@ -17,7 +18,7 @@ from cchc.runtime import nats_credentials
 from cchc.cli.installation import Installation, InstallationBusy, write_private
 from cchc.contracts.signatures import Keyring
 from cchc.runtime import backup_crypto
-from cchc.runtime.backups import MANIFEST, BackupError, create, restore
+from cchc.runtime.backups import MANIFEST, BackupError, FullBackup, create, restore
 
 KEYRING = "keyring.json"  # an embedded installation's public keys, beside its backup
 
@@ -59,7 +60,7 @@ async def _with(url: str, args: argparse.Namespace, to, identity) -> int:  # typ
                             name="cchc-backup")
     try:
         if args.action == "create":
-            return await create(nc, args.folder, to=to)
+            return await create(nc, args.folder, to=to, base=extended(args))
         return await restore(nc, args.folder, args.replicas, args.no_manifest,
                              identity=identity)
     except BackupError as error:
@@ -67,6 +68,17 @@ async def _with(url: str, args: argparse.Namespace, to, identity) -> int:  # typ
         return 1
     finally:
         await nc.close()
+
+
+def extended(args: argparse.Namespace) -> FullBackup | None:
+    """The full backup of ``--base``, checked, beside the folder backed up into (where a
+    restore looks for it)."""
+    if args.base is None:
+        return None
+    if args.base.resolve().parent != args.folder.resolve().parent:
+        raise BackupError(f"--base {args.base} is not beside {args.folder}: a restore looks for "
+                          "the full backup in the same folder as the differential one")
+    return FullBackup.checked(args.base)
 
 
 def read_identity(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -85,6 +97,10 @@ def add_parser(commands) -> None:  # type: ignore[no-untyped-def]
     restore_action.add_argument("--replicas", type=int, default=None,
                                 help="replicas of the restored streams (default: as backed up)")
     add_no_manifest(restore_action)
+    create_action.add_argument("--base", type=Path, metavar="FULL_BACKUP",
+                               help="a full backup beside FOLDER: keep of each stream only what "
+                                    "it gained since (a differential backup, which needs it to "
+                                    "restore)")
     create_action.add_argument("--recipient", metavar="AGE1...",
                                help="encrypt every snapshot to this age public key (the "
                                     "scheduled backup's CCHC_BACKUP_RECIPIENT)")

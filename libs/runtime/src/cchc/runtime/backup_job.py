@@ -3,6 +3,13 @@
 that ``CCHC_BACKUP_KEEP`` whole backups remain (``cchc.runtime.backups`` says what a backup holds
 and what makes one whole).
 
+Every ``CCHC_BACKUP_FULL_EVERY``-th backup (7: a week of daily ones) is full; those between are
+differential: what each stream gained since the newest full backup, which they name and which
+a restore needs beside them. An event log only grows, so a differential backup is the days since
+the full one, not the years before it. Before extending the full backup the job checks its files
+against its manifest; should they no longer match, it takes a full backup instead. Pruning
+keeps the full backup that any kept differential one extends.
+
 Run alone: ``python -m cchc.runtime.backup_job`` (the images: ``CCHC_SERVICE=backup``), with
 ``CCHC_BACKUP_NATS_URL`` as the ``backup`` NATS user, who may list the streams and snapshot them
 and nothing else (it cannot write an event, nor change or delete a stream). With
@@ -33,6 +40,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,7 +51,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cchc.runtime import nats_credentials
 from cchc.runtime import backup_crypto, backup_status
-from cchc.runtime.backups import MANIFEST, BackupError, create, write_durably
+from cchc.runtime.backups import MANIFEST, BackupError, FullBackup, create, write_durably
 from cchc.runtime.endpoints import close_connection, inbox_prefix
 from cchc.runtime.nats_tls import CaFile
 from cchc.runtime.setting_secrets import ConnectionUrl
@@ -65,6 +73,8 @@ class BackupSettings(BaseSettings):
     nats_tls_ca: CaFile = None  # the NATS servers' CA, trusted alone (cchc.runtime.nats_tls)
     folder: Path = Path("/var/lib/cchc-backups")
     keep: int = Field(default=7, ge=1, description="whole backups kept, the newest")
+    full_every: int = Field(default=7, ge=1, description="every this many backups one is "
+                            "full; the others hold what changed since it (1: all full)")
     interval_s: float = Field(default=0.0, ge=0, description="0: one backup, then exit")
     # The age public key (age1...) every snapshot is encrypted to (cchc.runtime.backup_crypto);
     # unset: backups in the clear, with a warning at each start.
@@ -110,21 +120,61 @@ def due_in(root: Path, interval_s: float, now: datetime) -> float:
     return wait if 0 < wait <= interval_s else 0.0
 
 
-def to_prune(backups: dict[str, bool], keep: int) -> list[str]:
+@dataclass(frozen=True)
+class Taken:
+    """A backup folder the job named: whether it is whole, and the full backup it extends
+    when it is differential."""
+
+    whole: bool
+    base: str | None = None
+
+
+def taken_backups(root: Path) -> dict[str, Taken]:
+    """The backups under ``root`` that the job named, by folder name."""
+    found = {}
+    for entry in root.iterdir():
+        if not entry.is_dir() or not _NAME.match(entry.name):
+            continue
+        try:
+            manifest = json.loads((entry / MANIFEST).read_text())
+        except (OSError, ValueError):  # not finished (no manifest), or damaged
+            found[entry.name] = Taken(whole=False)
+            continue
+        found[entry.name] = Taken(whole=True, base=(manifest.get("base") or {}).get("name"))
+    return found
+
+
+def base_for(backups: dict[str, Taken], full_every: int) -> str | None:
+    """The full backup the next one extends, or None when the next is full: there is none,
+    or ``full_every`` - 1 differential backups extend the newest already."""
+    fulls = sorted(name for name, taken in backups.items() if taken.whole and taken.base is None)
+    if full_every <= 1 or not fulls:
+        return None
+    extending = [name for name, taken in backups.items() if taken.whole and taken.base == fulls[-1]]
+    return fulls[-1] if len(extending) < full_every - 1 else None
+
+
+def to_prune(backups: dict[str, bool], keep: int, bases: dict[str, str] | None = None,
+             ) -> list[str]:
     """Which of ``backups`` (folder name -> whole) go: the whole ones beyond the newest
-    ``keep``, and those that did not finish, older than the newest whole one."""
+    ``keep`` but for the full backups a kept differential one extends (``bases``: differential
+    -> full), and those that did not finish, older than the newest whole one."""
     names = sorted(name for name in backups if _NAME.match(name))
     whole = [name for name in names if backups[name]]
+    kept = set(whole[-keep:])
+    needed = {(bases or {}).get(name) for name in kept}
     newest_whole = whole[-1] if whole else None
     unfinished = [name for name in names
                   if not backups[name] and newest_whole is not None and name < newest_whole]
-    return sorted(whole[:-keep] + unfinished)
+    return sorted([name for name in whole if name not in kept and name not in needed]
+                  + unfinished)
 
 
 def prune(root: Path, keep: int) -> list[str]:
     """Remove what ``to_prune`` names under ``root``; returns the names removed."""
-    found = {entry.name: (entry / MANIFEST).exists() for entry in root.iterdir() if entry.is_dir()}
-    removed = to_prune(found, keep)
+    found = taken_backups(root)
+    removed = to_prune({name: taken.whole for name, taken in found.items()}, keep,
+                       {name: taken.base for name, taken in found.items() if taken.base})
     for name in removed:
         shutil.rmtree(root / name)
     return removed
@@ -159,16 +209,18 @@ Beside = Callable[[Path], None]
 
 async def back_up_once(settings: BackupSettings, moment: datetime | None = None,
                        beside: Beside | None = None) -> Path:
-    """One backup into a new folder under ``settings.folder``, then ``beside`` on it, then the
+    """One backup into a new folder under ``settings.folder`` (differential when ``base_for``
+    names a full backup whose files still match its manifest), then ``beside`` on it, then the
     pruning; a ``BackupError`` (or a NATS error) when the backup failed, its folder left
     unfinished."""
     target = settings.folder / folder_name(moment or datetime.now(UTC))
     to = backup_crypto.recipient(settings.recipient) if settings.recipient else None
+    base = extended_backup(settings)
     nc = await nats_credentials.connect(settings.nats_url, settings.nats_tls_ca, name="cchc-backup", connect_timeout=10,
                             allow_reconnect=False, inbox_prefix=inbox_prefix(USER))
     try:
         await create(nc, target, report=lambda line: log.info("%s: %s", target.name, line),
-                     to=to)
+                     to=to, base=base)
     finally:
         await close_connection(nc)
     if beside is not None:
@@ -177,6 +229,18 @@ async def back_up_once(settings: BackupSettings, moment: datetime | None = None,
     if removed:
         log.info("pruned %s (keeping %d whole backups)", ", ".join(removed), settings.keep)
     return target
+
+
+def extended_backup(settings: BackupSettings) -> FullBackup | None:
+    """The full backup the next one extends, checked; None: the next is full."""
+    name = base_for(taken_backups(settings.folder), settings.full_every)
+    if name is None:
+        return None
+    try:
+        return FullBackup.checked(settings.folder / name)
+    except BackupError as error:
+        log.warning("the full backup %s cannot be extended (%s): taking a full one", name, error)
+        return None
 
 
 async def _record(settings: BackupSettings, state: str, **details: Any) -> None:
@@ -211,8 +275,9 @@ async def _attempt(settings: BackupSettings, beside: Beside | None = None) -> bo
             log.error("backup failed after %d tries: %s", attempt, reason)
             await _record(settings, "failed", error=reason)
             return False
-        log.info("backup %s is whole", target)
-        await _record(settings, "whole", backup=target.name)
+        base = taken_backups(settings.folder).get(target.name, Taken(True)).base
+        log.info("backup %s is whole%s", target, f" (differential of {base})" if base else "")
+        await _record(settings, "whole", backup=target.name, base=base)
         return True
     return False
 

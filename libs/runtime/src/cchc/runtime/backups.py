@@ -17,6 +17,13 @@ match it: before anything is restored, so a restore never brings back part of an
 unknowingly. Folders of ``nats stream backup`` (or of a release before 2026-12-07) have no
 manifest: ``--no-manifest`` restores the streams they hold, unchecked.
 
+A differential backup (``create`` given the ``FullBackup`` it extends) keeps, of each stream that
+did nothing but grow since that full backup, the messages after the full one's snapshot
+(``<STREAM>/messages.bin``, ``cchc.runtime.backup_increments``); any other stream it snapshots
+whole. Its manifest names the full backup and that manifest's SHA-256; the two are kept side by
+side, and a restore checks both, then restores each snapshot and publishes the messages since
+again at their own positions.
+
 Restore into an installation where those streams do not exist yet (NATS up, the services not
 started); ``--replicas`` sets the replicas of the restored streams when the cluster differs in
 size.
@@ -24,26 +31,28 @@ size.
 
 import json
 import os
-from collections.abc import AsyncIterator, Callable
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from nats.aio.client import Client as NATS
 
 from pyrage.x25519 import Identity, Recipient
 
-from cchc.runtime import backup_crypto
+from cchc.runtime import backup_crypto, backup_increments
 from cchc.runtime.archive_store import file_sha256
+from cchc.runtime.backup_files import BackupError, chunks_of, open_output
+
+__all__ = ["BackupError", "checked_streams", "create", "restore", "restore_streams"]
 
 CHUNK_BYTES = 128 * 1024
 API_TIMEOUT_S = 30.0
 MANIFEST = "manifest.json"
 SNAPSHOT = "stream.snapshot"
-MANIFEST_FORMAT = 1
-
-
-class BackupError(Exception):
-    pass
+MANIFEST_FORMAT = 2  # 2: each stream's kind and creation; differential backups
 
 
 async def api(nc: NATS, subject: str, body: dict, timeout: float = API_TIMEOUT_S) -> dict:
@@ -62,35 +71,20 @@ async def stream_names(nc: NATS) -> list[str]:
             return sorted(names)
 
 
-class _PlainFile:
-    """A snapshot file as it comes (``backup_crypto.EncryptingFile``'s shape)."""
-
-    def __init__(self, path: Path) -> None:
-        self._out = path.open("wb")
-
-    async def write(self, data: bytes) -> None:
-        self._out.write(data)
-
-    async def close(self) -> None:
-        self._out.flush()
-        os.fsync(self._out.fileno())
-        self._out.close()
-
-    async def abort(self) -> None:
-        self._out.close()
+async def stream_info(nc: NATS, stream: str) -> dict[str, Any]:
+    return await api(nc, f"$JS.API.STREAM.INFO.{stream}", {})
 
 
 async def snapshot(nc: NATS, stream: str, folder: Path, to: Recipient | None = None) -> dict:
     """One stream into folder/<stream>/ (encrypted to ``to``, when given), on disk when this
     returns; returns the manifest's entry for it (its state at the snapshot, the snapshot
     file's name, size and SHA-256)."""
+    created = (await stream_info(nc, stream)).get("created")
     target = folder / stream
     target.mkdir(parents=True, exist_ok=False)
-    name = SNAPSHOT + (backup_crypto.SUFFIX if to is not None else "")
     inbox = nc.new_inbox()
     chunks = await nc.subscribe(inbox)
-    out = _PlainFile(target / name) if to is None else backup_crypto.EncryptingFile(
-        target / name, to)
+    path, out = open_output(target, SNAPSHOT, to)
     try:
         answer = await api(nc, f"$JS.API.STREAM.SNAPSHOT.{stream}", {
             "deliver_subject": inbox, "no_consumers": True, "chunk_size": CHUNK_BYTES,
@@ -111,9 +105,40 @@ async def snapshot(nc: NATS, stream: str, folder: Path, to: Recipient | None = N
     backup = {"config": answer["config"], "state": answer["state"]}
     write_durably(target / "backup.json", json.dumps(backup, indent=2))
     state = answer["state"]
-    return {"name": stream, "messages": state["messages"], "last_seq": state["last_seq"],
-            "file": name, "snapshot_bytes": (target / name).stat().st_size,
-            "sha256": file_sha256(target / name)}
+    return {"name": stream, "kind": "snapshot", "created": created,
+            "messages": state["messages"], "last_seq": state["last_seq"],
+            "file": path.name, "snapshot_bytes": path.stat().st_size,
+            "sha256": file_sha256(path)}
+
+
+async def increment(nc: NATS, stream: str, folder: Path, base: "FullBackup",
+                    to: Recipient | None = None) -> dict | None:
+    """The messages ``stream`` gained since ``base`` into folder/<stream>/, on disk when this
+    returns; its manifest entry, or None when the stream did more than grow since
+    (``backup_increments.extends``): snapshot it whole instead."""
+    since, info = base.entry(stream), await stream_info(nc, stream)
+    if since is None or not backup_increments.extends(since, base.config(stream), info):
+        return None
+    target = folder / stream
+    target.mkdir(parents=True, exist_ok=False)
+    path, out = open_output(target, backup_increments.FILE, to)
+    state = info["state"]
+    try:
+        await backup_increments.write_since(nc, stream, since["last_seq"], state["last_seq"], out)
+        await out.close()
+    except backup_increments.NotAppendOnly:
+        await out.abort()
+        shutil.rmtree(target)
+        return None
+    except BaseException:
+        await out.abort()
+        raise
+    write_durably(target / "backup.json", json.dumps(
+        {"config": info["config"], "state": state, "since_seq": since["last_seq"]}, indent=2))
+    return {"name": stream, "kind": "increment", "created": info.get("created"),
+            "messages": state["messages"], "last_seq": state["last_seq"],
+            "since_seq": since["last_seq"], "file": path.name,
+            "snapshot_bytes": path.stat().st_size, "sha256": file_sha256(path)}
 
 
 def write_durably(path: Path, text: str) -> None:
@@ -132,38 +157,120 @@ def snapshot_file(stream_folder: Path) -> Path:
     return encrypted if encrypted.exists() else stream_folder / SNAPSHOT
 
 
-def checked_streams(folder: Path, no_manifest: bool = False,
-                    identity: Identity | None = None) -> list[Path]:
-    """The stream folders of the backup in ``folder``, once its manifest says the backup
-    finished, every file matches it and ``identity`` opens what was encrypted; a
-    ``BackupError`` naming what does not."""
-    found = sorted(p.parent for p in folder.glob("*/backup.json"))
-    manifest_path = folder / MANIFEST
-    if no_manifest:
-        if not found:
-            raise BackupError(f"no stream backed up in {folder}")
-        return found
-    if not manifest_path.exists():
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of the backup in ``folder`` (a ``BackupError`` when it has none, or it
+    cannot be read)."""
+    path = folder / MANIFEST
+    if not path.exists():
         raise BackupError(
             f"{folder} has no {MANIFEST}: a backup that did not finish, or one of `nats stream "
             "backup` or of a release before 2026-12-07 (--no-manifest takes the streams it "
             "holds, unchecked)")
     try:
-        manifest = json.loads(manifest_path.read_text())
-        listed, encrypted_to = manifest["streams"], manifest.get("encrypted_to")
-        names = [entry["name"] for entry in listed]
+        manifest = json.loads(path.read_text())
+        [entry["name"] for entry in manifest["streams"]]  # noqa: B018 - its shape, checked
     except (ValueError, KeyError, TypeError) as error:
-        raise BackupError(f"{manifest_path} cannot be read: {error}") from error
-    if encrypted_to and identity is None:
-        raise BackupError(f"the backup is encrypted to {encrypted_to}: give its identity "
-                          "(--identity, the age key file kept offline)")
-    if encrypted_to and backup_crypto.public_of(identity) != encrypted_to:
-        raise BackupError(f"the identity given is not the one the backup is encrypted to "
-                          f"({encrypted_to})")
-    unlisted = sorted({p.name for p in found} - set(names))
+        raise BackupError(f"{path} cannot be read: {error}") from error
+    return manifest
+
+
+@dataclass(frozen=True)
+class FullBackup:
+    """A whole full backup, checked, that a differential one extends."""
+
+    folder: Path
+    manifest: dict[str, Any]
+
+    @classmethod
+    def checked(cls, folder: Path, identity: Identity | None = None,
+                open_files: bool = False) -> "FullBackup":
+        """The full backup in ``folder`` once every file matches its manifest (and, with
+        ``open_files``, ``identity`` opens what is encrypted)."""
+        manifest = read_manifest(folder)
+        if manifest.get("base"):
+            raise BackupError(f"{folder.name} is a differential backup, not a full one")
+        if manifest.get("format", 1) < MANIFEST_FORMAT:
+            raise BackupError(f"{folder.name} is of a release before differential backups")
+        _check_files(folder, manifest, identity, open_files)
+        return cls(folder, manifest)
+
+    def entry(self, stream: str) -> dict[str, Any] | None:
+        return next((e for e in self.manifest["streams"] if e["name"] == stream), None)
+
+    def config(self, stream: str) -> dict[str, Any]:
+        return json.loads((self.folder / stream / "backup.json").read_text())["config"]
+
+
+@dataclass(frozen=True)
+class StreamToRestore:
+    """A stream of a backup: its snapshot's folder, and the folder of the messages it gained
+    after the snapshot (a differential backup's), if any."""
+
+    name: str
+    snapshot: Path
+    increment: Path | None = None
+
+
+def checked_streams(folder: Path, no_manifest: bool = False,
+                    identity: Identity | None = None) -> list[StreamToRestore]:
+    """The streams of the backup in ``folder``, once its manifest says the backup finished,
+    every file matches it and ``identity`` opens what was encrypted, and, for a differential
+    backup, the same of the full one it extends; a ``BackupError`` naming what does not."""
+    found = sorted(p.parent for p in folder.glob("*/backup.json"))
+    if no_manifest:
+        if not found:
+            raise BackupError(f"no stream backed up in {folder}")
+        return [StreamToRestore(p.name, p) for p in found]
+    manifest = read_manifest(folder)
+    unlisted = sorted({p.name for p in found} - {e["name"] for e in manifest["streams"]})
     if unlisted:
         raise BackupError(f"{', '.join(unlisted)}: in the folder, not in its {MANIFEST}")
-    for entry in listed:
+    _check_files(folder, manifest, identity, open_files=True)
+    base = _base_of(folder, manifest, identity)
+    streams = []
+    for entry in manifest["streams"]:
+        name = entry["name"]
+        if entry.get("kind", "snapshot") == "snapshot":
+            streams.append(StreamToRestore(name, folder / name))
+            continue
+        since = base.entry(name) if base is not None else None
+        if since is None or since["last_seq"] != entry["since_seq"]:
+            raise BackupError(f"{name}: its messages since position {entry['since_seq']} "
+                              f"extend no snapshot of the full backup")
+        streams.append(StreamToRestore(name, base.folder / name, folder / name))
+    return streams
+
+
+def _base_of(folder: Path, manifest: dict[str, Any],
+             identity: Identity | None) -> FullBackup | None:
+    """The full backup a differential one extends, checked: the folder beside it named in its
+    manifest, whose manifest is the one it was taken against."""
+    base = manifest.get("base")
+    if not base:
+        return None
+    beside = folder.parent / base["name"]
+    if not (beside / MANIFEST).exists():
+        raise BackupError(f"{folder.name} is a differential backup of {base['name']}, which is "
+                          f"not beside it in {folder.parent}: restore needs both")
+    if file_sha256(beside / MANIFEST) != base["manifest_sha256"]:
+        raise BackupError(f"{base['name']}/{MANIFEST} is not the one {folder.name} was taken "
+                          "against")
+    try:
+        return FullBackup.checked(beside, identity, open_files=True)
+    except BackupError as error:
+        raise BackupError(f"the full backup {base['name']} it extends: {error}") from error
+
+
+def _check_files(folder: Path, manifest: dict[str, Any], identity: Identity | None,
+                 open_files: bool) -> None:
+    encrypted_to = manifest.get("encrypted_to")
+    if open_files and encrypted_to and identity is None:
+        raise BackupError(f"the backup is encrypted to {encrypted_to}: give its identity "
+                          "(--identity, the age key file kept offline)")
+    if open_files and encrypted_to and backup_crypto.public_of(identity) != encrypted_to:
+        raise BackupError(f"the identity given is not the one the backup is encrypted to "
+                          f"({encrypted_to})")
+    for entry in manifest["streams"]:
         name = entry.get("file", SNAPSHOT)
         stored = folder / entry["name"] / name
         if not (folder / entry["name"] / "backup.json").exists() or not stored.exists():
@@ -172,13 +279,6 @@ def checked_streams(folder: Path, no_manifest: bool = False,
                 or file_sha256(stored) != entry["sha256"]):
             raise BackupError(f"{entry['name']}: {name} does not match its SHA-256 in "
                               f"{MANIFEST} (damaged or changed since the backup)")
-    return [folder / name for name in names]
-
-
-async def _plain_chunks(path: Path, size: int) -> AsyncIterator[bytes]:
-    with path.open("rb") as stored:
-        while chunk := stored.read(size):
-            yield chunk
 
 
 async def restore_stream(nc: NATS, folder: Path, replicas: int | None,
@@ -190,15 +290,8 @@ async def restore_stream(nc: NATS, folder: Path, replicas: int | None,
     answer = await api(nc, f"$JS.API.STREAM.RESTORE.{config['name']}",
                        {"config": config, "state": backup["state"]})
     deliver = answer["deliver_subject"]
-    stored = snapshot_file(folder)
-    if stored.name.endswith(backup_crypto.SUFFIX):
-        if identity is None:
-            raise BackupError(f"{folder.name}: {stored.name} is encrypted: give its identity")
-        chunks = backup_crypto.decrypted_chunks(stored, identity, CHUNK_BYTES)
-    else:
-        chunks = _plain_chunks(stored, CHUNK_BYTES)
     try:
-        async for chunk in chunks:
+        async for chunk in chunks_of(snapshot_file(folder), identity, CHUNK_BYTES):
             acknowledged = await nc.request(deliver, chunk, timeout=API_TIMEOUT_S)
             if acknowledged.data:
                 error = json.loads(acknowledged.data).get("error")
@@ -212,22 +305,60 @@ async def restore_stream(nc: NATS, folder: Path, replicas: int | None,
     return done["state"]
 
 
+async def restore_increment(nc: NATS, stream: StreamToRestore, restored: dict,
+                            identity: Identity | None = None) -> dict:
+    """The messages of ``stream.increment`` published again after its restored snapshot
+    (state ``restored``); the stream's state after."""
+    assert stream.increment is not None
+    backup = json.loads((stream.increment / "backup.json").read_text())
+    if restored["last_seq"] != backup["since_seq"]:
+        raise BackupError(f"{stream.name}: the snapshot ends at {restored['last_seq']}, the "
+                          f"messages since it start after {backup['since_seq']}")
+    stored = next(p for p in stream.increment.iterdir() if p.name.startswith(
+        backup_increments.FILE))
+    try:
+        await backup_increments.publish_again(
+            nc, stream.name, backup_increments.decoded(chunks_of(stored, identity, CHUNK_BYTES)),
+            after=restored["last_seq"])
+    except backup_crypto.BackupKeyError as error:
+        raise BackupError(str(error)) from None
+    state = (await stream_info(nc, stream.name))["state"]
+    wanted = backup["state"]
+    if (state["messages"], state["last_seq"]) != (wanted["messages"], wanted["last_seq"]):
+        raise BackupError(f"{stream.name}: restored {state['messages']} messages up to "
+                          f"{state['last_seq']}, where the backup holds {wanted['messages']} "
+                          f"up to {wanted['last_seq']}")
+    return state
+
+
 async def create(nc: NATS, folder: Path, report: Callable[[str], None] = print,
-                 to: Recipient | None = None) -> int:
+                 to: Recipient | None = None, base: FullBackup | None = None) -> int:
+    """Every stream into ``folder``: whole (a full backup), or, given ``base``, what each gained
+    since that full backup where it only grew (a differential backup)."""
     if (folder / MANIFEST).exists() or any(folder.glob("*/backup.json")):
         raise BackupError(f"{folder} holds a backup already: give each backup a folder of its own")
     folder.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     entries = []
     for stream in await stream_names(nc):
-        entry = await snapshot(nc, stream, folder, to)
+        entry = await increment(nc, stream, folder, base, to) if base is not None else None
+        if entry is not None:
+            report(f"{stream}: {entry['last_seq'] - entry['since_seq']} messages since "
+                   f"{base.folder.name}, last sequence {entry['last_seq']}")
+        else:
+            entry = await snapshot(nc, stream, folder, to)
+            report(f"{stream}: {entry['messages']} messages, last sequence {entry['last_seq']}")
         entries.append(entry)
-        report(f"{stream}: {entry['messages']} messages, last sequence {entry['last_seq']}")
-    write_durably(folder / MANIFEST, json.dumps({
+    manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT, "started_at": started.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
-        "encrypted_to": str(to) if to is not None else None, "streams": entries}, indent=2))
-    report(f"backup complete: {len(entries)} streams, {MANIFEST} written")
+        "encrypted_to": str(to) if to is not None else None, "streams": entries}
+    if base is not None:
+        manifest["base"] = {"name": base.folder.name,
+                            "manifest_sha256": file_sha256(base.folder / MANIFEST)}
+    write_durably(folder / MANIFEST, json.dumps(manifest, indent=2))
+    kind = f"differential backup of {base.folder.name}" if base is not None else "backup"
+    report(f"{kind} complete: {len(entries)} streams, {MANIFEST} written")
     return 0
 
 
@@ -238,7 +369,7 @@ async def restore(nc: NATS, folder: Path, replicas: int | None, no_manifest: boo
                                  report, identity)
 
 
-async def restore_streams(nc: NATS, streams: list[Path], replicas: int | None,
+async def restore_streams(nc: NATS, streams: list[StreamToRestore], replicas: int | None,
                           report: Callable[[str], None] = print,
                           identity: Identity | None = None) -> int:
     """The streams of ``checked_streams``, into a server that has none of them yet."""
@@ -248,6 +379,8 @@ async def restore_streams(nc: NATS, streams: list[Path], replicas: int | None,
         raise BackupError(f"these streams exist already: {', '.join(clashing)} (restore into an "
                           "installation where NATS runs and the services have not started)")
     for stream in streams:
-        state = await restore_stream(nc, stream, replicas, identity)
+        state = await restore_stream(nc, stream.snapshot, replicas, identity)
+        if stream.increment is not None:
+            state = await restore_increment(nc, stream, state, identity)
         report(f"{stream.name}: {state['messages']} messages, last sequence {state['last_seq']}")
     return 0

@@ -120,10 +120,12 @@ def _anchor() -> list[str]:
 def _backup() -> list[str]:
     # The snapshot API (cchc.runtime.backups): the server streams a snapshot's chunks to the
     # caller's inbox and waits for an acknowledgement of each on $JS.SNAPSHOT.ACK.<stream>.<id>.
-    # The one thing it writes: how its last backup went (cchc.runtime.backup_status).
+    # A differential backup reads what a stream gained since the full one by direct get
+    # (cchc.runtime.backup_increments). The one thing it writes: how its last backup went
+    # (cchc.runtime.backup_status).
     return ["$JS.API.STREAM.NAMES", "$JS.API.STREAM.SNAPSHOT.*", "$JS.SNAPSHOT.ACK.*.*",
-            "$JS.API.STREAM.CREATE.KV_BACKUP_STATUS", "$JS.API.STREAM.INFO.KV_BACKUP_STATUS",
-            "$KV.BACKUP_STATUS.last"]
+            "$JS.API.STREAM.INFO.*", "$JS.API.DIRECT.GET.*", "$JS.API.DIRECT.GET.*.>",
+            "$JS.API.STREAM.CREATE.KV_BACKUP_STATUS", "$KV.BACKUP_STATUS.last"]
 
 
 def permissions(user: str) -> dict[str, Any] | None:
