@@ -4,6 +4,7 @@ stream that did more than grow is snapshotted whole; a differential backup whose
 missing, another or damaged restores nothing."""
 
 import asyncio
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -98,7 +99,7 @@ async def test_a_differential_backup_holds_what_grew_and_restores_every_message_
     dossier = {e["name"]: e for e in manifest["streams"]}["DOSSIER"]
     assert (dossier["since_seq"], dossier["last_seq"]) == (300, 350)
     # The 50 events since, not the 300 before.
-    stored = (differential / "DOSSIER" / "messages.bin").read_bytes()
+    stored = gzip.decompress((differential / "DOSSIER" / "messages.bin.gz").read_bytes())
     assert b"event-300" in stored and b"event-349" in stored and b"event-299" not in stored
 
     assert await asyncio.to_thread(
@@ -123,7 +124,7 @@ async def test_an_encrypted_differential_backup_restores_with_its_identity_alone
     (tmp_path / "key.txt").write_text(secret + "\n")
     _, differential = await full_then_more(source, tmp_path / "backups",
                                            to=x25519.Recipient.from_str(public))
-    stored = (differential / "DOSSIER" / "messages.bin.age").read_bytes()
+    stored = (differential / "DOSSIER" / "messages.bin.gz.age").read_bytes()
     assert stored.startswith(b"age-encryption.org/v1\n") and b"event-300" not in stored
     restore = ["backup", "restore", str(differential), "--nats-url", target.url]
     assert await asyncio.to_thread(main, restore) == 1
@@ -162,6 +163,56 @@ async def test_a_differential_backup_whose_full_one_is_gone_other_or_damaged_res
     assert (f"the full backup {full.name} it extends: DOSSIER: stream.snapshot does not match"
             in capsys.readouterr().err)
     assert await everything(target.url) == {}
+
+
+async def test_messages_cut_short_or_a_differential_folder_taken_for_a_full_one_are_refused(
+    tmp_path, servers, capsys,
+):
+    from cchc.runtime.backup_files import BackupError
+    from cchc.runtime.backup_increments import decoded
+
+    source, target = servers
+    _, differential = await full_then_more(source, tmp_path / "backups")
+    stored = (differential / "DOSSIER" / "messages.bin.gz").read_bytes()
+
+    async def chunks(data: bytes):  # type: ignore[no-untyped-def]
+        for start in range(0, len(data), 1000):
+            yield data[start:start + 1000]
+
+    assert len([m async for m in decoded(chunks(stored))]) == 50
+    with pytest.raises(BackupError, match="cut short"):
+        [m async for m in decoded(chunks(stored[:len(stored) // 2]))]
+    assert await asyncio.to_thread(main, ["backup", "restore", str(differential), "--nats-url",
+                                          target.url, "--no-manifest"]) == 1
+    assert ("DOSSIER, KV_IDEMPOTENCY: no snapshot (a differential backup's messages"
+            in capsys.readouterr().err)
+    assert await everything(target.url) == {}
+
+
+async def test_a_message_that_lands_elsewhere_than_its_position_stops_the_restore(
+    tmp_path, servers, monkeypatch,
+):
+    """Something published into the stream between its snapshot's restore and the messages
+    since (nothing should, the services stopped): each of those would land one position late."""
+    from cchc.runtime.backup_files import BackupError
+
+    source, target = servers
+    _, differential = await full_then_more(source, tmp_path / "backups")
+    restore_snapshot = backups.restore_stream
+
+    async def and_one_more(nc, folder, replicas, identity=None):  # type: ignore[no-untyped-def]
+        state = await restore_snapshot(nc, folder, replicas, identity)
+        if folder.name == "DOSSIER":
+            await nc.jetstream().publish("cchc.dossier.SNV.intruder", b"{}")
+        return state
+
+    monkeypatch.setattr(backups, "restore_stream", and_one_more)
+    nc = await nats.connect(target.url)
+    try:
+        with pytest.raises(BackupError, match="DOSSIER: position 301 went to DOSSIER at 302"):
+            await backups.restore(nc, differential, None, report=lambda line: None)
+    finally:
+        await nc.close()
 
 
 async def test_a_stream_made_anew_since_the_full_backup_is_snapshotted_whole(tmp_path, servers):

@@ -13,12 +13,14 @@ moment), the same configuration, and no message removed since the full backup (a
 keeping one revision per key, an archived year purged). ``extends`` says whether it did; a stream
 that did anything else is snapshotted whole in the differential backup.
 
-The file is a run of records: a header of four big-endian integers (sequence, and the lengths of
-the subject, the headers as JSON and the data), then those three.
+The file is gzip (``gunzip`` reads it, after ``age -d`` when encrypted) of a run of records: a
+header of four big-endian integers (sequence, and the lengths of the subject, the headers as
+JSON and the data), then those three.
 """
 
 import json
 import struct
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
@@ -29,10 +31,12 @@ from nats.errors import Error as NatsError
 from cchc.runtime.backup_files import BackupError, OutputFile
 from cchc.runtime.stream_reader import StoredMessage, stored_messages
 
-FILE = "messages.bin"
+FILE = "messages.bin.gz"
 RECORD = struct.Struct(">QIII")
 WRITE_BYTES = 128 * 1024  # what goes to the file (and its encryptor) at once
+GZIP = 31  # zlib's wbits for the gzip format
 PUBLISH_TIMEOUT_S = 30.0
+IN_FLIGHT = 256  # messages published again before their acknowledgements are awaited
 
 
 class NotAppendOnly(Exception):
@@ -72,9 +76,12 @@ def encoded(message: StoredMessage) -> bytes:
 
 async def decoded(chunks: AsyncIterator[bytes]) -> AsyncIterator[StoredMessage]:
     """The messages of an increment file's content, in order."""
-    buffer = bytearray()
+    buffer, gzipped = bytearray(), zlib.decompressobj(GZIP)
     async for chunk in chunks:
-        buffer += chunk
+        try:
+            buffer += gzipped.decompress(chunk)
+        except zlib.error as error:
+            raise BackupError(f"the messages cannot be read: {error}") from None
         offset = 0
         while len(buffer) - offset >= RECORD.size:
             position, subject_len, headers_len, data_len = RECORD.unpack_from(buffer, offset)
@@ -88,20 +95,20 @@ async def decoded(chunks: AsyncIterator[bytes]) -> AsyncIterator[StoredMessage]:
                                 bytes(buffer[end - data_len:end]))
             offset = end
         del buffer[:offset]
-    if buffer:
-        raise BackupError(f"the messages end inside one ({len(buffer)} bytes left): cut short")
+    if buffer or not gzipped.eof:
+        raise BackupError("the messages end before their file does: cut short")
 
 
 async def write_since(nc: NATS, stream: str, after: int, until: int, out: OutputFile) -> int:
     """The messages of ``stream`` at positions ``after`` + 1 to ``until`` into ``out``; how many.
     ``NotAppendOnly`` when one of those positions holds none."""
-    written, pending = after, bytearray()
+    written, pending, gzipping = after, bytearray(), zlib.compressobj(6, zlib.DEFLATED, GZIP)
     if until > after:
         async with aclosing(stored_messages(nc, stream, start=after + 1)) as messages:
             async for message in messages:
                 if message.position != written + 1:
                     raise NotAppendOnly(f"{stream}: position {written + 1} holds no message")
-                pending += encoded(message)
+                pending += gzipping.compress(encoded(message))
                 written = message.position
                 if len(pending) >= WRITE_BYTES:
                     await out.write(bytes(pending))
@@ -110,27 +117,46 @@ async def write_since(nc: NATS, stream: str, after: int, until: int, out: Output
                     break
         if written != until:
             raise NotAppendOnly(f"{stream} ends at position {written}, before {until}")
-    if pending:
-        await out.write(bytes(pending))
+    await out.write(bytes(pending + gzipping.flush()))
     return max(until - after, 0)
 
 
 async def publish_again(nc: NATS, stream: str, messages: AsyncIterator[StoredMessage],
                         after: int) -> int:
     """Each of ``messages`` published again, in order, into ``stream`` whose last position is
-    ``after``, each at the position it had; how many."""
-    js = nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
-    expected = after + 1
-    async for message in messages:
-        if message.position != expected:
-            raise BackupError(f"{stream}: the backup holds position {message.position} where "
-                              f"{expected} was due")
+    ``after``, each at the position it had; how many. Up to ``IN_FLIGHT`` go out before their
+    acknowledgements are awaited: one connection keeps them in order, and each
+    acknowledgement is checked for its position in turn."""
+    acks = nc.new_inbox()
+    answers = await nc.subscribe(acks)
+    due, sent = after + 1, after
+
+    async def acknowledged() -> None:
+        nonlocal due
         try:
-            ack = await js.publish(message.subject, message.data,
-                                   headers=dict(message.headers) or None)
-        except NatsError as error:
-            raise BackupError(f"{stream}: position {expected} was refused: {error}") from error
-        if (ack.stream, ack.seq) != (stream, expected):
-            raise BackupError(f"{stream}: position {expected} went to {ack.stream} at {ack.seq}")
-        expected += 1
-    return expected - after - 1
+            answer = json.loads((await answers.next_msg(timeout=PUBLISH_TIMEOUT_S)).data)
+        except (NatsError, ValueError) as error:
+            raise BackupError(f"{stream}: position {due} was not acknowledged: {error}") from None
+        if "error" in answer:
+            raise BackupError(f"{stream}: position {due} was refused: "
+                              f"{answer['error'].get('description', answer['error'])}")
+        if (answer.get("stream"), answer.get("seq")) != (stream, due):
+            raise BackupError(f"{stream}: position {due} went to {answer.get('stream')} at "
+                              f"{answer.get('seq')}")
+        due += 1
+
+    try:
+        async for message in messages:
+            if message.position != sent + 1:
+                raise BackupError(f"{stream}: the backup holds position {message.position} where "
+                                  f"{sent + 1} was due")
+            await nc.publish(message.subject, message.data, reply=acks,
+                             headers=dict(message.headers) or None)
+            sent += 1
+            if sent - due >= IN_FLIGHT:
+                await acknowledged()
+        while due <= sent:
+            await acknowledged()
+    finally:
+        await answers.unsubscribe()
+    return sent - after

@@ -19,7 +19,7 @@ manifest: ``--no-manifest`` restores the streams they hold, unchecked.
 
 A differential backup (``create`` given the ``FullBackup`` it extends) keeps, of each stream that
 did nothing but grow since that full backup, the messages after the full one's snapshot
-(``<STREAM>/messages.bin``, ``cchc.runtime.backup_increments``); any other stream it snapshots
+(``<STREAM>/messages.bin.gz``, ``cchc.runtime.backup_increments``); any other stream it snapshots
 whole. Its manifest names the full backup and that manifest's SHA-256; the two are kept side by
 side, and a restore checks both, then restores each snapshot and publishes the messages since
 again at their own positions.
@@ -220,6 +220,10 @@ def checked_streams(folder: Path, no_manifest: bool = False,
     if no_manifest:
         if not found:
             raise BackupError(f"no stream backed up in {folder}")
+        unsnapshotted = [p.name for p in found if not snapshot_file(p).exists()]
+        if unsnapshotted:
+            raise BackupError(f"{', '.join(unsnapshotted)}: no snapshot (a differential "
+                              "backup's messages since a full one): restore it with its manifest")
         return [StreamToRestore(p.name, p) for p in found]
     manifest = read_manifest(folder)
     unlisted = sorted({p.name for p in found} - {e["name"] for e in manifest["streams"]})
