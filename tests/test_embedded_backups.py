@@ -4,6 +4,7 @@ beside each backup, a restart does not take another before the interval is over,
 took restores into a new data folder and verifies there."""
 
 import asyncio
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -32,7 +33,7 @@ async def until(condition, what: str, seconds: float = 60) -> None:  # type: ign
 async def test_cchc_up_backs_up_on_its_own_and_what_it_took_restores(tmp_path, caplog, capsys):
     data, folder = tmp_path / "data", tmp_path / "backups"
     caplog.set_level(logging.INFO, logger="cchc.backup_job")
-    often = BackupSettings(folder=folder, interval_s=1.5, keep=2)
+    often = BackupSettings(folder=folder, interval_s=1.5, keep=2, full_every=2)
     stack, task, base_url = await start_stack(data, backups=often)
     api = Api(base_url, stack.installation.jwt_secret())
     api.stack = stack  # type: ignore[attr-defined]
@@ -41,6 +42,8 @@ async def test_cchc_up_backs_up_on_its_own_and_what_it_took_restores(tmp_path, c
         received = folder_name(datetime.now(UTC) + timedelta(seconds=1))
         await received_dossier(api)
         await until(lambda: whole_backups(folder)[-1] > received, "a backup after the receipt")
+        # Every other backup is full: the newest two are a full one and the one extending it
+        # (and, once the next full one is taken, the newest two and the full one they need).
         await until(lambda: len(whole_backups(folder)) == 2 and len(
             list(folder.glob("2*"))) == 2, "pruned to the newest two", 30)
         health = (await api.as_("admin").get(f"{base_url}/health")).json()
@@ -50,7 +53,9 @@ async def test_cchc_up_backs_up_on_its_own_and_what_it_took_restores(tmp_path, c
     finally:
         await api.close()
         await stop_stack(stack, task)
-    newest = folder / whole_backups(folder)[-1]
+    # The newest differential one, restored with the full one beside it.
+    newest = next(folder / name for name in reversed(whole_backups(folder))
+                  if json.loads((folder / name / "manifest.json").read_text()).get("base"))
     assert (newest / "keyring.json").exists()
     assert "backup" in caplog.text and "Authorization" not in caplog.text
 
