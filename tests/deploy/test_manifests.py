@@ -545,6 +545,11 @@ def test_every_nats_client_connects_over_tls_trusting_the_ca_on_that_connection_
         secret = resources[("Secret", pod["containers"][0]["envFrom"][0]["secretRef"]["name"])]
         url = base64.b64decode(secret["data"][f"CCHC_{name.upper()}_NATS_URL"]).decode()
         assert url.startswith(f"tls://{name}:"), name
+    # An operator's shell, as the README's drills set it up: the CA for cchc's NATS connections
+    # alone, not exported to every TLS client started there.
+    guide = (DEPLOY / "README.md").read_text()
+    assert "export SSL_CERT_FILE" not in guide
+    assert guide.count("export CCHC_NATS_TLS_CA=") >= 3
 
 
 # --- secrets ---------------------------------------------------------------------------------

@@ -99,3 +99,34 @@ def test_an_empty_ca_setting_means_none(monkeypatch):
         database_url: str = "sqlite+aiosqlite://"
 
     assert Settings().nats_tls_ca is None
+
+
+async def test_an_operators_commands_trust_the_ca_of_nats_ca_or_its_variable_alone(
+        secured_nats, nats_user_url, nats_certs, tmp_path, monkeypatch, capsys):
+    """`cchc replicas`, `backup`, `verify`, `archive` and `migrate-subjects` on a cluster: the CA
+    of --nats-ca (or CCHC_NATS_TLS_CA) on that connection, with no SSL_CERT_FILE exported in the
+    operator's shell (which would make pip or curl started there trust that CA alone)."""
+    import asyncio
+
+    from cchc.cli.main import main
+
+    ops = nats_user_url(secured_nats, "ops")
+    ca = str(nats_certs / "ca.crt")
+    monkeypatch.delenv("CCHC_NATS_TLS_CA", raising=False)
+    listing = ["replicas", "--nats-url", ops]
+    assert await asyncio.to_thread(main, [*listing, "--nats-ca", ca]) == 0
+    assert await asyncio.to_thread(
+        main, ["backup", "create", str(tmp_path / "b"), "--nats-url", ops, "--nats-ca", ca]) == 0
+    assert (tmp_path / "b" / "manifest.json").exists()
+
+    monkeypatch.setenv("CCHC_NATS_TLS_CA", ca)  # once for the shell
+    assert await asyncio.to_thread(main, ["archive", "list", "--nats-url", ops]) == 0
+    capsys.readouterr()
+
+    monkeypatch.delenv("CCHC_NATS_TLS_CA")
+    with pytest.raises(Exception) as refused:  # noqa: B017 - ssl's error or nats-py's
+        await asyncio.to_thread(main, listing)
+    assert "certificate verify failed" in repr(refused.value).lower(), refused.value
+    with pytest.raises(SystemExit):  # argparse: a CA file that is not one, named
+        main([*listing, "--nats-ca", str(tmp_path / "b" / "manifest.json")])
+    assert "holds no PEM certificate" in capsys.readouterr().err

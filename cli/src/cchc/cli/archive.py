@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nats.aio.client import Client as NATS
 
-from cchc.runtime import nats_credentials
+from cchc.cli import cluster
 from cchc.cli.installation import Installation, InstallationBusy
 from cchc.dossier.archiving import DOSSIER_ARCHIVE
 from cchc.runtime.archive_store import ArchiveManifest, ArchiveShelf
@@ -119,7 +119,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _with(url: str, args: argparse.Namespace) -> int:
-    nc = await nats_credentials.connect(url)
+    nc = await cluster.connect(url, args)
     try:
         return await ACTIONS[args.action](nc, args)
     except ArchiveFailed as error:

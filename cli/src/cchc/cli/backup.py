@@ -5,7 +5,7 @@ says how, and what a backup folder holds).
     cchc backup create /backups/2026-12-07                  # the data folder .data, running or not
     cchc backup create /backups/2026-12-08 --base /backups/2026-12-07   # what grew since: differential
     cchc backup restore /backups/2026-12-07 --data-dir .data-restored   # a new one, then `cchc up`
-    cchc backup create /backups/2026-12-07 --nats-url tls://ops:…@nats:4222   # a cluster
+    cchc backup create /backups/2026-12-07 --nats-url tls://ops:…@nats:4222 --nats-ca ca.crt   # a cluster
 """
 
 import argparse
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 
-from cchc.runtime import nats_credentials
+from cchc.cli import cluster
 from cchc.cli.installation import Installation, InstallationBusy, write_private
 from cchc.contracts.signatures import Keyring
 from cchc.runtime import backup_crypto
@@ -56,8 +56,8 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _with(url: str, args: argparse.Namespace, to, identity) -> int:  # type: ignore[no-untyped-def]
-    nc = await nats_credentials.connect(url, connect_timeout=10, allow_reconnect=False,
-                            name="cchc-backup")
+    nc = await cluster.connect(url, args, connect_timeout=10, allow_reconnect=False,
+                               name="cchc-backup")
     try:
         if args.action == "create":
             return await create(nc, args.folder, to=to, base=extended(args))
@@ -106,10 +106,9 @@ def add_parser(commands) -> None:  # type: ignore[no-untyped-def]
                                     "scheduled backup's CCHC_BACKUP_RECIPIENT)")
     for action in (create_action, restore_action):
         action.add_argument("folder", type=Path)
-        action.add_argument("--nats-url",
-                            help="a cluster: tls://ops:<password>@host:4222 (trust the CA: "
-                                 "SSL_CERT_FILE); default: the embedded installation of "
-                                 "--data-dir")
+        cluster.add_options(action, "a cluster: tls://ops:<password>@host:4222 (its CA: "
+                                    "--nats-ca); default: the embedded installation of "
+                                    "--data-dir")
         action.add_argument("--data-dir", type=Path, default=Path(".data"))
     backup.set_defaults(run=lambda args: asyncio.run(run(args)))
 

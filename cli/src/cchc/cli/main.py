@@ -6,6 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from cchc.cli import cluster
 from cchc.runtime.observability import configure_logging
 
 DEFAULT_DATA_DIR = Path(".data")
@@ -88,7 +89,8 @@ def _rebuild(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     from cchc.cli.migrate import migrate
 
-    return asyncio.run(migrate(args.data_dir, args.nats_url, args.replicas, args.drop_legacy))
+    return asyncio.run(migrate(args.data_dir, args.nats_url, args.replicas, args.drop_legacy,
+                               args.nats_ca))
 
 
 def _archive(args: argparse.Namespace) -> int:
@@ -177,8 +179,8 @@ def parser() -> argparse.ArgumentParser:
         "migrate-subjects", help="move the event log to one subject per aggregate (scheme 2), "
                                  "keeping a checked copy of the old streams")
     migrate.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    migrate.add_argument("--nats-url", help="a running cluster instead (the ops user; the "
-                                            "services stopped)")
+    cluster.add_options(migrate, "a running cluster instead (the ops user; the services "
+                                 "stopped)")
     migrate.add_argument("--replicas", type=int, default=1, help="of the migrated streams")
     migrate.add_argument("--drop-legacy", action="store_true",
                          help="check the scheme-1 copies again, then delete them")
@@ -196,7 +198,7 @@ def parser() -> argparse.ArgumentParser:
     actions.add_parser("list", help="the archives of this installation")
     for action in actions.choices.values():
         action.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-        action.add_argument("--nats-url", help="a running cluster instead (the ops user)")
+        cluster.add_options(action, "a running cluster instead (the ops user)")
         action.add_argument("--by", default="ops", help="who archives (kept in the manifest)")
         action.add_argument("--signing-key-file", help="with --nats-url: the context's service "
                             "signing key, which signs the log's record of the cut")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nats.aio.client import Client as NATS
 
-from cchc.runtime import nats_credentials
+from cchc.cli import cluster
 from cchc.cli.installation import Installation, InstallationBusy
 from cchc.contracts.subjects import CONTEXTS
 from cchc.runtime.subject_migration import MigrationFailed, drop_legacy, migrate_context
@@ -31,9 +31,10 @@ async def migrate_all(nc: NATS, replicas: int = 1, drop: bool = False) -> list[s
     return done
 
 
-async def migrate(data_dir: Path, nats_url: str | None, replicas: int, drop: bool) -> int:
+async def migrate(data_dir: Path, nats_url: str | None, replicas: int, drop: bool,
+                  nats_ca: str | None = None) -> int:
     if nats_url:
-        return await _run(nats_url, replicas, drop)
+        return await _run(nats_url, replicas, drop, nats_ca)
     try:
         with Installation(data_dir.resolve()).offline_nats() as url:
             return await _run(url, replicas, drop)
@@ -42,8 +43,8 @@ async def migrate(data_dir: Path, nats_url: str | None, replicas: int, drop: boo
         return 1
 
 
-async def _run(url: str, replicas: int, drop: bool) -> int:
-    nc = await nats_credentials.connect(url)
+async def _run(url: str, replicas: int, drop: bool, ca: str | None = None) -> int:
+    nc = await cluster.connect_to(url, ca)
     try:
         for line in await migrate_all(nc, replicas, drop):
             print(line)

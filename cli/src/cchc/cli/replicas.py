@@ -14,7 +14,7 @@ import argparse
 import sys
 
 
-from cchc.runtime import nats_credentials
+from cchc.cli import cluster
 from cchc.runtime.replicas import all_streams, raise_replicas
 
 MAX_REPLICAS = 5  # nats-server's limit
@@ -23,7 +23,7 @@ MAX_REPLICAS = 5  # nats-server's limit
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "replicas", help="list each stream's replicas on a cluster, or raise them (as ops)")
-    parser.add_argument("--nats-url", required=True, help="the cluster, as the ops user")
+    cluster.add_options(parser, "the cluster, as the ops user", required=True)
     parser.add_argument("--raise-to", type=int, metavar="N",
                         help=f"raise every stream keeping fewer than N (1-{MAX_REPLICAS}) to N")
 
@@ -32,7 +32,8 @@ async def run(args: argparse.Namespace) -> int:
     if args.raise_to is not None and not 1 <= args.raise_to <= MAX_REPLICAS:
         print(f"cchc replicas: --raise-to is a number from 1 to {MAX_REPLICAS}", file=sys.stderr)
         return 2
-    nc = await nats_credentials.connect(args.nats_url, name="cchc-replicas", max_reconnect_attempts=0)
+    nc = await cluster.connect(args.nats_url, args, name="cchc-replicas",
+                               max_reconnect_attempts=0)
     try:
         js = nc.jetstream(timeout=30)
         if args.raise_to is None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 
 from cchc.runtime import nats_credentials
+from cchc.cli import cluster
 from cchc.cli.backup import add_no_manifest, read_identity
 from cchc.cli.installation import Installation
 from cchc.runtime import backup_crypto, backups
@@ -58,7 +59,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _verify(url: str, keyring: Keyring, args: argparse.Namespace) -> int:
-    nc = await nats_credentials.connect(url, name="cchc-verify", max_reconnect_attempts=0)
+    nc = await cluster.connect(url, args, name="cchc-verify", max_reconnect_attempts=0)
     try:
         result = await verify_log(nc, keyring, expected_anchors=tuple(args.anchor or ()))
     finally:
@@ -124,7 +125,7 @@ def add_parser(commands: argparse._SubParsersAction, default_data_dir: Path) -> 
         "verify", help="check every hash chain, event signature and anchor of the log (of a "
                        "running installation, a stopped one or a backup of its data folder)")
     verify.add_argument("--data-dir", type=Path, default=default_data_dir)
-    verify.add_argument("--nats-url", help="a running cluster instead (the ops user)")
+    cluster.add_options(verify, "a running cluster instead (the ops user)")
     verify.add_argument("--backup", type=Path, metavar="FOLDER",
                         help="a `cchc backup create` folder instead, restored into a scratch "
                              "server and verified there")

@@ -51,7 +51,7 @@ def context_trusting(pem: str) -> ssl.SSLContext:
     return ssl.create_default_context(cadata=pem)
 
 
-def _readable_ca(path: str | None) -> str | None:
+def readable_ca(path: str | None) -> str | None:
     """A setting's CA file: present, readable and holding at least one certificate. The error
     names what is wrong with the file; pydantic names the setting."""
     if path is None or path == "":
@@ -71,4 +71,4 @@ def _readable_ca(path: str | None) -> str | None:
 
 
 # A setting naming the CA file of the installation's NATS servers (None: OpenSSL's defaults).
-CaFile = Annotated[str | None, AfterValidator(_readable_ca)]
+CaFile = Annotated[str | None, AfterValidator(readable_ca)]
