@@ -215,6 +215,34 @@ async def test_a_message_that_lands_elsewhere_than_its_position_stops_the_restor
         await nc.close()
 
 
+async def test_a_new_key_starts_with_a_full_backup(tmp_path, servers):
+    """A restore opens a differential backup and its full one with one identity: the job's
+    first backup to a new key is full, and a differential one to another key is refused."""
+    from datetime import UTC, datetime
+
+    from cchc.runtime.backup_files import BackupError
+    from cchc.runtime.backup_job import BackupSettings, back_up_once
+
+    source, _ = servers
+    root = tmp_path / "backups"
+    full, _ = await full_then_more(source, root)  # in the clear
+    _, public = new_identity()
+    nc = await nats.connect(source.url)
+    try:
+        with pytest.raises(BackupError, match="encrypted to no key.*take a full one"):
+            await backups.create(nc, root / "refused", report=lambda line: None,
+                                 to=x25519.Recipient.from_str(public),
+                                 base=FullBackup.checked(full))
+    finally:
+        await nc.close()
+    assert not (root / "refused").exists()  # nothing written
+    settings = BackupSettings(nats_url=source.url, folder=root, recipient=f" {public}\n")
+    first = await back_up_once(settings, datetime(2026, 12, 3, 1, 0, tzinfo=UTC))
+    second = await back_up_once(settings, datetime(2026, 12, 4, 1, 0, tzinfo=UTC))
+    assert "base" not in json.loads((first / MANIFEST).read_text())
+    assert json.loads((second / MANIFEST).read_text())["base"]["name"] == first.name
+
+
 async def test_a_stream_made_anew_since_the_full_backup_is_snapshotted_whole(tmp_path, servers):
     source, target = servers
     root = tmp_path / "backups"

@@ -237,10 +237,16 @@ def extended_backup(settings: BackupSettings) -> FullBackup | None:
     if name is None:
         return None
     try:
-        return FullBackup.checked(settings.folder / name)
+        full = FullBackup.checked(settings.folder / name)
     except BackupError as error:
         log.warning("the full backup %s cannot be extended (%s): taking a full one", name, error)
         return None
+    to = str(backup_crypto.recipient(settings.recipient)) if settings.recipient else None
+    if full.encrypted_to != to:  # a new key: a restore opens a backup and its full one with one
+        log.info("the full backup %s is encrypted to %s, backups now to %s: taking a full one",
+                 name, full.encrypted_to or "no key", to or "no key")
+        return None
+    return full
 
 
 async def _record(settings: BackupSettings, state: str, **details: Any) -> None:

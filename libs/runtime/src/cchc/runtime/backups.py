@@ -194,6 +194,10 @@ class FullBackup:
         _check_files(folder, manifest, identity, open_files)
         return cls(folder, manifest)
 
+    @property
+    def encrypted_to(self) -> str | None:
+        return self.manifest.get("encrypted_to")
+
     def entry(self, stream: str) -> dict[str, Any] | None:
         return next((e for e in self.manifest["streams"] if e["name"] == stream), None)
 
@@ -341,6 +345,11 @@ async def create(nc: NATS, folder: Path, report: Callable[[str], None] = print,
     since that full backup where it only grew (a differential backup)."""
     if (folder / MANIFEST).exists() or any(folder.glob("*/backup.json")):
         raise BackupError(f"{folder} holds a backup already: give each backup a folder of its own")
+    if base is not None and base.encrypted_to != (str(to) if to is not None else None):
+        # A restore opens both with one identity: a differential backup is encrypted as its
+        # full one is, and a new key starts with a full backup.
+        raise BackupError(f"{base.folder.name} is encrypted to {base.encrypted_to or 'no key'}, "
+                          f"this backup would be to {to or 'no key'}: take a full one")
     folder.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     entries = []
