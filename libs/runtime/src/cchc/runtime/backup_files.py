@@ -70,3 +70,13 @@ def chunks_of(path: Path, identity: Identity | None, size: int) -> AsyncIterator
         raise backup_crypto.BackupKeyError(f"{path.parent.name}: {path.name} is encrypted: give "
                                            "its identity")
     return backup_crypto.decrypted_chunks(path, identity, size)
+
+
+def write_durably(path: Path, text: str) -> None:
+    """``text`` into ``path`` whole or not at all, on disk when this returns."""
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    partial.replace(path)

@@ -51,7 +51,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cchc.runtime import nats_credentials
 from cchc.runtime import backup_crypto, backup_status
-from cchc.runtime.backups import MANIFEST, BackupError, FullBackup, create, write_durably
+from cchc.runtime.backup_files import write_durably
+from cchc.runtime.backups import MANIFEST, BackupError, FullBackup, create
 from cchc.runtime.endpoints import close_connection, inbox_prefix
 from cchc.runtime.nats_tls import CaFile
 from cchc.runtime.setting_secrets import ConnectionUrl
