@@ -86,16 +86,22 @@ async def test_the_scheduled_backup_takes_whole_backups_that_restore_and_verify(
     taken = whole_backups(deployment)
     assert len(taken) == 2, taken
     newest = taken[-1]
-    copied = deployment.docker_compose("cp", f"backup:/var/lib/cchc-backups/{newest}",
-                                       str(tmp_path / newest))
+    # The volume's folder as a whole (deploy/README.md): the newest backup is differential and
+    # restores only beside the full one it extends.
+    copied = deployment.docker_compose("cp", "backup:/var/lib/cchc-backups", str(tmp_path / "all"))
     assert copied.returncode == 0, copied.stderr
+    manifest = json.loads((tmp_path / "all" / newest / "manifest.json").read_text())
+    assert manifest["base"]["name"] == taken[0]
     keyring = tmp_path / "keyring.json"
     keyring.write_text(deployment.env["CCHC_GATEWAY_AUDIT_KEYRING"])
     capsys.readouterr()
-    [sealed] = list((tmp_path / newest / "DOSSIER").glob("stream.snapshot*"))
-    assert sealed.name == "stream.snapshot.age"  # encrypted to make_secrets.py's key
+    # Encrypted to make_secrets.py's key: DOSSIER's messages since the full backup, or its
+    # snapshot when the full one was taken before the dossier service made the stream.
+    dossier = next(e for e in manifest["streams"] if e["name"] == "DOSSIER")
+    assert dossier["file"] == {"increment": "messages.bin.gz.age",
+                               "snapshot": "stream.snapshot.age"}[dossier["kind"]]
     assert await asyncio.to_thread(
-        main, ["verify", "--backup", str(tmp_path / newest), "--keyring", str(keyring),
+        main, ["verify", "--backup", str(tmp_path / "all" / newest), "--keyring", str(keyring),
                "--identity", str(deployment.folder / "backup-identity.txt"),
                "--scratch-dir", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
