@@ -21,24 +21,37 @@ from cchc.runtime.sqldb import create_engine
 CCHC = str(Path(sys.executable).parent / "cchc")
 
 
-def modes(root: Path) -> dict[str, int]:
-    """Every path under root (root as "."), with its permission bits."""
-    found = {".": stat.S_IMODE(root.stat().st_mode)}
+def entries(root: Path) -> dict[str, os.stat_result]:
+    """Every path under root (root as "."), as one lstat found it. A path gone between the walk
+    and its lstat (a temporary file nats-server renamed meanwhile) is left out."""
+    found = {".": root.lstat()}
     for path in root.rglob("*"):
-        found[str(path.relative_to(root))] = stat.S_IMODE(path.lstat().st_mode)
+        try:
+            found[str(path.relative_to(root))] = path.lstat()
+        except FileNotFoundError:
+            continue
     return found
 
 
+def modes(root: Path) -> dict[str, int]:
+    """Every path under root (root as "."), with its permission bits."""
+    return {name: stat.S_IMODE(found.st_mode) for name, found in entries(root).items()}
+
+
 def loose(root: Path) -> dict[str, str]:
-    """What is not 0700 (a folder) or 0600 (a file) under root."""
+    """What is not 0700 (a folder) or 0600 (a file) under root, judged by the same lstat: before,
+    a file renamed between its lstat and a second look was "not a plain file or folder"."""
     wrong = {}
-    for name, mode in modes(root).items():
-        path = root / name
-        expected = 0o700 if path.is_dir() else 0o600
-        if path.is_symlink() or not (path.is_dir() or path.is_file()):
+    for name, found in entries(root).items():
+        if stat.S_ISDIR(found.st_mode):
+            expected = 0o700
+        elif stat.S_ISREG(found.st_mode):
+            expected = 0o600
+        else:
             wrong[name] = "not a plain file or folder"
-        elif mode != expected:
-            wrong[name] = oct(mode)
+            continue
+        if stat.S_IMODE(found.st_mode) != expected:
+            wrong[name] = oct(stat.S_IMODE(found.st_mode))
     return wrong
 
 

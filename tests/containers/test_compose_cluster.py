@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import nats.errors
 import nats.js.errors
 import pytest
 from api_steps import agency_with_procedure, receive
@@ -157,7 +158,18 @@ async def test_faults_under_load_lose_nothing_acknowledged_and_count_nothing_twi
         await asyncio.sleep(6)
         await asyncio.to_thread(start, node)
         await asyncio.sleep(4)
-        assert await stream_leader(cluster, "DOSSIER") in NODE_NAMES
+        # The stream has a leader again. Its election may still be under way 4 s after the node
+        # came back (CI once found none then): wait for it, 30 s at most.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                leader = await stream_leader(cluster, "DOSSIER")
+            except (nats.errors.Error, asyncio.TimeoutError):
+                leader = None
+            if leader in NODE_NAMES:
+                break
+            assert time.monotonic() < deadline, "DOSSIER has no leader 34 s after the node came back"
+            await asyncio.sleep(0.5)
 
     async def partition_a_node() -> None:
         leader = await stream_leader(cluster, "DOSSIER")
