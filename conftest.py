@@ -1,1 +1,1 @@
-pytest_plugins = ["cchc.runtime.testing"]
+pytest_plugins = ["cchc.runtime.testing", "cchc.runtime.hung_tests"]

@@ -18,7 +18,7 @@ from cchc.runtime.projection import ProjectionRunner
 from cchc.runtime.replay_reader import ReplayFeed
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
-from cchc.runtime.waiting import wait_at_most
+from cchc.runtime.waiting import cancel_and_wait, wait_at_most
 
 CONTEXT = "dossier"
 
@@ -129,9 +129,7 @@ async def test_a_projection_killed_mid_batch_resumes_without_loss_or_double_coun
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     await asyncio.sleep(0.5)  # inside some batch
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    assert await cancel_and_wait(task) and task.cancelled()
     reached = runner.position
     target = await EventStore(nc).last_position(CONTEXT)
     assert reached < target
@@ -218,8 +216,7 @@ async def test_two_replicas_of_a_projection_apply_every_event_once_even_when_the
     standby = 1 - active
     assert not runners[standby].lease.held
     # The active replica dies: its task is cancelled and its database session ends.
-    tasks[active].cancel()
-    await asyncio.gather(tasks[active], return_exceptions=True)
+    assert await cancel_and_wait(tasks[active])
     await engines[active].dispose()
     positions += await publish_events(nc, 20)
     assert await runners[standby].wait_for(positions[-1], 20)
@@ -365,9 +362,7 @@ async def test_a_projection_killed_mid_replay_resumes_and_leaves_no_reader_behin
     assert isinstance(feed, ReplayFeed)
     process = feed._process
     assert process is not None
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    assert await cancel_and_wait(task) and task.cancelled()
     assert runner.position < target
     assert process.returncode is not None  # stopped with the projection, not left running
     resumed = ProjectionRunner(nc, engine, CountingProjection(name), batch_size=5,
@@ -464,9 +459,7 @@ async def test_a_replay_stopped_midway_gets_its_indexes_before_it_follows_the_lo
                               replay_batch_size=5)
     task = asyncio.create_task(runner.run(asyncio.Event()))
     await wait_until(lambda: runner.position > 5 and isinstance(runner._feed, ReplayFeed))
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    assert await cancel_and_wait(task) and task.cancelled()
     assert projection.query_index not in await index_names(engine, projection.table)
     # Started again close enough to the head to read the log itself: indexes first.
     resumed = ProjectionRunner(nc, engine, IndexedProjection(name), batch_size=5,

@@ -30,6 +30,7 @@ from cchc.runtime.reads import applied
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
 from cchc.runtime.version_stores import namespace_file, namespace_for
+from cchc.runtime.waiting import cancel_and_wait
 
 CONTEXT = "dossier"
 READERS = 4
@@ -292,8 +293,7 @@ async def test_a_new_version_killed_mid_replay_resumes_from_its_own_checkpoint(n
     deadline = time.monotonic() + 30
     while crashed.version.current.position < first + 20 and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-    crashed.task.cancel()  # killed mid-replay
-    await asyncio.gather(crashed.task, return_exceptions=True)
+    assert await cancel_and_wait(crashed.task)  # killed mid-replay
     await crashed.version.close()
     await crashed.side.close()
     await crashed.engine.dispose()

@@ -23,6 +23,7 @@ from cchc.gateway.auth import issue_token
 from cchc.gateway.config import GatewaySettings
 from cchc.runtime.anchor_signer import AnchorSettings, AnchorSigner
 from cchc.runtime.backup_job import BackupSettings, keep_backing_up
+from cchc.runtime.waiting import cancel_and_wait
 from cchc.runtime.endpoints import inbox_prefix
 from cchc.runtime.natsserver import NatsServer
 from cchc.scoring.config import ScoringSettings
@@ -184,8 +185,7 @@ class EmbeddedStack:
 
     async def stop(self) -> None:
         if self._backup_task is not None:  # a backup cut short stays unfinished: pruned later
-            self._backup_task.cancel()
-            await asyncio.gather(self._backup_task, return_exceptions=True)
+            await cancel_and_wait(self._backup_task)
             self._backup_task = None
         self._anchor_stop.set()
         if self._anchor_task is not None:

@@ -34,7 +34,7 @@ from cchc.runtime.replicas import under_replicated
 from cchc.runtime.nats_tls import CaFile
 from cchc.runtime.setting_secrets import ConnectionUrl
 from cchc.runtime.signing_keys import SigningKey, load_signing_key
-from cchc.runtime.waiting import wait_at_most
+from cchc.runtime.waiting import cancel_and_wait, wait_at_most
 
 log = logging.getLogger("cchc.anchor")
 
@@ -151,8 +151,8 @@ async def run_until_signalled(settings: AnchorSettings) -> int:
         log.critical("anchor signer: its NATS connection made no round trip for %.0f s; "
                      "stopping, to be started afresh", watchdog.result())
     stop.set()
-    watchdog.cancel()
-    await asyncio.gather(signing, watchdog, return_exceptions=True)
+    await cancel_and_wait(watchdog)
+    await asyncio.gather(signing, return_exceptions=True)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)
     await close_connection(nc)

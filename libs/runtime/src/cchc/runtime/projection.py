@@ -50,7 +50,7 @@ from cchc.runtime.observability import (
 from cchc.runtime.pullfeed import Delivered, PullFeed
 from cchc.runtime.replay_reader import ReadTask, ReplayFeed
 from cchc.runtime.sqldb import write_turn
-from cchc.runtime.waiting import wait_at_most
+from cchc.runtime.waiting import cancel_and_wait, wait_at_most
 
 log = logging.getLogger("cchc.projection")
 tracer = get_tracer(__name__)
@@ -268,8 +268,7 @@ class ProjectionRunner:
         try:
             await self._follow(stop)
         finally:
-            waker.cancel()
-            await asyncio.gather(waker, return_exceptions=True)
+            await cancel_and_wait(waker)
 
     async def _wake_on(self, stop: asyncio.Event) -> None:
         """Once ``stop`` is set, end the feed's wait for events: a runner idle at the head of

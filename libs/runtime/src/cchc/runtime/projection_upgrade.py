@@ -79,7 +79,7 @@ from cchc.runtime.version_stores import (
     namespace_for,
     version_engine,
 )
-from cchc.runtime.waiting import wait_at_most
+from cchc.runtime.waiting import cancel_and_wait, wait_at_most
 
 log = logging.getLogger("cchc.projection")
 
@@ -229,8 +229,7 @@ class VersionedProjection:
         try:
             await self.current.run(stop)
         finally:
-            watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
+            await cancel_and_wait(watcher)
 
     async def _watch(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

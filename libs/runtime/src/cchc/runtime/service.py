@@ -46,7 +46,7 @@ from cchc.runtime.service_settings import ServiceSettingsBase
 from cchc.runtime.signing_keys import SigningKey, load_signing_key
 from cchc.runtime.sqldb import create_engine
 from cchc.runtime.streams import ensure_event_stream
-from cchc.runtime.waiting import wait_at_most
+from cchc.runtime.waiting import cancel_and_wait, wait_at_most
 
 log = logging.getLogger("cchc.service")
 
@@ -166,8 +166,7 @@ class ServiceProcess(ABC):
                                  return_exceptions=True)
         if self._tasks:
             _, running = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
-            for task in running:
-                task.cancel()
+            await cancel_and_wait(*running)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for version in self.versions:
             await version.close()

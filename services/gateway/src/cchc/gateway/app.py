@@ -1,7 +1,6 @@
 """The gateway application: ``create_app(settings)``, and ``main()`` to serve it alone."""
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -49,6 +48,7 @@ from cchc.runtime.observability import (
 )
 from cchc.runtime import nats_watchdog
 from cchc.runtime.heap import settle_heap
+from cchc.runtime.waiting import cancel_and_wait
 from cchc.runtime.endpoints import (
     ServiceClient,
     client_broker,
@@ -112,11 +112,7 @@ def create_app(settings: GatewaySettings, watch_nats: bool = False) -> FastAPI:
             try:
                 yield
             finally:
-                for task in (morning, watchdog):
-                    if task is not None:
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
+                await cancel_and_wait(*(task for task in (morning, watchdog) if task is not None))
         finally:
             await app.state.live_alerts.unfollow()
             if authenticator is not None:  # issue 13: stop watching revocations

@@ -24,7 +24,7 @@ from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 from pydantic import BaseModel, Field, ValidationError
 
 from cchc.runtime import kv_buckets
-from cchc.runtime.waiting import wait_at_most
+from cchc.runtime.waiting import cancel_and_wait, wait_at_most
 
 log = logging.getLogger("cchc.gateway.revocation")
 
@@ -73,9 +73,7 @@ class RevocationList:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def _follow(self) -> None:

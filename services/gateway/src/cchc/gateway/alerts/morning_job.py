@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from cchc.gateway.deps import Gateway
 from cchc.gateway.idempotency import StoredAnswer
+from cchc.runtime.waiting import cancel_and_wait
 
 log = logging.getLogger("cchc.gateway.alerts")
 
@@ -102,9 +103,7 @@ class Held:
         try:
             yield
         finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            await cancel_and_wait(renewing)
 
 
 async def hold(gw: Gateway, day: date, poll_s: float) -> Held | None:
