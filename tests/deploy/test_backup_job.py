@@ -36,6 +36,23 @@ async def dossier_events(connect) -> int:
     return (await js.stream_info("DOSSIER")).state.last_seq
 
 
+async def restored_dossier(backup, identity, store_dir) -> tuple[int, bytes]:
+    """Restore ``backup`` into a fresh nats-server: DOSSIER's last position and last event."""
+    target = NatsServer(store_dir=store_dir).start()
+    try:
+        nc = await nats.connect(target.url)
+        try:
+            assert await restore(nc, backup, None, report=lambda line: None,
+                                 identity=identity) == 0
+            js = nc.jetstream()
+            last_seq = (await js.stream_info("DOSSIER")).state.last_seq
+            return last_seq, (await js.get_msg("DOSSIER", last_seq)).data
+        finally:
+            await nc.close()
+    finally:
+        target.stop()
+
+
 async def test_the_backup_user_backs_up_every_stream_whole_then_what_it_gained_and_both_restore(
     secured_nats, nats_user_url, deployed_ca, connect, dossier_events, tmp_path,
 ):
@@ -51,20 +68,9 @@ async def test_the_backup_user_backs_up_every_stream_whole_then_what_it_gained_a
     assert manifest["encrypted_to"] == public
     assert listed["DOSSIER"]["file"] == "stream.snapshot.age"
 
-    target = NatsServer(store_dir=tmp_path / "restored").start()
-    try:
-        nc = await nats.connect(target.url)
-        try:
-            assert await restore(nc, taken, None, report=lambda line: None,
-                                 identity=x25519.Identity.from_str(secret)) == 0
-            js = nc.jetstream()
-            assert (await js.stream_info("DOSSIER")).state.last_seq == dossier_events
-            last = await js.get_msg("DOSSIER", dossier_events)
-            assert last.data == f"event {EVENTS - 1}".encode()
-        finally:
-            await nc.close()
-    finally:
-        target.stop()
+    last_seq, last = await restored_dossier(taken, x25519.Identity.from_str(secret),
+                                            tmp_path / "restored")
+    assert (last_seq, last) == (dossier_events, f"event {EVENTS - 1}".encode())
 
     # The next day's backup holds what DOSSIER gained since, read as the same user.
     dossier = (await connect("dossier")).nc.jetstream()
@@ -77,18 +83,9 @@ async def test_the_backup_user_backs_up_every_stream_whole_then_what_it_gained_a
     assert listed["DOSSIER"]["kind"] == "increment"
     assert (listed["DOSSIER"]["since_seq"], listed["DOSSIER"]["last_seq"]) == (
         dossier_events, dossier_events + 30)
-    target = NatsServer(store_dir=tmp_path / "restored-later").start()
-    try:
-        nc = await nats.connect(target.url)
-        try:
-            assert await restore(nc, later, None, report=lambda line: None,
-                                 identity=x25519.Identity.from_str(secret)) == 0
-            last = await nc.jetstream().get_msg("DOSSIER", dossier_events + 30)
-            assert last.data == f"event {EVENTS + 29}".encode()
-        finally:
-            await nc.close()
-    finally:
-        target.stop()
+    last_seq, last = await restored_dossier(later, x25519.Identity.from_str(secret),
+                                            tmp_path / "restored-later")
+    assert (last_seq, last) == (dossier_events + 30, f"event {EVENTS + 29}".encode())
 
 
 async def test_the_backup_user_can_change_nothing(connect, dossier_events):
