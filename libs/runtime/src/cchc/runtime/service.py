@@ -216,8 +216,7 @@ async def run_until_signalled(service: ServiceProcess) -> int:
     watchdog = asyncio.create_task(nats_watchdog.watch(service.nc))
     await asyncio.wait({signalled, watchdog}, return_when=asyncio.FIRST_COMPLETED)
     lost = watchdog.done()
-    for task in (signalled, watchdog):
-        task.cancel()
+    await cancel_and_wait(signalled, watchdog)
     if lost:
         log.critical("%s: its NATS connection made no round trip for %.0f s; stopping, to be "
                      "started afresh", service.name, watchdog.result())
